@@ -1,0 +1,61 @@
+# flannel-operator. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Control-plane binaries and CNI plugins for tests, built from pinned Go modules and cached.
+TOOLS_DIR ?= $(HOME)/.cache/flannel-operator/tools
+export FLANNEL_OPERATOR_TOOLS := $(TOOLS_DIR)
+
+node_modules: package.json package-lock.json
+	npm ci
+	@touch node_modules
+
+.PHONY: help
+help: ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+.PHONY: build
+build: node_modules ## compile TypeScript to dist/
+	npm run build
+
+.PHONY: crds
+crds: build ## regenerate crds/ (and the chart's copy) from the zod schemas
+	node dist/cli/main.js crds --out crds
+
+.PHONY: crds-check
+crds-check: crds ## fail when crds/ is stale
+	@git diff --exit-code -- crds charts || { echo "crds/ is stale: run 'make crds' and commit"; exit 1; }
+
+.PHONY: lint
+lint: node_modules ## eslint, prettier and tsc
+	npx tsc -p tsconfig.json --noEmit
+	npx eslint .
+	npx prettier --check .
+
+.PHONY: tools
+tools: ## build (or reuse cached) kube-apiserver, etcd, helm, CNI plugins, kube-network-policies
+	hack/tools/build.sh
+
+.PHONY: unit
+unit: node_modules ## unit tests (no root, no tools)
+	NODE_OPTIONS=--experimental-vm-modules npx jest --selectProjects unit
+
+.PHONY: integration
+integration: build tools ## tests against a real kube-apiserver + etcd and the netns lab (root)
+	NODE_OPTIONS=--experimental-vm-modules npx jest --selectProjects integration --runInBand
+
+.PHONY: test
+test: lint crds-check unit integration ## everything CI runs
+
+.PHONY: bench
+bench: build tools ## benchmarks; prints a markdown table and JSON
+	npx tsc -p tsconfig.bench.json
+	node dist-bench/bench/main.js
+
+.PHONY: lab
+lab: build tools ## netns lab: control plane + 3 nodes + operator, then a ping matrix
+	test-e2e/lab/demo.sh
+
+.PHONY: lab-down
+lab-down: ## tear down any lab left behind (also after a crash)
+	test-e2e/lab/teardown.sh
