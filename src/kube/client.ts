@@ -1,0 +1,525 @@
+import https from 'node:https';
+import http from 'node:http';
+import { KubeConfig } from '@kubernetes/client-node';
+import { resourcePath, type ObjectRef } from './resources.js';
+
+/** Loads credentials: an explicit file, else $KUBECONFIG / ~/.kube/config, else the in-cluster service account. */
+export function loadKubeConfig(opts: { kubeconfig?: string } = {}): KubeConfig {
+  const kc = new KubeConfig();
+  if (opts.kubeconfig) kc.loadFromFile(opts.kubeconfig);
+  else kc.loadFromDefault();
+  if (!kc.getCurrentCluster()) {
+    throw new KubeConfigError(
+      'no cluster in kubeconfig (pass --kubeconfig, set KUBECONFIG or run in a pod)',
+    );
+  }
+  return kc;
+}
+
+export class KubeConfigError extends Error {
+  readonly code = 'EKUBE_CONFIG';
+}
+
+export interface StatusDetails {
+  name?: string;
+  group?: string;
+  kind?: string;
+  causes?: Array<{ reason?: string; message?: string; field?: string }>;
+  retryAfterSeconds?: number;
+}
+
+/** An error answer of the API server (a metav1.Status) or a transport failure (status 0). */
+export class KubeApiError extends Error {
+  readonly code: string;
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly reason: string,
+    readonly details?: StatusDetails,
+    readonly method?: string,
+    readonly path?: string,
+  ) {
+    super(message);
+    this.name = 'KubeApiError';
+    this.code =
+      status === 0 ? 'EKUBE_TRANSPORT' : `EKUBE_${reason ? reason.toUpperCase() : String(status)}`;
+  }
+}
+
+export const isNotFound = (e: unknown): boolean => e instanceof KubeApiError && e.status === 404;
+export const isConflict = (e: unknown): boolean => e instanceof KubeApiError && e.status === 409;
+export const isAlreadyExists = (e: unknown): boolean =>
+  e instanceof KubeApiError && e.status === 409 && e.reason === 'AlreadyExists';
+export const isGone = (e: unknown): boolean =>
+  e instanceof KubeApiError && (e.status === 410 || e.reason === 'Expired');
+export const isInvalid = (e: unknown): boolean => e instanceof KubeApiError && e.status === 422;
+
+export type Query = Record<string, string | number | boolean | undefined>;
+
+export interface RequestOptions {
+  body?: unknown;
+  query?: Query;
+  contentType?: string;
+  signal?: AbortSignal;
+  /** Whole-request timeout; default 30 s. Not applied to watches. */
+  timeoutMs?: number;
+}
+
+export interface KubeClientMetrics {
+  /** Called once per finished request (status 0 = transport error). */
+  observe(method: string, status: number, seconds: number): void;
+}
+
+export interface ListOptions {
+  labelSelector?: string;
+  fieldSelector?: string;
+  limit?: number;
+  resourceVersion?: string;
+  signal?: AbortSignal;
+}
+
+export interface ObjectList<T> {
+  apiVersion?: string;
+  kind?: string;
+  metadata: { resourceVersion?: string; continue?: string };
+  items: T[];
+}
+
+export interface WatchEvent<T> {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+  object: T;
+}
+
+export type PatchType = 'merge' | 'strategic' | 'json' | 'apply';
+const PATCH_CONTENT_TYPES: Record<PatchType, string> = {
+  merge: 'application/merge-patch+json',
+  strategic: 'application/strategic-merge-patch+json',
+  json: 'application/json-patch+json',
+  apply: 'application/apply-patch+yaml',
+};
+
+interface AuthSnapshot {
+  headers: Record<string, string>;
+  expires: number;
+}
+
+const AUTH_CACHE_MS = 30_000;
+
+/**
+ * A small REST client for the Kubernetes API: keep-alive HTTPS, JSON, typed errors,
+ * streaming watches, server-side apply and a request counter (benchmarks compare it).
+ * Auth comes from the KubeConfig (certs, tokens, exec plugins); the transport is ours.
+ */
+export class KubeClient {
+  readonly server: URL;
+  /** Requests sent (including watches), for benchmarks and tests. */
+  requestCount = 0;
+  readonly requestsByVerb: Record<string, number> = {};
+  private readonly agent: https.Agent | http.Agent;
+  private readonly watchAgent: https.Agent | http.Agent;
+  private readonly userAgent: string;
+  private readonly metrics?: KubeClientMetrics;
+  private auth?: AuthSnapshot;
+  private authPending?: Promise<AuthSnapshot>;
+  private tlsReady?: Promise<void>;
+  private tls: https.AgentOptions = {};
+
+  constructor(
+    private readonly kc: KubeConfig,
+    opts: { userAgent?: string; metrics?: KubeClientMetrics; maxSockets?: number } = {},
+  ) {
+    const cluster = kc.getCurrentCluster();
+    if (!cluster) throw new KubeConfigError('kubeconfig has no current cluster');
+    this.server = new URL(cluster.server);
+    this.userAgent = opts.userAgent ?? 'flannel-operator';
+    this.metrics = opts.metrics;
+    const isHttps = this.server.protocol === 'https:';
+    const base = {
+      keepAlive: true,
+      keepAliveMsecs: 30_000,
+      maxSockets: opts.maxSockets ?? 64,
+      maxFreeSockets: 16,
+    };
+    // TLS material is filled into the agents' options lazily by ensureTls().
+    this.agent = isHttps ? new https.Agent(base) : new http.Agent(base);
+    this.watchAgent = isHttps
+      ? new https.Agent({ keepAlive: true })
+      : new http.Agent({ keepAlive: true });
+  }
+
+  /** Closes idle sockets; in-flight watches are ended by their signals. */
+  close(): void {
+    this.agent.destroy();
+    this.watchAgent.destroy();
+  }
+
+  private async ensureTls(): Promise<void> {
+    this.tlsReady ??= (async () => {
+      const opts: https.RequestOptions = {};
+      await this.kc.applyToHTTPSOptions(opts);
+      const t: https.AgentOptions = {};
+      if (opts.ca) t.ca = opts.ca;
+      if (opts.cert) t.cert = opts.cert;
+      if (opts.key) t.key = opts.key;
+      if (opts.rejectUnauthorized !== undefined) t.rejectUnauthorized = opts.rejectUnauthorized;
+      if (opts.servername) t.servername = opts.servername;
+      this.tls = t;
+      // Agents are created before credentials are known; give them the TLS options now.
+      Object.assign((this.agent as https.Agent).options, t);
+      Object.assign((this.watchAgent as https.Agent).options, t);
+    })();
+    return this.tlsReady;
+  }
+
+  private async authHeaders(): Promise<Record<string, string>> {
+    const now = Date.now();
+    if (this.auth && this.auth.expires > now) return this.auth.headers;
+    this.authPending ??= (async () => {
+      try {
+        const opts: https.RequestOptions = {};
+        await this.kc.applyToHTTPSOptions(opts);
+        const headers: Record<string, string> = {};
+        for (const [k, v] of Object.entries(opts.headers ?? {})) {
+          if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : String(v);
+        }
+        if (opts.auth) headers.Authorization = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
+        this.auth = { headers, expires: Date.now() + AUTH_CACHE_MS };
+        return this.auth;
+      } finally {
+        this.authPending = undefined;
+      }
+    })();
+    return (await this.authPending).headers;
+  }
+
+  private url(path: string, query?: Query): URL {
+    const u = new URL(path, this.server);
+    if (this.server.pathname !== '/' && !path.startsWith(this.server.pathname)) {
+      u.pathname = this.server.pathname.replace(/\/$/, '') + path;
+    }
+    for (const [k, v] of Object.entries(query ?? {}))
+      if (v !== undefined) u.searchParams.set(k, String(v));
+    return u;
+  }
+
+  private count(method: string): void {
+    this.requestCount++;
+    this.requestsByVerb[method] = (this.requestsByVerb[method] ?? 0) + 1;
+  }
+
+  private async open(
+    method: string,
+    path: string,
+    opts: RequestOptions,
+    watch: boolean,
+  ): Promise<{ res: http.IncomingMessage; req: http.ClientRequest }> {
+    await this.ensureTls();
+    const headers: Record<string, string> = {
+      ...(await this.authHeaders()),
+      Accept: 'application/json',
+      'User-Agent': this.userAgent,
+    };
+    let payload: Buffer | undefined;
+    if (opts.body !== undefined) {
+      payload = Buffer.from(typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body));
+      headers['Content-Type'] = opts.contentType ?? 'application/json';
+      headers['Content-Length'] = String(payload.length);
+    }
+    const u = this.url(path, opts.query);
+    const mod = u.protocol === 'https:' ? https : http;
+    this.count(method);
+    return new Promise((resolve, reject) => {
+      const req = mod.request(u, {
+        method,
+        headers,
+        agent: watch ? this.watchAgent : this.agent,
+        ...this.tls,
+        signal: opts.signal,
+      });
+      const timeoutMs = watch ? undefined : (opts.timeoutMs ?? 30_000);
+      let timer: NodeJS.Timeout | undefined;
+      if (timeoutMs) {
+        timer = setTimeout(
+          () =>
+            req.destroy(
+              new KubeApiError(`${method} ${path}: timeout after ${timeoutMs} ms`, 0, 'Timeout'),
+            ),
+          timeoutMs,
+        );
+        timer.unref();
+      }
+      req.on('response', (res) => {
+        if (timer && watch) clearTimeout(timer);
+        // The whole-request timer keeps running while the body streams, cleared by the caller via 'close'.
+        res.on('close', () => timer && clearTimeout(timer));
+        resolve({ res, req });
+      });
+      req.on('error', (err) => {
+        if (timer) clearTimeout(timer);
+        reject(
+          err instanceof KubeApiError
+            ? err
+            : new KubeApiError(
+                `${method} ${path}: ${err.message}`,
+                0,
+                err.name === 'AbortError' ? 'Aborted' : 'Transport',
+                undefined,
+                method,
+                path,
+              ),
+        );
+      });
+      req.end(payload);
+    });
+  }
+
+  /** One request; resolves to the decoded JSON body, rejects with KubeApiError. */
+  async request<T = unknown>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+    const started = performance.now();
+    let status = 0;
+    try {
+      const { res } = await this.open(method, path, opts, false);
+      status = res.statusCode ?? 0;
+      const chunks: Buffer[] = [];
+      try {
+        for await (const c of res) chunks.push(c as Buffer);
+      } catch (err) {
+        throw err instanceof KubeApiError
+          ? err
+          : new KubeApiError(
+              `${method} ${path}: ${(err as Error).message}`,
+              0,
+              'Transport',
+              undefined,
+              method,
+              path,
+            );
+      }
+      const text = Buffer.concat(chunks).toString('utf8');
+      let body: unknown = undefined;
+      if (text.length > 0) {
+        try {
+          body = JSON.parse(text);
+        } catch {
+          body = text;
+        }
+      }
+      if (status >= 400) throw toApiError(status, body, method, path);
+      return body as T;
+    } finally {
+      this.metrics?.observe(method, status, (performance.now() - started) / 1000);
+    }
+  }
+
+  get<T>(path: string, opts: { signal?: AbortSignal } = {}): Promise<T> {
+    return this.request<T>('GET', path, opts);
+  }
+
+  /** Returns undefined instead of throwing on 404. */
+  async getOrUndefined<T>(
+    path: string,
+    opts: { signal?: AbortSignal } = {},
+  ): Promise<T | undefined> {
+    try {
+      return await this.get<T>(path, opts);
+    } catch (e) {
+      if (isNotFound(e)) return undefined;
+      throw e;
+    }
+  }
+
+  /** One list page. */
+  list<T>(path: string, opts: ListOptions & { continue?: string } = {}): Promise<ObjectList<T>> {
+    return this.request<ObjectList<T>>('GET', path, {
+      signal: opts.signal,
+      query: {
+        labelSelector: opts.labelSelector,
+        fieldSelector: opts.fieldSelector,
+        limit: opts.limit,
+        continue: opts.continue,
+        resourceVersion: opts.continue ? undefined : opts.resourceVersion,
+      },
+      timeoutMs: 60_000,
+    });
+  }
+
+  /** All pages of a list; the resourceVersion is that of the (consistent) first page. */
+  async listAll<T>(
+    path: string,
+    opts: ListOptions = {},
+  ): Promise<{ items: T[]; resourceVersion: string }> {
+    const items: T[] = [];
+    let cont: string | undefined;
+    let rv = '';
+    const limit = opts.limit ?? 500;
+    do {
+      const page = await this.list<T>(path, { ...opts, limit, continue: cont });
+      if (!rv) rv = page.metadata.resourceVersion ?? '';
+      items.push(...(page.items ?? []));
+      cont = page.metadata.continue || undefined;
+    } while (cont);
+    return { items, resourceVersion: rv };
+  }
+
+  create<T>(
+    path: string,
+    body: unknown,
+    opts: { fieldManager?: string; signal?: AbortSignal } = {},
+  ): Promise<T> {
+    return this.request<T>('POST', path, {
+      body,
+      query: { fieldManager: opts.fieldManager },
+      signal: opts.signal,
+    });
+  }
+
+  replace<T>(
+    path: string,
+    body: unknown,
+    opts: { fieldManager?: string; signal?: AbortSignal } = {},
+  ): Promise<T> {
+    return this.request<T>('PUT', path, {
+      body,
+      query: { fieldManager: opts.fieldManager },
+      signal: opts.signal,
+    });
+  }
+
+  patch<T>(
+    path: string,
+    body: unknown,
+    opts: { type?: PatchType; fieldManager?: string; force?: boolean; signal?: AbortSignal } = {},
+  ): Promise<T> {
+    const type = opts.type ?? 'merge';
+    return this.request<T>('PATCH', path, {
+      body,
+      contentType: PATCH_CONTENT_TYPES[type],
+      query: {
+        fieldManager: opts.fieldManager,
+        force: type === 'apply' && opts.force ? true : undefined,
+      },
+      signal: opts.signal,
+    });
+  }
+
+  /**
+   * Delete; resolves to false when the object was already gone.
+   * `preconditions` guard against deleting a re-created object (uid) or a changed one (resourceVersion).
+   */
+  async delete(
+    path: string,
+    opts: {
+      preconditions?: { uid?: string; resourceVersion?: string };
+      propagationPolicy?: 'Foreground' | 'Background' | 'Orphan';
+      signal?: AbortSignal;
+    } = {},
+  ): Promise<boolean> {
+    const body =
+      opts.preconditions || opts.propagationPolicy
+        ? {
+            apiVersion: 'v1',
+            kind: 'DeleteOptions',
+            preconditions: opts.preconditions,
+            propagationPolicy: opts.propagationPolicy,
+          }
+        : undefined;
+    try {
+      await this.request('DELETE', path, { body, signal: opts.signal });
+      return true;
+    } catch (e) {
+      if (isNotFound(e)) return false;
+      throw e;
+    }
+  }
+
+  /** Server-side apply of a whole object (apiVersion, kind, metadata.name[, namespace] required). */
+  apply<T>(
+    obj: ObjectRef & Record<string, unknown>,
+    opts: { fieldManager: string; force?: boolean; signal?: AbortSignal },
+  ): Promise<T> {
+    return this.patch<T>(resourcePath(obj), obj, { type: 'apply', ...opts });
+  }
+
+  /** Server-side apply to the status subresource. */
+  applyStatus<T>(
+    obj: ObjectRef & Record<string, unknown>,
+    opts: { fieldManager: string; force?: boolean; signal?: AbortSignal },
+  ): Promise<T> {
+    return this.patch<T>(`${resourcePath(obj)}/status`, obj, { type: 'apply', ...opts });
+  }
+
+  /**
+   * Streams a watch; calls onEvent for each event. Resolves when the server ends the stream
+   * (timeoutSeconds) and rejects on HTTP/transport errors or when the signal aborts.
+   */
+  async watch<T>(
+    path: string,
+    query: Query,
+    onEvent: (ev: WatchEvent<T>) => void,
+    opts: { signal?: AbortSignal } = {},
+  ): Promise<void> {
+    const { res } = await this.open(
+      'GET',
+      path,
+      { query: { ...query, watch: 1 }, signal: opts.signal },
+      true,
+    );
+    const status = res.statusCode ?? 0;
+    if (status >= 400) {
+      const chunks: Buffer[] = [];
+      for await (const c of res) chunks.push(c as Buffer);
+      let body: unknown;
+      try {
+        body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      } catch {
+        body = undefined;
+      }
+      throw toApiError(status, body, 'WATCH', path);
+    }
+    let buf = '';
+    try {
+      res.setEncoding('utf8');
+      for await (const chunk of res) {
+        buf += chunk as string;
+        let nl: number;
+        while ((nl = buf.indexOf('\n')) >= 0) {
+          const line = buf.slice(0, nl).trim();
+          buf = buf.slice(nl + 1);
+          if (line) onEvent(JSON.parse(line) as WatchEvent<T>);
+        }
+      }
+    } catch (err) {
+      if (err instanceof KubeApiError) throw err;
+      throw new KubeApiError(
+        `WATCH ${path}: ${(err as Error).message}`,
+        0,
+        opts.signal?.aborted ? 'Aborted' : 'Transport',
+      );
+    }
+    if (buf.trim()) onEvent(JSON.parse(buf) as WatchEvent<T>);
+  }
+}
+
+export function toApiError(
+  status: number,
+  body: unknown,
+  method?: string,
+  path?: string,
+): KubeApiError {
+  const s = (body && typeof body === 'object' ? body : {}) as {
+    message?: string;
+    reason?: string;
+    details?: StatusDetails;
+    code?: number;
+  };
+  const message =
+    s.message ?? (typeof body === 'string' && body ? body.slice(0, 500) : `HTTP ${status}`);
+  return new KubeApiError(
+    `${method ?? ''} ${path ?? ''}: ${status} ${s.reason ?? ''}: ${message}`.trim(),
+    status,
+    s.reason ?? '',
+    s.details,
+    method,
+    path,
+  );
+}
