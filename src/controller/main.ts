@@ -1,4 +1,257 @@
-// Entry point of the controller role; replaced by the real implementation.
-export async function main(_argv: string[]): Promise<number> {
-  throw new Error('controller: not implemented yet');
+import { parseArgs } from 'node:util';
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import pino, { type Logger } from 'pino';
+import { Registry } from 'prom-client';
+import { KubeClient, loadKubeConfig } from '../kube/client.js';
+import { LeaderElector } from '../kube/leader.js';
+import { startOpsServer, parseBindAddress, type OpsServer } from '../kube/http-server.js';
+import { EventRecorder } from '../kube/events.js';
+import { createControllerMetrics } from './metrics.js';
+import { NetworkController } from './controller.js';
+import { createDataplaneRollout, type DataplaneRollout } from './dataplane/index.js';
+
+const USAGE = `Usage: flannel-operator controller [flags]
+
+Flags:
+  --kubeconfig PATH                 kubeconfig (default: in-cluster, then $KUBECONFIG)
+  --namespace NS                    namespace of the operator (leader lease, DaemonSets); default: the pod's
+  --leader-elect=true|false         elect a leader through a coordination.k8s.io Lease (default true)
+  --leader-election-id NAME         name of that Lease (default flannel-operator-controller)
+  --metrics-bind-address ADDR       /metrics listen address, "0" disables (default :8080)
+  --health-probe-bind-address ADDR  /healthz and /readyz listen address (default :8081)
+  --workers N                       FlannelNetworks reconciled in parallel (default 2)
+  --write-concurrency N             parallel API writes per reconcile (default 16)
+  --agent-image IMAGE               image of the per-node agent; without it no DaemonSet is rolled out
+  --cni-plugin-image IMAGE          image with the flannel CNI plugin
+  --netpol-image IMAGE              default kube-network-policies image
+  --dataplane=true|false            roll out the per-node dataplane DaemonSets (default: when --agent-image is set)
+  --log-level LEVEL                 trace|debug|info|warn|error (default info)
+`;
+
+export class UsageError extends Error {
+  readonly code = 'EUSAGE';
+}
+
+export interface ControllerFlags {
+  kubeconfig?: string;
+  namespace: string;
+  leaderElect: boolean;
+  leaderElectionId: string;
+  metricsBindAddress: string;
+  healthProbeBindAddress: string;
+  workers: number;
+  writeConcurrency: number;
+  agentImage?: string;
+  cniPluginImage?: string;
+  netpolImage?: string;
+  dataplane: boolean;
+  logLevel: string;
+}
+
+function bool(v: string | boolean | undefined, dflt: boolean, flag: string): boolean {
+  if (v === undefined) return dflt;
+  if (typeof v === 'boolean') return v;
+  if (/^(true|1|yes)$/i.test(v)) return true;
+  if (/^(false|0|no)$/i.test(v)) return false;
+  throw new UsageError(`--${flag}: expected true or false, got "${v}"`);
+}
+
+function posInt(v: string | undefined, dflt: number, flag: string): number {
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1)
+    throw new UsageError(`--${flag}: expected a positive integer, got "${v}"`);
+  return n;
+}
+
+function defaultNamespace(): string {
+  if (process.env.POD_NAMESPACE) return process.env.POD_NAMESPACE;
+  try {
+    return readFileSync('/var/run/secrets/kubernetes.io/serviceaccount/namespace', 'utf8').trim();
+  } catch {
+    return 'kube-system';
+  }
+}
+
+export function parseFlags(argv: string[]): ControllerFlags | 'help' {
+  // `--flag=value` and `--flag value` both work; booleans accept `--leader-elect=false`.
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      help: { type: 'boolean', short: 'h' },
+      kubeconfig: { type: 'string' },
+      namespace: { type: 'string' },
+      'leader-elect': { type: 'string' },
+      'leader-election-id': { type: 'string' },
+      'metrics-bind-address': { type: 'string' },
+      'health-probe-bind-address': { type: 'string' },
+      workers: { type: 'string' },
+      'write-concurrency': { type: 'string' },
+      'agent-image': { type: 'string' },
+      'cni-plugin-image': { type: 'string' },
+      'netpol-image': { type: 'string' },
+      dataplane: { type: 'string' },
+      'log-level': { type: 'string' },
+    },
+  });
+  if (values.help) return 'help';
+  const agentImage = values['agent-image'];
+  const flags: ControllerFlags = {
+    kubeconfig: values.kubeconfig,
+    namespace: values.namespace ?? defaultNamespace(),
+    leaderElect: bool(values['leader-elect'], true, 'leader-elect'),
+    leaderElectionId: values['leader-election-id'] ?? 'flannel-operator-controller',
+    metricsBindAddress: values['metrics-bind-address'] ?? ':8080',
+    healthProbeBindAddress: values['health-probe-bind-address'] ?? ':8081',
+    workers: posInt(values.workers, 2, 'workers'),
+    writeConcurrency: posInt(values['write-concurrency'], 16, 'write-concurrency'),
+    agentImage,
+    cniPluginImage: values['cni-plugin-image'],
+    netpolImage: values['netpol-image'],
+    dataplane: bool(values.dataplane, !!agentImage, 'dataplane'),
+    logLevel: values['log-level'] ?? 'info',
+  };
+  if (flags.dataplane && !agentImage) throw new UsageError('--dataplane=true needs --agent-image');
+  if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(flags.logLevel)) {
+    throw new UsageError(`--log-level: unknown level "${flags.logLevel}"`);
+  }
+  parseBindAddress(flags.metricsBindAddress);
+  parseBindAddress(flags.healthProbeBindAddress);
+  return flags;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let flags: ControllerFlags | 'help';
+  try {
+    flags = parseFlags(argv);
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (flags === 'help') {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const logger = pino({ level: flags.logLevel, base: { role: 'controller', pid: process.pid } });
+  const stop = new AbortController();
+  const onSignal = (sig: string): void => {
+    logger.info({ signal: sig }, 'shutting down');
+    stop.abort();
+  };
+  process.once('SIGTERM', () => onSignal('SIGTERM'));
+  process.once('SIGINT', () => onSignal('SIGINT'));
+  try {
+    return await runController(flags, logger, stop.signal);
+  } catch (err) {
+    logger.fatal({ err }, 'controller failed');
+    return 1;
+  }
+}
+
+/** Runs until `signal` aborts (0) or leadership is lost (1, so the pod restarts clean). */
+export async function runController(
+  flags: ControllerFlags,
+  logger: Logger,
+  signal: AbortSignal,
+): Promise<number> {
+  const registry = new Registry();
+  const metrics = createControllerMetrics(registry);
+  const kc = loadKubeConfig({ kubeconfig: flags.kubeconfig });
+  const client = new KubeClient(kc, {
+    userAgent: 'flannel-operator-controller',
+    metrics: metrics.client,
+  });
+  const identity = `${hostname()}_${randomBytes(4).toString('hex')}`;
+  const events = new EventRecorder({
+    client,
+    namespace: 'default',
+    reportingController: 'flannel-operator',
+    reportingInstance: identity,
+    logger,
+  });
+  let dataplane: DataplaneRollout | undefined;
+  if (flags.dataplane && flags.agentImage) {
+    dataplane = createDataplaneRollout(
+      { client, logger: logger.child({ component: 'dataplane' }), registry },
+      {
+        namespace: flags.namespace,
+        agentImage: flags.agentImage,
+        cniPluginImage: flags.cniPluginImage,
+        netpolImage: flags.netpolImage,
+      },
+    );
+  }
+
+  let controller: NetworkController | undefined;
+  let leading = !flags.leaderElect;
+  const servers: OpsServer[] = [];
+  const ready = (): boolean => (flags.leaderElect ? true : !!controller?.hasSynced());
+  const bindMetrics = parseBindAddress(flags.metricsBindAddress);
+  const bindProbe = parseBindAddress(flags.healthProbeBindAddress);
+  if (bindMetrics) servers.push(await startOpsServer({ ...bindMetrics, registry, ready, logger }));
+  if (bindProbe && flags.healthProbeBindAddress !== flags.metricsBindAddress) {
+    servers.push(await startOpsServer({ ...bindProbe, registry, ready, logger }));
+  }
+
+  const lead = async (leadSignal: AbortSignal): Promise<void> => {
+    metrics.leader.set(1);
+    controller = new NetworkController({
+      client,
+      logger,
+      metrics,
+      events,
+      dataplane,
+      workers: flags.workers,
+      writeConcurrency: flags.writeConcurrency,
+    });
+    await controller.start(leadSignal);
+  };
+
+  let code = 0;
+  try {
+    if (!flags.leaderElect) {
+      await lead(signal);
+      await new Promise<void>((resolve) =>
+        signal.addEventListener('abort', () => resolve(), { once: true }),
+      );
+    } else {
+      let lost = false;
+      const elector = new LeaderElector({
+        client,
+        namespace: flags.namespace,
+        name: flags.leaderElectionId,
+        identity,
+        logger,
+        onStartedLeading: async (s) => {
+          leading = true;
+          await lead(s);
+        },
+        onStoppedLeading: () => {
+          metrics.leader.set(0);
+          if (leading && !signal.aborted) lost = true;
+          leading = false;
+        },
+      });
+      logger.info(
+        { identity, lease: `${flags.namespace}/${flags.leaderElectionId}` },
+        'campaigning for leadership',
+      );
+      await elector.run(signal);
+      if (lost) {
+        logger.error('leadership lost; exiting so a fresh process can campaign');
+        code = 1;
+      }
+    }
+  } finally {
+    await controller?.stop();
+    metrics.leader.set(0);
+    await Promise.all(servers.map((s) => s.close()));
+    client.close();
+  }
+  void leading;
+  return code;
 }

@@ -1,5 +1,5 @@
 import { resourcePath, collectionPath, objectKey } from './resources.js';
-import { setCondition, ownerReference } from './apply.js';
+import { setCondition, ownerReference, type ConditionLike } from './apply.js';
 import { parseBindAddress } from './http-server.js';
 import { toApiError, isGone, isConflict, isAlreadyExists } from './client.js';
 
@@ -36,7 +36,11 @@ describe('setCondition', () => {
   it('keeps lastTransitionTime when status is unchanged', () => {
     const t1 = new Date('2024-01-01T00:00:00Z');
     const t2 = new Date('2024-01-02T00:00:00Z');
-    const a = setCondition([], { type: 'Ready', status: 'False', reason: 'X', message: '' }, t1);
+    const a = setCondition(
+      [] as ConditionLike[],
+      { type: 'Ready', status: 'False', reason: 'X', message: '' },
+      t1,
+    );
     const b = setCondition(a, { type: 'Ready', status: 'False', reason: 'Y', message: 'm' }, t2);
     expect(b[0]).toMatchObject({ reason: 'Y', lastTransitionTime: '2024-01-01T00:00:00Z' });
     const c = setCondition(b, { type: 'Ready', status: 'True', reason: 'Z', message: '' }, t2);

@@ -1,0 +1,476 @@
+import type { Logger } from 'pino';
+import {
+  API_VERSION,
+  FIELD_MANAGER_CONTROLLER,
+  FLANNEL_NETWORK,
+  LABEL_NETWORK,
+  SUBNET_LEASE,
+  type FlannelNetwork,
+  type SubnetLease,
+} from '../api/index.js';
+import { isAlreadyExists, isNotFound, type KubeClient } from '../kube/client.js';
+import { Informer } from '../kube/informer.js';
+import { WorkQueue } from '../kube/workqueue.js';
+import { collectionPath, objectPath } from '../kube/resources.js';
+import type { EventRecorder } from '../kube/events.js';
+import type { DataplaneRollout, DataplaneStatus } from './dataplane/index.js';
+import type { ControllerMetrics } from './metrics.js';
+import {
+  leaseObject,
+  planNetwork,
+  prepareNetworks,
+  type NodeLike,
+  type Plan,
+  type PreparedNetwork,
+} from './plan.js';
+import { computeStatus, sameStatus } from './status.js';
+
+export const NETWORKS_PATH = collectionPath(API_VERSION, FLANNEL_NETWORK.plural);
+export const LEASES_PATH = collectionPath(API_VERSION, SUBNET_LEASE.plural);
+export const NODES_PATH = '/api/v1/nodes';
+
+export interface NetworkControllerOptions {
+  client: KubeClient;
+  logger: Logger;
+  metrics: ControllerMetrics;
+  events: EventRecorder;
+  dataplane?: DataplaneRollout;
+  /** FlannelNetworks reconciled in parallel. */
+  workers?: number;
+  /** Parallel API writes within one reconcile. */
+  writeConcurrency?: number;
+  /** Re-enqueue every network this often (drift repair, dataplane status). */
+  resyncMs?: number;
+  watchdogMs?: number;
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight. */
+export async function runLimited<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const item = items[next++]!;
+      await fn(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+export class ReconcileError extends Error {
+  readonly code = 'ERECONCILE';
+}
+
+/**
+ * Reconciles FlannelNetworks: one SubnetLease per served node, Node.spec.podCIDR(s) when
+ * empty, releases for gone nodes, status via server-side apply of the status subresource.
+ * All state lives in the API (leases are the durable claims); a restart rebuilds it from
+ * lists (leases first, then networks and nodes) before anything is written.
+ */
+export class NetworkController {
+  readonly networks: Informer<FlannelNetwork>;
+  readonly leases: Informer<SubnetLease>;
+  readonly nodes: Informer<NodeLike>;
+  readonly queue: WorkQueue;
+  private readonly log: Logger;
+  private readonly client: KubeClient;
+  /** Writes the informers have not shown yet: lease name -> created object, or null when deleted. */
+  private readonly leaseOverlay = new Map<string, SubnetLease | null>();
+  /** Node podCIDRs we set that the node informer has not shown yet. */
+  private readonly nodeOverlay = new Map<string, string[]>();
+  private signal?: AbortSignal;
+  private started = false;
+
+  constructor(private readonly opts: NetworkControllerOptions) {
+    this.client = opts.client;
+    this.log = opts.logger.child({ component: 'network-controller' });
+    const common = {
+      client: opts.client,
+      logger: this.log,
+      watchdogMs: opts.watchdogMs ?? 180_000,
+    };
+    this.networks = new Informer<FlannelNetwork>({
+      ...common,
+      path: NETWORKS_PATH,
+      resyncMs: opts.resyncMs ?? 300_000,
+    });
+    this.leases = new Informer<SubnetLease>({ ...common, path: LEASES_PATH });
+    this.nodes = new Informer<NodeLike>({ ...common, path: NODES_PATH });
+    this.queue = new WorkQueue({
+      handler: (key) => this.reconcile(key),
+      concurrency: opts.workers ?? 2,
+      logger: this.log,
+      metrics: opts.metrics.queue,
+      name: 'flannelnetworks',
+    });
+    this.wire();
+  }
+
+  /** Lists leases, then networks, then nodes; then starts the workers. Resolves when synced. */
+  async start(signal: AbortSignal): Promise<void> {
+    this.signal = signal;
+    signal.addEventListener('abort', () => void this.stop(), { once: true });
+    await this.leases.start();
+    await this.networks.start();
+    await this.nodes.start();
+    if (signal.aborted) return;
+    this.started = true;
+    this.enqueueAll();
+    this.queue.start();
+    this.log.info(
+      {
+        networks: this.networks.list().length,
+        leases: this.leases.list().length,
+        nodes: this.nodes.list().length,
+      },
+      'caches synced; reconciling',
+    );
+  }
+
+  hasSynced(): boolean {
+    return this.started;
+  }
+
+  async stop(): Promise<void> {
+    this.networks.stop();
+    this.leases.stop();
+    this.nodes.stop();
+    await this.queue.stop();
+  }
+
+  private enqueueAll(): void {
+    for (const n of this.networks.list()) if (n.metadata.name) this.queue.add(n.metadata.name);
+    // Leases of networks that no longer exist are released by reconciling the missing name.
+    const known = new Set(this.networks.keys());
+    for (const l of this.leases.list())
+      if (l.spec?.networkName && !known.has(l.spec.networkName)) this.queue.add(l.spec.networkName);
+  }
+
+  private wire(): void {
+    const all = (): void => {
+      if (this.started) this.enqueueAll();
+    };
+    this.networks.on('add', all);
+    this.networks.on('delete', (n) => {
+      if (n.metadata.name) this.queue.add(n.metadata.name);
+      all();
+    });
+    this.networks.on('update', (n, old) => {
+      // Our own status writes do not need a pass; spec (generation) and label changes do.
+      if (
+        n.metadata.generation !== old.metadata.generation ||
+        n.metadata.deletionTimestamp !== old.metadata.deletionTimestamp
+      )
+        all();
+    });
+    this.networks.on('resync', all);
+
+    const onLease = (l: SubnetLease, deleted: boolean): void => {
+      const name = l.metadata.name ?? '';
+      const o = this.leaseOverlay.get(name);
+      if (o !== undefined && (deleted ? o === null : o !== null)) this.leaseOverlay.delete(name);
+      if (o === null && !deleted && l.metadata.uid !== undefined) {
+        // A lease re-created under a name we deleted: the informer is authoritative again.
+        this.leaseOverlay.delete(name);
+      }
+      const net = l.spec?.networkName ?? l.metadata.labels?.[LABEL_NETWORK];
+      if (net && this.started) this.queue.add(net);
+    };
+    this.leases.on('add', (l) => onLease(l, false));
+    this.leases.on('update', (l) => onLease(l, false));
+    this.leases.on('delete', (l) => onLease(l, true));
+
+    const nodeChanged = (n: NodeLike, old?: NodeLike): void => {
+      const name = n.metadata.name ?? '';
+      if (this.nodeOverlay.has(name) && (n.spec?.podCIDR || !old)) this.nodeOverlay.delete(name);
+      if (
+        !old ||
+        old.metadata.uid !== n.metadata.uid ||
+        JSON.stringify(old.metadata.labels ?? {}) !== JSON.stringify(n.metadata.labels ?? {}) ||
+        old.spec?.podCIDR !== n.spec?.podCIDR ||
+        JSON.stringify(old.spec?.podCIDRs) !== JSON.stringify(n.spec?.podCIDRs) ||
+        !!old.metadata.deletionTimestamp !== !!n.metadata.deletionTimestamp
+      ) {
+        all();
+      }
+    };
+    this.nodes.on('add', (n) => nodeChanged(n));
+    this.nodes.on('update', (n, old) => nodeChanged(n, old));
+    this.nodes.on('delete', (n) => {
+      this.nodeOverlay.delete(n.metadata.name ?? '');
+      all();
+    });
+  }
+
+  /** Leases of a network as the informer shows them, plus our writes it has not shown yet. */
+  private leasesOf(network: string): SubnetLease[] {
+    const out = new Map<string, SubnetLease>();
+    for (const l of this.leases.list()) {
+      if ((l.spec?.networkName ?? l.metadata.labels?.[LABEL_NETWORK]) === network)
+        out.set(l.metadata.name ?? '', l);
+    }
+    for (const [name, o] of this.leaseOverlay) {
+      if (o === null) out.delete(name);
+      else if (o.spec.networkName === network) out.set(name, o);
+    }
+    return [...out.values()];
+  }
+
+  private nodeList(): NodeLike[] {
+    if (this.nodeOverlay.size === 0) return this.nodes.list();
+    return this.nodes.list().map((n) => {
+      const o = this.nodeOverlay.get(n.metadata.name ?? '');
+      if (!o || n.spec?.podCIDR) return n;
+      return { ...n, spec: { ...n.spec, podCIDR: o[0], podCIDRs: o } };
+    });
+  }
+
+  private ensureActive(): void {
+    if (this.signal?.aborted)
+      throw new ReconcileError('controller stopping (leadership lost or shutdown)');
+  }
+
+  /** One pass over one FlannelNetwork (or the clean-up of a deleted one). */
+  async reconcile(name: string): Promise<void> {
+    const end = this.opts.metrics.reconcileDuration.startTimer();
+    try {
+      this.ensureActive();
+      const obj = this.networks.get(name);
+      if (!obj || obj.metadata.deletionTimestamp) {
+        await this.cleanup(name);
+        return;
+      }
+      const all = prepareNetworks(this.networks.list());
+      const net = all.find((n) => n.name === name);
+      if (!net) return;
+      const plan = planNetwork(net, all, this.nodeList(), this.leasesOf(name));
+      const { failures, changed } = await this.execute(net, plan);
+      await this.report(plan);
+      let dataplane: DataplaneStatus | undefined;
+      let dataplaneError: string | undefined;
+      if (this.opts.dataplane && !net.refused) {
+        try {
+          dataplane = await this.opts.dataplane.reconcile(obj);
+        } catch (err) {
+          dataplaneError = `dataplane rollout failed: ${(err as Error).message}`;
+          this.log.warn({ err, network: name }, 'dataplane rollout failed');
+        }
+      }
+      // After this pass's writes the summary already counts them (the plan assumed success).
+      await this.writeStatus(
+        net,
+        computeStatus({
+          network: net,
+          summary: plan.summary,
+          failures,
+          changed: false,
+          dataplane,
+          dataplaneError,
+        }),
+      );
+      this.opts.metrics.subnetsAllocated.set(
+        { network: name, family: 'ipv4' },
+        plan.summary.allocated,
+      );
+      this.opts.metrics.subnetsFree.set(
+        { network: name, family: 'ipv4' },
+        Math.max(0, plan.summary.capacity - plan.summary.allocated),
+      );
+      if (plan.summary.ipv6Allocated !== undefined)
+        this.opts.metrics.subnetsAllocated.set(
+          { network: name, family: 'ipv6' },
+          plan.summary.ipv6Allocated,
+        );
+      if (failures > 0)
+        throw new ReconcileError(`${failures} write(s) failed for FlannelNetwork ${name}`);
+      if (dataplaneError) throw new ReconcileError(dataplaneError);
+      if (changed && plan.actions.some((a) => a.type === 'deleteLease')) {
+        // Released subnets (and re-leases after a podCIDR mismatch) are handed out on the next pass.
+        this.queue.addAfter(name, 50);
+      }
+    } catch (err) {
+      this.opts.metrics.reconcileErrors.inc();
+      throw err;
+    } finally {
+      end();
+    }
+  }
+
+  private async execute(
+    net: PreparedNetwork,
+    plan: Plan,
+  ): Promise<{ failures: number; changed: boolean }> {
+    let failures = 0;
+    let changed = false;
+    const limit = this.opts.writeConcurrency ?? 16;
+    const fail = (err: unknown, what: string): void => {
+      failures++;
+      this.log.warn({ err, network: net.name }, `${what} failed`);
+    };
+    const deletes = plan.actions.filter((a) => a.type === 'deleteLease');
+    await runLimited(deletes, limit, async (a) => {
+      this.ensureActive();
+      try {
+        await this.client.delete(objectPath(API_VERSION, SUBNET_LEASE.plural, a.name), {
+          preconditions: a.uid ? { uid: a.uid } : undefined,
+        });
+        this.leaseOverlay.set(a.name, null);
+        changed = true;
+        this.opts.metrics.releases.inc({ network: net.name, reason: a.reason });
+        this.log.info(
+          {
+            network: net.name,
+            lease: a.name,
+            node: a.nodeName,
+            subnet: a.subnet,
+            reason: a.reason,
+          },
+          'released subnet',
+        );
+      } catch (err) {
+        fail(err, `delete lease ${a.name}`);
+      }
+    });
+    const writes = plan.actions.filter((a) => a.type !== 'deleteLease');
+    await runLimited(writes, limit, async (a) => {
+      this.ensureActive();
+      if (a.type === 'patchNode') {
+        if (
+          await this.patchNode(a.nodeName, a.podCIDRs).catch(
+            (err: unknown) => (fail(err, `patch node ${a.nodeName}`), false),
+          )
+        )
+          changed = true;
+        return;
+      }
+      if (a.type !== 'createLease') return;
+      const body = leaseObject(net, a.lease);
+      try {
+        const created = await this.client.create<SubnetLease>(LEASES_PATH, body, {
+          fieldManager: FIELD_MANAGER_CONTROLLER,
+        });
+        if (!this.leases.get(a.lease.name)) this.leaseOverlay.set(a.lease.name, created);
+        changed = true;
+        this.opts.metrics.allocations.inc({
+          network: net.name,
+          kind: a.lease.adopted ? 'adopted' : 'allocated',
+        });
+        this.log.debug(
+          {
+            network: net.name,
+            node: a.lease.nodeName,
+            subnet: a.lease.subnet,
+            ipv6Subnet: a.lease.ipv6Subnet,
+            adopted: a.lease.adopted,
+          },
+          'leased subnet',
+        );
+      } catch (err) {
+        if (isAlreadyExists(err)) {
+          // Someone (a previous life of this controller) holds the name: learn it, decide next pass.
+          const existing = await this.client
+            .getOrUndefined<SubnetLease>(objectPath(API_VERSION, SUBNET_LEASE.plural, a.lease.name))
+            .catch(() => undefined);
+          if (existing) this.leaseOverlay.set(a.lease.name, existing);
+          changed = true;
+          this.queue.addAfter(net.name, 10);
+        } else {
+          fail(err, `create lease ${a.lease.name}`);
+        }
+        return;
+      }
+      if (a.patchNode) {
+        this.ensureActive();
+        try {
+          await this.patchNode(a.lease.nodeName, a.patchNode);
+        } catch (err) {
+          fail(err, `patch node ${a.lease.nodeName}`);
+        }
+      }
+    });
+    return { failures, changed };
+  }
+
+  /** Sets podCIDR(s) of a node that has none (the API server rejects changing a set value). */
+  private async patchNode(nodeName: string, podCIDRs: string[]): Promise<boolean> {
+    try {
+      await this.client.patch(
+        objectPath('v1', 'nodes', nodeName),
+        { spec: { podCIDR: podCIDRs[0], podCIDRs } },
+        { type: 'merge', fieldManager: FIELD_MANAGER_CONTROLLER },
+      );
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
+    }
+    this.nodeOverlay.set(nodeName, podCIDRs);
+    return true;
+  }
+
+  private async report(plan: Plan): Promise<void> {
+    const events = this.opts.events;
+    await runLimited(plan.events, 4, async (e) => {
+      const target =
+        e.target === 'network'
+          ? { apiVersion: API_VERSION, kind: FLANNEL_NETWORK.kind, name: e.name, uid: e.uid }
+          : e.target === 'node'
+            ? { apiVersion: 'v1', kind: 'Node', name: e.name, uid: e.uid }
+            : { apiVersion: API_VERSION, kind: SUBNET_LEASE.kind, name: e.name, uid: e.uid };
+      await events.record(
+        target,
+        e.type,
+        e.reason,
+        e.target === 'network' ? 'Reconcile' : 'Allocate',
+        e.note,
+      );
+    });
+  }
+
+  private async writeStatus(
+    net: PreparedNetwork,
+    status: ReturnType<typeof computeStatus>,
+  ): Promise<void> {
+    const current = this.networks.get(net.name)?.status;
+    if (current && sameStatus(current, status)) return;
+    this.ensureActive();
+    await this.client.applyStatus(
+      { apiVersion: API_VERSION, kind: FLANNEL_NETWORK.kind, metadata: { name: net.name }, status },
+      { fieldManager: FIELD_MANAGER_CONTROLLER, force: true },
+    );
+  }
+
+  /** A deleted network: release all its leases (no finalizer on the user's object) and its dataplane. */
+  private async cleanup(name: string): Promise<void> {
+    const leases = this.leasesOf(name);
+    let failures = 0;
+    await runLimited(leases, this.opts.writeConcurrency ?? 16, async (l) => {
+      this.ensureActive();
+      try {
+        await this.client.delete(
+          objectPath(API_VERSION, SUBNET_LEASE.plural, l.metadata.name ?? ''),
+          {
+            preconditions: l.metadata.uid ? { uid: l.metadata.uid } : undefined,
+          },
+        );
+        this.leaseOverlay.set(l.metadata.name ?? '', null);
+        this.opts.metrics.releases.inc({ network: name, reason: 'NetworkDeleted' });
+      } catch (err) {
+        failures++;
+        this.log.warn({ err, lease: l.metadata.name }, 'releasing lease of deleted network failed');
+      }
+    });
+    if (this.opts.dataplane) await this.opts.dataplane.remove(name);
+    this.opts.metrics.subnetsAllocated.remove({ network: name, family: 'ipv4' });
+    this.opts.metrics.subnetsFree.remove({ network: name, family: 'ipv4' });
+    if (leases.length)
+      this.log.info(
+        { network: name, released: leases.length - failures },
+        'network deleted; released its leases',
+      );
+    if (failures)
+      throw new ReconcileError(`${failures} lease(s) of deleted network ${name} not released`);
+  }
+}

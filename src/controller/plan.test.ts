@@ -1,0 +1,345 @@
+import type { FlannelNetwork, SubnetLease } from '../api/index.js';
+import {
+  planNetwork,
+  prepareNetworks,
+  leaseObject,
+  labelValue,
+  type NodeLike,
+  type Action,
+} from './plan.js';
+import { computeStatus } from './status.js';
+import { matchesSelector } from './selector.js';
+import { leaseName } from './lease-name.js';
+
+let t = Date.parse('2024-01-01T00:00:00Z');
+const ts = (): string => new Date((t += 1000)).toISOString();
+
+function net(
+  name: string,
+  spec: Record<string, unknown>,
+  extra: Partial<FlannelNetwork['metadata']> = {},
+): FlannelNetwork {
+  return {
+    metadata: { name, uid: `uid-${name}`, generation: 1, creationTimestamp: ts(), ...extra },
+    spec: spec as FlannelNetwork['spec'],
+  };
+}
+function node(
+  name: string,
+  labels: Record<string, string> = {},
+  podCIDR?: string | string[],
+): NodeLike {
+  const list = podCIDR === undefined ? undefined : Array.isArray(podCIDR) ? podCIDR : [podCIDR];
+  return {
+    metadata: { name, uid: `uid-${name}`, labels, creationTimestamp: ts() },
+    spec: list ? { podCIDR: list[0], podCIDRs: list } : {},
+  };
+}
+function lease(
+  network: string,
+  nodeName: string,
+  subnet: string,
+  extra: Partial<SubnetLease['metadata']> = {},
+): SubnetLease {
+  return {
+    metadata: {
+      name: `${network}.${nodeName}`,
+      uid: `lease-${network}-${nodeName}-${subnet}`,
+      creationTimestamp: ts(),
+      ...extra,
+    },
+    spec: { nodeName, networkName: network, subnet },
+  };
+}
+const creates = (as: Action[]) =>
+  as.filter((a) => a.type === 'createLease') as Extract<Action, { type: 'createLease' }>[];
+const deletes = (as: Action[]) =>
+  as.filter((a) => a.type === 'deleteLease') as Extract<Action, { type: 'deleteLease' }>[];
+const patches = (as: Action[]) =>
+  as.filter((a) => a.type === 'patchNode') as Extract<Action, { type: 'patchNode' }>[];
+
+function plan1(
+  networks: FlannelNetwork[],
+  nodes: NodeLike[],
+  leases: SubnetLease[],
+  which = networks[0]!.metadata.name!,
+) {
+  const all = prepareNetworks(networks);
+  const n = all.find((x) => x.name === which)!;
+  return {
+    net: n,
+    plan: planNetwork(
+      n,
+      all,
+      nodes,
+      leases.filter((l) => l.spec.networkName === which),
+    ),
+  };
+}
+
+describe('planNetwork', () => {
+  it('allocates a unique subnet per node and patches empty podCIDRs', () => {
+    const nodes = Array.from({ length: 5 }, (_, i) => node(`n${i}`));
+    const { plan } = plan1([net('a', { network: '10.244.0.0/16' })], nodes, []);
+    const c = creates(plan.actions);
+    expect(c).toHaveLength(5);
+    expect(new Set(c.map((x) => x.lease.subnet)).size).toBe(5);
+    expect(c[0]).toMatchObject({
+      lease: { name: 'a.n0', subnet: '10.244.1.0/24', adopted: false },
+      patchNode: ['10.244.1.0/24'],
+    });
+    expect(plan.summary).toMatchObject({
+      nodes: 5,
+      leased: 5,
+      allocated: 5,
+      capacity: 255,
+      exhausted: 0,
+    });
+  });
+
+  it('keeps existing leases, patches a node whose patch was lost (crash between lease and node)', () => {
+    const nodes = [node('n0'), node('n1', {}, '10.244.1.0/24')];
+    const leases = [lease('a', 'n0', '10.244.7.0/24'), lease('a', 'n1', '10.244.1.0/24')];
+    const { plan } = plan1([net('a', { network: '10.244.0.0/16' })], nodes, leases);
+    expect(creates(plan.actions)).toHaveLength(0);
+    expect(patches(plan.actions)).toEqual([
+      { type: 'patchNode', nodeName: 'n0', podCIDRs: ['10.244.7.0/24'] },
+    ]);
+    expect(plan.summary.allocated).toBe(2);
+  });
+
+  it('adopts podCIDRs already set inside the network', () => {
+    const { plan } = plan1(
+      [net('a', { network: '10.244.0.0/16' })],
+      [node('old', {}, '10.244.0.0/24'), node('new')],
+      [],
+    );
+    const c = creates(plan.actions);
+    expect(c.find((x) => x.lease.nodeName === 'old')).toMatchObject({
+      lease: { subnet: '10.244.0.0/24', adopted: true },
+    });
+    expect(c.find((x) => x.lease.nodeName === 'old')!.patchNode).toBeUndefined();
+    expect(c.find((x) => x.lease.nodeName === 'new')!.lease.subnet).toBe('10.244.1.0/24');
+  });
+
+  it('skips a node whose podCIDR lies outside the network, with an event', () => {
+    const { plan } = plan1(
+      [net('a', { network: '10.244.0.0/16' })],
+      [node('x', {}, '192.168.5.0/24')],
+      [],
+    );
+    expect(plan.actions).toHaveLength(0);
+    expect(plan.summary.skipped).toBe(1);
+    expect(plan.events).toEqual([
+      expect.objectContaining({ target: 'node', name: 'x', reason: 'PodCIDROutsideNetwork' }),
+    ]);
+  });
+
+  it('releases leases of deleted, unselected and replaced nodes; never reuses their subnet in the same pass', () => {
+    const nodes = [
+      node('keep', { pool: 'a' }),
+      node('moved', { pool: 'b' }),
+      node('new', { pool: 'a' }),
+    ];
+    const leases = [
+      lease('a', 'keep', '10.1.1.0/24'),
+      lease('a', 'gone', '10.1.2.0/24'),
+      lease('a', 'moved', '10.1.3.0/24'),
+    ];
+    const { plan } = plan1(
+      [net('a', { network: '10.1.0.0/16', nodeSelector: { matchLabels: { pool: 'a' } } })],
+      nodes,
+      leases,
+    );
+    expect(deletes(plan.actions).map((d) => [d.nodeName, d.reason])).toEqual([
+      ['gone', 'NodeDeleted'],
+      ['moved', 'NodeNotSelected'],
+    ]);
+    expect(creates(plan.actions)[0]!.lease.subnet).toBe('10.1.4.0/24');
+    // Next pass, once the deletions landed: the lowest free subnet is reused.
+    const { plan: p2 } = plan1(
+      [net('a', { network: '10.1.0.0/16' })],
+      [node('keep'), node('n2')],
+      [lease('a', 'keep', '10.1.1.0/24')],
+    );
+    expect(creates(p2.actions)[0]!.lease.subnet).toBe('10.1.2.0/24');
+  });
+
+  it('keeps the older of two leases with one subnet and flags the newer', () => {
+    const older = lease('a', 'n1', '10.1.1.0/24');
+    const newer = lease('a', 'n2', '10.1.1.0/24');
+    const { net: n, plan } = plan1(
+      [net('a', { network: '10.1.0.0/16' })],
+      [node('n1'), node('n2')],
+      [newer, older],
+    );
+    expect(plan.summary.conflicts).toEqual(['a.n2']);
+    expect(plan.events).toContainEqual(
+      expect.objectContaining({ target: 'lease', name: 'a.n2', reason: 'SubnetConflict' }),
+    );
+    expect(patches(plan.actions).map((p) => p.nodeName)).toEqual(['n1']);
+    const status = computeStatus({
+      network: n,
+      summary: plan.summary,
+      failures: 0,
+      changed: false,
+    });
+    expect(status.conditions!.find((c) => c.type === 'Degraded')).toMatchObject({
+      status: 'True',
+      reason: 'SubnetConflict',
+    });
+  });
+
+  it('reports exhaustion and still serves what fits', () => {
+    const nodes = Array.from({ length: 5 }, (_, i) => node(`n${i}`));
+    const { net: n, plan } = plan1(
+      [net('a', { network: '10.3.0.0/24', subnetLen: 26 })],
+      nodes,
+      [],
+    );
+    expect(creates(plan.actions)).toHaveLength(3);
+    expect(plan.summary.exhausted).toBe(2);
+    expect(plan.events).toContainEqual(
+      expect.objectContaining({ target: 'network', reason: 'NetworkExhausted', type: 'Warning' }),
+    );
+    const status = computeStatus({
+      network: n,
+      summary: plan.summary,
+      failures: 0,
+      changed: false,
+    });
+    const cond = Object.fromEntries(status.conditions!.map((c) => [c.type, c]));
+    expect(cond.Degraded).toMatchObject({ status: 'True', reason: 'NetworkExhausted' });
+    expect(cond.Ready!.status).toBe('False');
+    expect(cond.Reconciling!.status).toBe('False');
+    expect(status).toMatchObject({
+      capacity: 3,
+      allocated: 3,
+      free: 0,
+      effective: { subnetLen: 26 },
+    });
+  });
+
+  it('refuses an overlapping newer network; the older keeps working', () => {
+    const a = net('a', { network: '10.0.0.0/16', nodeSelector: { matchLabels: { pool: 'a' } } });
+    const b = net('b', { network: '10.0.128.0/17', nodeSelector: { matchLabels: { pool: 'b' } } });
+    const nodes = [node('x', { pool: 'a' }), node('y', { pool: 'b' })];
+    expect(creates(plan1([a, b], nodes, []).plan.actions)).toHaveLength(1);
+    const { net: nb, plan } = plan1([a, b], nodes, [], 'b');
+    expect(nb.refused?.reason).toBe('OverlappingNetwork');
+    expect(plan.actions).toHaveLength(0);
+    const status = computeStatus({
+      network: nb,
+      summary: plan.summary,
+      failures: 0,
+      changed: false,
+    });
+    expect(status.conditions!.find((c) => c.type === 'Degraded')).toMatchObject({
+      status: 'True',
+      reason: 'OverlappingNetwork',
+    });
+  });
+
+  it('gives a node selected by two networks to the older one', () => {
+    const a = net('a', { network: '10.0.0.0/16' });
+    const b = net('b', { network: '10.1.0.0/16', nodeSelector: { matchLabels: { pool: 'b' } } });
+    const nodes = [node('x', { pool: 'b' })];
+    expect(creates(plan1([a, b], nodes, []).plan.actions)).toHaveLength(1);
+    const { plan } = plan1([a, b], nodes, [], 'b');
+    expect(plan.actions).toHaveLength(0);
+    expect(plan.summary.contested).toEqual(['x']);
+    expect(plan.events).toContainEqual(
+      expect.objectContaining({ reason: 'NodeSelectedByMultipleNetworks', name: 'x' }),
+    );
+  });
+
+  it('marks invalid specs', () => {
+    const all = prepareNetworks([
+      net('bad', { network: '10.0.0.0/16', subnetLen: 8 }),
+      net('none', {}),
+    ]);
+    expect(all.map((n) => n.refused?.reason)).toEqual(['InvalidSpec', 'InvalidSpec']);
+  });
+
+  it('allocates dual-stack and sets both podCIDRs', () => {
+    const { plan } = plan1(
+      [net('d', { network: '10.5.0.0/16', ipv6Network: 'fd00:5::/56' })],
+      [node('n')],
+      [],
+    );
+    expect(creates(plan.actions)[0]).toMatchObject({
+      lease: { subnet: '10.5.1.0/24', ipv6Subnet: 'fd00:5:0:1::/64' },
+      patchNode: ['10.5.1.0/24', 'fd00:5:0:1::/64'],
+    });
+  });
+
+  it('re-leases when a node podCIDR (immutable) disagrees with its lease', () => {
+    const { plan } = plan1(
+      [net('a', { network: '10.1.0.0/16' })],
+      [node('n', {}, '10.1.9.0/24')],
+      [lease('a', 'n', '10.1.1.0/24')],
+    );
+    expect(deletes(plan.actions)).toEqual([expect.objectContaining({ reason: 'PodCIDRMismatch' })]);
+    expect(creates(plan.actions)).toHaveLength(0);
+  });
+
+  it('reports Ready when every served node holds a lease', () => {
+    const { net: n, plan } = plan1(
+      [net('a', { network: '10.1.0.0/16' })],
+      [node('n', {}, '10.1.1.0/24')],
+      [lease('a', 'n', '10.1.1.0/24')],
+    );
+    const s = computeStatus({ network: n, summary: plan.summary, failures: 0, changed: false });
+    expect(Object.fromEntries(s.conditions!.map((c) => [c.type, c.status]))).toEqual({
+      Ready: 'True',
+      Reconciling: 'False',
+      Degraded: 'False',
+    });
+    expect(s.observedGeneration).toBe(1);
+    const pending = computeStatus({
+      network: n,
+      summary: { ...plan.summary, nodes: 2 },
+      failures: 0,
+      changed: false,
+    });
+    expect(pending.conditions!.find((c) => c.type === 'Reconciling')!.status).toBe('True');
+  });
+
+  it('builds lease objects with labels and owner references', () => {
+    const [n] = prepareNetworks([net('a', { network: '10.1.0.0/16' })]);
+    const obj = leaseObject(n!, {
+      name: 'a.n',
+      nodeName: 'n',
+      nodeUid: 'u1',
+      subnet: '10.1.1.0/24',
+      adopted: false,
+    });
+    expect(obj.metadata.labels).toEqual({
+      'network.flannel-operator.io/network': 'a',
+      'network.flannel-operator.io/node': 'n',
+    });
+    expect(obj.metadata.ownerReferences).toEqual([
+      expect.objectContaining({ kind: 'FlannelNetwork', name: 'a', controller: true }),
+      expect.objectContaining({ kind: 'Node', name: 'n', uid: 'u1' }),
+    ]);
+    expect(labelValue('x'.repeat(100))).toHaveLength(63);
+    expect(leaseName('n', 'y'.repeat(300)).length).toBeLessThanOrEqual(253);
+  });
+});
+
+describe('matchesSelector', () => {
+  it('supports matchLabels and expressions', () => {
+    const sel = {
+      matchLabels: { a: '1' },
+      matchExpressions: [
+        { key: 'b', operator: 'In' as const, values: ['x', 'y'] },
+        { key: 'c', operator: 'DoesNotExist' as const },
+      ],
+    };
+    expect(matchesSelector(sel, { a: '1', b: 'x' })).toBe(true);
+    expect(matchesSelector(sel, { a: '1', b: 'z' })).toBe(false);
+    expect(matchesSelector(sel, { a: '1', b: 'x', c: '' })).toBe(false);
+    expect(matchesSelector(undefined, {})).toBe(true);
+    expect(matchesSelector({}, { q: 'r' })).toBe(true);
+  });
+});
