@@ -407,6 +407,7 @@ export class NetworkController {
       throw err;
     }
     this.nodeOverlay.set(nodeName, podCIDRs);
+    this.opts.metrics.podCIDRsSet.inc();
     return true;
   }
 

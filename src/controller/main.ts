@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import pino, { type Logger } from 'pino';
-import { Registry } from 'prom-client';
+import { Registry, collectDefaultMetrics } from 'prom-client';
 import { KubeClient, loadKubeConfig } from '../kube/client.js';
 import { LeaderElector } from '../kube/leader.js';
 import { startOpsServer, parseBindAddress, type OpsServer } from '../kube/http-server.js';
@@ -21,6 +21,9 @@ Flags:
   --leader-election-id NAME         name of that Lease (default flannel-operator-controller)
   --metrics-bind-address ADDR       /metrics listen address, "0" disables (default :8080)
   --health-probe-bind-address ADDR  /healthz and /readyz listen address (default :8081)
+  --leader-elect-lease-duration D   lease duration, e.g. 15s (default 15s)
+  --leader-elect-renew-deadline D   give up leadership when not renewed within, e.g. 10s (default 10s)
+  --leader-elect-retry-period D     time between attempts, e.g. 2s (default 2s)
   --workers N                       FlannelNetworks reconciled in parallel (default 2)
   --write-concurrency N             parallel API writes per reconcile (default 16)
   --agent-image IMAGE               image of the per-node agent; without it no DaemonSet is rolled out
@@ -39,6 +42,9 @@ export interface ControllerFlags {
   namespace: string;
   leaderElect: boolean;
   leaderElectionId: string;
+  leaseDurationMs: number;
+  renewDeadlineMs: number;
+  retryPeriodMs: number;
   metricsBindAddress: string;
   healthProbeBindAddress: string;
   workers: number;
@@ -66,6 +72,15 @@ function posInt(v: string | undefined, dflt: number, flag: string): number {
   return n;
 }
 
+/** "15s", "500ms", "2m" or plain seconds. */
+export function duration(v: string | undefined, dflt: number, flag: string): number {
+  if (v === undefined) return dflt;
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(v);
+  if (!m) throw new UsageError(`--${flag}: expected a duration like 15s, got "${v}"`);
+  const n = Number(m[1]);
+  return Math.round(m[2] === 'ms' ? n : m[2] === 'm' ? n * 60_000 : n * 1000);
+}
+
 function defaultNamespace(): string {
   if (process.env.POD_NAMESPACE) return process.env.POD_NAMESPACE;
   try {
@@ -87,6 +102,9 @@ export function parseFlags(argv: string[]): ControllerFlags | 'help' {
       namespace: { type: 'string' },
       'leader-elect': { type: 'string' },
       'leader-election-id': { type: 'string' },
+      'leader-elect-lease-duration': { type: 'string' },
+      'leader-elect-renew-deadline': { type: 'string' },
+      'leader-elect-retry-period': { type: 'string' },
       'metrics-bind-address': { type: 'string' },
       'health-probe-bind-address': { type: 'string' },
       workers: { type: 'string' },
@@ -105,6 +123,21 @@ export function parseFlags(argv: string[]): ControllerFlags | 'help' {
     namespace: values.namespace ?? defaultNamespace(),
     leaderElect: bool(values['leader-elect'], true, 'leader-elect'),
     leaderElectionId: values['leader-election-id'] ?? 'flannel-operator-controller',
+    leaseDurationMs: duration(
+      values['leader-elect-lease-duration'],
+      15_000,
+      'leader-elect-lease-duration',
+    ),
+    renewDeadlineMs: duration(
+      values['leader-elect-renew-deadline'],
+      10_000,
+      'leader-elect-renew-deadline',
+    ),
+    retryPeriodMs: duration(
+      values['leader-elect-retry-period'],
+      2_000,
+      'leader-elect-retry-period',
+    ),
     metricsBindAddress: values['metrics-bind-address'] ?? ':8080',
     healthProbeBindAddress: values['health-probe-bind-address'] ?? ':8081',
     workers: posInt(values.workers, 2, 'workers'),
@@ -159,6 +192,7 @@ export async function runController(
   signal: AbortSignal,
 ): Promise<number> {
   const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
   const metrics = createControllerMetrics(registry);
   const kc = loadKubeConfig({ kubeconfig: flags.kubeconfig });
   const client = new KubeClient(kc, {
@@ -226,6 +260,9 @@ export async function runController(
         name: flags.leaderElectionId,
         identity,
         logger,
+        leaseDurationMs: flags.leaseDurationMs,
+        renewDeadlineMs: flags.renewDeadlineMs,
+        retryPeriodMs: flags.retryPeriodMs,
         onStartedLeading: async (s) => {
           leading = true;
           await lead(s);

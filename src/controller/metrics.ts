@@ -5,6 +5,7 @@ import type { KubeClientMetrics } from '../kube/client.js';
 export interface ControllerMetrics {
   allocations: Counter;
   releases: Counter;
+  podCIDRsSet: Counter;
   reconcileDuration: Histogram;
   reconcileErrors: Counter;
   leader: Gauge;
@@ -37,6 +38,11 @@ export function createControllerMetrics(registry: Registry): ControllerMetrics {
       name: `${P}_allocations_total`,
       help: 'Subnets leased to nodes (new or adopted)',
       labelNames: ['network', 'kind'],
+      registers: r,
+    }),
+    podCIDRsSet: new Counter({
+      name: `${P}_node_podcidrs_set_total`,
+      help: 'Node.spec.podCIDR(s) the controller set',
       registers: r,
     }),
     releases: new Counter({

@@ -54,6 +54,9 @@ export interface PreparedNetwork {
   refused?: { reason: DegradedReason; message: string };
 }
 
+/** Per-node events of one kind per pass are capped; the network gets one summary event. */
+const MAX_NODE_EVENTS = 20;
+
 function timeOf(t: string | Date | undefined): number {
   if (!t) return 0;
   const n = t instanceof Date ? t.getTime() : Date.parse(t);
@@ -439,6 +442,7 @@ export function planNetwork(
     const owner = ownerOf(node, allNetworks);
     if (owner && owner.name !== network.name) {
       summary.contested.push(nodeName);
+      if (summary.contested.length > MAX_NODE_EVENTS) continue;
       events.push({
         target: 'node',
         name: nodeName,
@@ -528,6 +532,16 @@ export function planNetwork(
       type: 'Warning',
       reason: 'NetworkExhausted',
       note: `no free subnet for ${summary.exhausted} node(s): all ${summary.capacity || summary.ipv6Capacity} subnets are leased`,
+    });
+  }
+  if (summary.contested.length > 0) {
+    events.push({
+      target: 'network',
+      name: network.name,
+      uid: network.uid,
+      type: 'Warning',
+      reason: 'NodeSelectedByMultipleNetworks',
+      note: `${summary.contested.length} selected node(s) are served by older networks (e.g. ${summary.contested.slice(0, 3).join(', ')})`,
     });
   }
   if (network.refused) {

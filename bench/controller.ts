@@ -1,0 +1,146 @@
+/**
+ * Controller benchmark: time and API requests to lease subnets to 1,000 and 5,000 nodes, and
+ * the controller's RSS, against a floor measured in the same run: a bare client doing the
+ * minimal writes (create lease + patch node per node) with no informer, queue or status.
+ */
+import { startControlPlane } from '../test-e2e/harness/control-plane.js';
+import { KubeClient } from '../src/kube/client.js';
+import { runLimited } from '../src/controller/controller.js';
+import { SubnetPool } from '../src/controller/pool.js';
+import {
+  applyNetwork,
+  createNodes,
+  listLeases,
+  listNodes,
+  startController,
+  waitFor,
+  LEASES,
+} from '../test-e2e/controller/helpers.js';
+import type { BenchResult } from './types.js';
+
+const SIZES = (process.env.BENCH_CONTROLLER_SIZES ?? '1000,5000').split(',').map(Number);
+const CONCURRENCY = 16;
+
+async function floorRun(
+  client: KubeClient,
+  n: number,
+): Promise<{ seconds: number; requests: number }> {
+  const names = Array.from({ length: n }, (_, i) => `floor-${i}`);
+  await createNodes(client, names, { bench: 'floor' }, 32);
+  const pool = new SubnetPool({ network: '10.0.0.0/10', subnetLen: 24 });
+  const before = client.requestCount;
+  const t0 = performance.now();
+  await runLimited(names, CONCURRENCY, async (node) => {
+    const subnet = pool.allocate(node)!;
+    await client.create(LEASES, {
+      apiVersion: 'network.flannel-operator.io/v1alpha1',
+      kind: 'SubnetLease',
+      metadata: {
+        name: `floor.${node}`,
+        labels: { 'network.flannel-operator.io/network': 'floor' },
+      },
+      spec: { nodeName: node, networkName: 'floor', subnet },
+    });
+    await client.patch(`/api/v1/nodes/${node}`, { spec: { podCIDR: subnet, podCIDRs: [subnet] } });
+  });
+  return { seconds: (performance.now() - t0) / 1000, requests: client.requestCount - before };
+}
+
+async function controllerRun(
+  client: KubeClient,
+  kubeconfigPath: string,
+  n: number,
+): Promise<{ seconds: number; requests: number; rss: number }> {
+  await applyNetwork(client, 'bench', {
+    network: '10.64.0.0/10',
+    subnetLen: 24,
+    nodeSelector: { matchLabels: { bench: 'ctrl' } },
+  });
+  await createNodes(
+    client,
+    Array.from({ length: n }, (_, i) => `ctrl-${i}`),
+    { bench: 'ctrl' },
+    32,
+  );
+  const t0 = performance.now();
+  const ctrl = await startController({
+    kubeconfigPath,
+    args: ['--leader-elect=false', `--write-concurrency=${CONCURRENCY}`, '--log-level=warn'],
+    name: `bench-${n}`,
+  });
+  try {
+    await waitFor(
+      async () => (await ctrl.metric('flannel_operator_controller_allocations_total')) >= n,
+      {
+        timeoutMs: 600_000,
+        intervalMs: 100,
+        what: `${n} allocations`,
+      },
+    );
+    // Node patches follow each lease create; wait until the last one landed.
+    await waitFor(
+      async () => (await ctrl.metric('flannel_operator_controller_node_podcidrs_set_total')) >= n,
+      {
+        timeoutMs: 60_000,
+        intervalMs: 50,
+      },
+    );
+    const seconds = (performance.now() - t0) / 1000;
+    const requests = await ctrl.metric('flannel_operator_controller_api_requests_total');
+    const rss = ctrl.rss();
+    const leases = await listLeases(client, 'bench');
+    const nodes = (await listNodes(client, 'bench=ctrl')).filter((x) => x.spec?.podCIDR);
+    if (leases.length !== n || new Set(leases.map((l) => l.spec.subnet)).size !== n) {
+      throw new Error(`controller bench: expected ${n} unique leases, got ${leases.length}`);
+    }
+    if (nodes.length !== n)
+      throw new Error(`controller bench: ${nodes.length}/${n} nodes have a podCIDR`);
+    return { seconds, requests, rss };
+  } finally {
+    await ctrl.kill('SIGTERM');
+  }
+}
+
+export async function run(): Promise<BenchResult[]> {
+  const results: BenchResult[] = [];
+  for (const n of SIZES) {
+    const cp = await startControlPlane({ installCrds: true });
+    const client = new KubeClient(cp.kubeConfig, { userAgent: 'bench' });
+    try {
+      const floor = await floorRun(client, n);
+      const ctrl = await controllerRun(client, cp.kubeconfigPath, n);
+      results.push(
+        {
+          name: `controller: lease ${n} nodes (wall time)`,
+          value: round(ctrl.seconds),
+          unit: 's',
+          floor: round(floor.seconds),
+          ratio: round(ctrl.seconds / floor.seconds),
+          notes: `process start, list+watch, plan, create lease + patch node, status; floor = bare client, ${CONCURRENCY} parallel writes`,
+        },
+        {
+          name: `controller: lease ${n} nodes (API requests)`,
+          value: ctrl.requests,
+          unit: 'requests',
+          floor: floor.requests,
+          ratio: round(ctrl.requests / floor.requests),
+          notes: 'all requests the controller sent (lists, watches, writes, status, events)',
+        },
+        {
+          name: `controller: RSS after ${n} nodes`,
+          value: round(ctrl.rss / 1024 / 1024),
+          unit: 'MiB',
+          notes: 'VmRSS of the controller process',
+        },
+      );
+    } finally {
+      client.close();
+      await cp.stop();
+    }
+  }
+  return results;
+}
+
+function round(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}

@@ -1,0 +1,10 @@
+/** One benchmark measurement; `floor` is the same quantity for the minimal possible implementation, measured in the same run. */
+export interface BenchResult {
+  name: string;
+  value: number;
+  unit: string;
+  floor?: number;
+  /** value / floor */
+  ratio?: number;
+  notes?: string;
+}

@@ -1,0 +1,321 @@
+/**
+ * The controller binary against a real API server: allocation at scale, release and reuse,
+ * adoption, exhaustion, overlap, kstatus conditions, `kubectl wait`, and no GitOps drift.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { useControlPlane } from '../harness/jest.js';
+import { toolPath } from '../harness/control-plane.js';
+import type { KubeClient } from '../../src/kube/client.js';
+import {
+  applyNetwork,
+  checkInvariants,
+  clientFor,
+  condition,
+  createNodes,
+  getNetwork,
+  listLeases,
+  listNodes,
+  nodeBody,
+  startController,
+  waitFor,
+  NETWORKS,
+  type ControllerProcess,
+} from './helpers.js';
+
+const run = promisify(execFile);
+const cp = useControlPlane();
+
+interface EventObj {
+  reason: string;
+  note: string;
+  type: string;
+  reportingController: string;
+  regarding: { kind: string; name: string };
+}
+
+describe('controller: allocation', () => {
+  let client: KubeClient;
+  let ctrl: ControllerProcess;
+  const dir = mkdtempSync(join(tmpdir(), 'fo-alloc-'));
+
+  beforeAll(async () => {
+    client = clientFor(cp().kubeConfig);
+    ctrl = await startController({
+      kubeconfigPath: cp().kubeconfigPath,
+      args: ['--leader-elect=false'],
+      logDir: dir,
+    });
+  });
+  afterAll(async () => {
+    const code = await ctrl?.kill('SIGTERM');
+    client?.close();
+    expect(code).toBe(0); // graceful SIGTERM
+  });
+
+  const events = async (reason: string): Promise<EventObj[]> =>
+    (await client.listAll<EventObj>('/apis/events.k8s.io/v1/events')).items.filter(
+      (e) => e.reason === reason,
+    );
+
+  it('gives 200 nodes unique subnets and sets their podCIDR', async () => {
+    await applyNetwork(client, 'net-a', {
+      network: '10.244.0.0/16',
+      nodeSelector: { matchLabels: { pool: 'a' } },
+    });
+    const names = Array.from({ length: 200 }, (_, i) => `a-${String(i).padStart(3, '0')}`);
+    await createNodes(client, names, { pool: 'a' });
+    await waitFor(async () => (await listLeases(client, 'net-a')).length === 200, {
+      timeoutMs: 60_000,
+      what: '200 leases',
+    });
+    await waitFor(async () => (await listNodes(client, 'pool=a')).every((n) => n.spec?.podCIDR), {
+      timeoutMs: 30_000,
+      what: 'podCIDRs',
+    });
+    const leases = await listLeases(client, 'net-a');
+    const inv = checkInvariants(await listNodes(client, 'pool=a'), leases);
+    expect(inv).toEqual({ duplicates: [], missing: [], orphans: [], mismatched: [] });
+    const l = leases.find((x) => x.spec.nodeName === 'a-000')!;
+    expect(l.metadata.name).toBe('net-a.a-000');
+    expect(l.metadata.labels).toMatchObject({
+      'network.flannel-operator.io/network': 'net-a',
+      'network.flannel-operator.io/node': 'a-000',
+    });
+    expect(
+      l.metadata.ownerReferences?.map((o) => `${o.kind}/${o.name}/${o.controller ?? false}`).sort(),
+    ).toEqual(['FlannelNetwork/net-a/true', 'Node/a-000/false']);
+    const net = await waitFor(
+      async () => {
+        const n = await getNetwork(client, 'net-a');
+        return condition(n, 'Ready')?.status === 'True' && n.status?.allocated === 200 ? n : false;
+      },
+      { timeoutMs: 20_000, what: 'net-a Ready' },
+    );
+    expect(net.status).toMatchObject({
+      observedGeneration: 1,
+      capacity: 255,
+      allocated: 200,
+      free: 55,
+      effective: { subnetLen: 24 },
+    });
+    expect(condition(net, 'Reconciling')?.status).toBe('False');
+    expect(condition(net, 'Degraded')?.status).toBe('False');
+    expect(await ctrl.metric('flannel_operator_controller_allocations_total')).toBe(200);
+  });
+
+  it('`kubectl wait --for=condition=Ready` works', async () => {
+    const kubectl = toolPath('kubectl');
+    if (!existsSync(kubectl) && !process.env.CI) {
+      console.warn(`kubectl not found at ${kubectl}; skipping kubectl wait`);
+      return;
+    }
+    const { stdout } = await run(kubectl, [
+      '--kubeconfig',
+      cp().kubeconfigPath,
+      'wait',
+      '--for=condition=Ready',
+      'flannelnetwork/net-a',
+      '--timeout=30s',
+    ]);
+    expect(stdout).toMatch(/condition met/);
+  });
+
+  it('shows no drift to the user: status only via the status subresource, spec owned by the user alone', async () => {
+    const net = await getNetwork(client, 'net-a');
+    const managers = (
+      net.metadata as {
+        managedFields?: Array<{
+          manager: string;
+          subresource?: string;
+          fieldsV1?: Record<string, unknown>;
+        }>;
+      }
+    ).managedFields!;
+    const specOwners = managers
+      .filter((m) => JSON.stringify(m.fieldsV1 ?? {}).includes('"f:spec"'))
+      .map((m) => m.manager);
+    expect(specOwners).toEqual(['kubectl']);
+    const ctrlEntry = managers.find((m) => m.manager === 'flannel-operator-controller');
+    expect(ctrlEntry?.subresource).toBe('status');
+    expect(net.metadata.finalizers ?? []).toEqual([]);
+    expect(net.metadata.generation).toBe(1);
+    // Re-applying the same manifest changes nothing.
+    const kubectl = toolPath('kubectl');
+    if (existsSync(kubectl)) {
+      const file = join(dir, 'net-a.yaml');
+      writeFileSync(
+        file,
+        JSON.stringify({
+          apiVersion: 'network.flannel-operator.io/v1alpha1',
+          kind: 'FlannelNetwork',
+          metadata: { name: 'net-a' },
+          spec: { network: '10.244.0.0/16', nodeSelector: { matchLabels: { pool: 'a' } } },
+        }),
+      );
+      const r = await run(kubectl, [
+        '--kubeconfig',
+        cp().kubeconfigPath,
+        'diff',
+        '--server-side',
+        '--field-manager=kubectl',
+        '-f',
+        file,
+      ]).then(
+        () => 0,
+        (e: { code?: number; stdout?: string }) => {
+          console.error(e.stdout);
+          return e.code ?? 1;
+        },
+      );
+      expect(r).toBe(0);
+    }
+    const again = await applyNetwork(client, 'net-a', {
+      network: '10.244.0.0/16',
+      nodeSelector: { matchLabels: { pool: 'a' } },
+    });
+    expect(again.metadata.generation).toBe(1);
+  });
+
+  it('frees the subnet of a deleted node and reuses it', async () => {
+    const victim = (await listLeases(client, 'net-a')).find((l) => l.spec.nodeName === 'a-050')!;
+    const subnet = victim.spec.subnet!;
+    await client.delete('/api/v1/nodes/a-050');
+    await waitFor(
+      async () => !(await listLeases(client, 'net-a')).some((l) => l.spec.nodeName === 'a-050'),
+      {
+        timeoutMs: 20_000,
+        what: 'lease release',
+      },
+    );
+    await createNodes(client, ['a-new'], { pool: 'a' });
+    const l = await waitFor(
+      async () => (await listLeases(client, 'net-a')).find((x) => x.spec.nodeName === 'a-new'),
+      {
+        timeoutMs: 20_000,
+        what: 'lease for a-new',
+      },
+    );
+    expect(l.spec.subnet).toBe(subnet);
+    expect(await ctrl.metric('flannel_operator_controller_releases_total')).toBeGreaterThanOrEqual(
+      1,
+    );
+  });
+
+  it('adopts podCIDRs already set inside the network and skips ones outside with an event', async () => {
+    await client.create('/api/v1/nodes', nodeBody('adopt-1', { pool: 'a' }, '10.244.250.0/24'));
+    await client.create('/api/v1/nodes', nodeBody('alien-1', { pool: 'a' }, '192.168.7.0/24'));
+    const l = await waitFor(
+      async () => (await listLeases(client, 'net-a')).find((x) => x.spec.nodeName === 'adopt-1'),
+      {
+        timeoutMs: 20_000,
+        what: 'adopted lease',
+      },
+    );
+    expect(l.spec.subnet).toBe('10.244.250.0/24');
+    const ev = await waitFor(
+      async () =>
+        (await events('PodCIDROutsideNetwork')).find((e) => e.regarding.name === 'alien-1'),
+      {
+        timeoutMs: 20_000,
+        what: 'outside event',
+      },
+    );
+    expect(ev).toMatchObject({ type: 'Warning', reportingController: 'flannel-operator' });
+    expect(ev.note).toMatch(/192\.168\.7\.0\/24.*outside/);
+    expect((await listLeases(client, 'net-a')).some((x) => x.spec.nodeName === 'alien-1')).toBe(
+      false,
+    );
+  });
+
+  it('surfaces exhaustion as Degraded + Event while other networks keep working', async () => {
+    await applyNetwork(client, 'net-small', {
+      network: '10.99.0.0/24',
+      subnetLen: 26,
+      nodeSelector: { matchLabels: { pool: 'small' } },
+    });
+    await createNodes(client, ['s-0', 's-1', 's-2', 's-3', 's-4'], { pool: 'small' });
+    const net = await waitFor(
+      async () => {
+        const n = await getNetwork(client, 'net-small');
+        return condition(n, 'Degraded')?.reason === 'NetworkExhausted' ? n : false;
+      },
+      { timeoutMs: 20_000, what: 'NetworkExhausted' },
+    );
+    expect(condition(net, 'Degraded')?.status).toBe('True');
+    expect(condition(net, 'Ready')?.status).toBe('False');
+    expect(net.status).toMatchObject({ capacity: 3, allocated: 3, free: 0 });
+    expect((await listLeases(client, 'net-small')).length).toBe(3);
+    await waitFor(
+      async () =>
+        (await events('NetworkExhausted')).some(
+          (e) => e.regarding.name === 'net-small' && e.type === 'Warning',
+        ),
+      {
+        timeoutMs: 10_000,
+        what: 'exhaustion event',
+      },
+    );
+    // The other network still allocates.
+    await createNodes(client, ['a-after'], { pool: 'a' });
+    await waitFor(
+      async () => (await listLeases(client, 'net-a')).some((x) => x.spec.nodeName === 'a-after'),
+      {
+        timeoutMs: 20_000,
+        what: 'net-a still allocating',
+      },
+    );
+    expect(condition(await getNetwork(client, 'net-a'), 'Ready')?.status).toBe('True');
+  });
+
+  it('refuses an overlapping newer network; the older keeps its nodes', async () => {
+    await applyNetwork(client, 'net-ovl', {
+      network: '10.244.128.0/17',
+      nodeSelector: { matchLabels: { pool: 'ovl' } },
+    });
+    await createNodes(client, ['o-0'], { pool: 'ovl' });
+    const n = await waitFor(
+      async () => {
+        const x = await getNetwork(client, 'net-ovl');
+        return condition(x, 'Degraded')?.reason === 'OverlappingNetwork' ? x : false;
+      },
+      { timeoutMs: 20_000, what: 'OverlappingNetwork' },
+    );
+    expect(condition(n, 'Degraded')?.message).toMatch(/net-a/);
+    expect(await listLeases(client, 'net-ovl')).toHaveLength(0);
+    expect(condition(await getNetwork(client, 'net-a'), 'Degraded')?.status).toBe('False');
+  });
+
+  it('gives a node selected by two networks to the older one, with an event', async () => {
+    await applyNetwork(client, 'net-b', {
+      network: '10.50.0.0/16',
+      nodeSelector: { matchExpressions: [{ key: 'pool', operator: 'In', values: ['a', 'b'] }] },
+    });
+    await createNodes(client, ['b-0'], { pool: 'b' });
+    await waitFor(
+      async () => (await listLeases(client, 'net-b')).some((x) => x.spec.nodeName === 'b-0'),
+      { timeoutMs: 20_000, what: 'net-b lease' },
+    );
+    const ev = await waitFor(
+      async () =>
+        (await events('NodeSelectedByMultipleNetworks')).find((e) => e.regarding.name === 'a-000'),
+      {
+        timeoutMs: 20_000,
+        what: 'contested event',
+      },
+    );
+    expect(ev.note).toMatch(/net-a/);
+    expect((await listLeases(client, 'net-b')).map((l) => l.spec.nodeName)).toEqual(['b-0']);
+  });
+
+  it('releases all leases when a network is deleted (no finalizer needed)', async () => {
+    await client.delete(`${NETWORKS}/net-small`);
+    await waitFor(async () => (await listLeases(client, 'net-small')).length === 0, {
+      timeoutMs: 20_000,
+      what: 'leases of net-small gone',
+    });
+  });
+});

@@ -1,0 +1,155 @@
+import pino from 'pino';
+import { useControlPlane } from '../harness/jest.js';
+import { KubeClient, isNotFound, isAlreadyExists, KubeApiError } from '../../src/kube/client.js';
+import { Informer } from '../../src/kube/informer.js';
+import { waitFor, nodeBody } from './helpers.js';
+
+const logger = pino({ level: process.env.LOG_LEVEL ?? 'silent' });
+const cp = useControlPlane();
+
+interface Node {
+  metadata: { name: string; resourceVersion?: string; labels?: Record<string, string> };
+}
+
+describe('KubeClient against a real API server', () => {
+  let client: KubeClient;
+  beforeAll(() => {
+    client = new KubeClient(cp().kubeConfig);
+  });
+  afterAll(() => client.close());
+
+  it('creates, gets, patches, applies and deletes with typed errors', async () => {
+    const before = client.requestCount;
+    await client.create('/api/v1/nodes', nodeBody('kc-1'));
+    const dup = await client.create('/api/v1/nodes', nodeBody('kc-1')).catch((e: unknown) => e);
+    expect(isAlreadyExists(dup)).toBe(true);
+    const n = await client.get<Node>('/api/v1/nodes/kc-1');
+    expect(n.metadata.name).toBe('kc-1');
+    await client.patch('/api/v1/nodes/kc-1', { metadata: { labels: { a: 'b' } } });
+    const applied = await client.apply<Node>(
+      {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: 'kc-cm', namespace: 'default' },
+        data: { k: 'v' },
+      } as never,
+      { fieldManager: 'test' },
+    );
+    expect(applied.metadata.name).toBe('kc-cm');
+    expect(await client.delete('/api/v1/nodes/kc-1')).toBe(true);
+    expect(await client.delete('/api/v1/nodes/kc-1')).toBe(false);
+    const err = await client.get('/api/v1/nodes/kc-1').catch((e: unknown) => e);
+    expect(isNotFound(err)).toBe(true);
+    expect((err as KubeApiError).code).toBe('EKUBE_NOTFOUND');
+    expect(client.requestCount - before).toBe(9);
+  });
+
+  it('pages through lists', async () => {
+    for (let i = 0; i < 7; i++)
+      await client.create('/api/v1/namespaces/default/configmaps', {
+        metadata: { name: `page-${i}` },
+      });
+    const all = await client.listAll<Node>('/api/v1/namespaces/default/configmaps', { limit: 2 });
+    expect(all.items.filter((c) => c.metadata.name.startsWith('page-'))).toHaveLength(7);
+    expect(all.resourceVersion).toMatch(/^\d+$/);
+  });
+});
+
+describe('Informer against a real API server', () => {
+  let client: KubeClient;
+  beforeAll(() => {
+    client = new KubeClient(cp().kubeConfig);
+  });
+  afterAll(() => client.close());
+
+  it('lists, then streams add/update/delete', async () => {
+    await client.create('/api/v1/nodes', nodeBody('inf-0', { suite: 'inf' }));
+    const inf = new Informer<Node>({
+      client,
+      path: '/api/v1/nodes',
+      labelSelector: 'suite=inf',
+      logger,
+    });
+    const seen: string[] = [];
+    inf.on('add', (n) => seen.push(`add ${n.metadata.name}`));
+    inf.on('update', (n) => seen.push(`update ${n.metadata.name}`));
+    inf.on('delete', (n) => seen.push(`delete ${n.metadata.name}`));
+    await inf.start();
+    expect(inf.hasSynced()).toBe(true);
+    expect(seen).toEqual(['add inf-0']);
+    await client.create('/api/v1/nodes', nodeBody('inf-1', { suite: 'inf' }));
+    await client.patch('/api/v1/nodes/inf-1', { metadata: { labels: { x: 'y' } } });
+    await client.delete('/api/v1/nodes/inf-1');
+    await waitFor(() => seen.length >= 4, { timeoutMs: 10_000, what: 'watch events' });
+    expect(seen).toEqual(['add inf-0', 'add inf-1', 'update inf-1', 'delete inf-1']);
+    expect(inf.get('inf-0')?.metadata.name).toBe('inf-0');
+    expect(inf.list()).toHaveLength(1);
+    inf.stop();
+    await inf.stopped();
+  });
+
+  it('relists on 410 Gone and emits what it missed', async () => {
+    const inf = new Informer<Node>({
+      client,
+      path: '/api/v1/nodes',
+      labelSelector: 'suite=gone',
+      logger,
+    });
+    const seen: string[] = [];
+    inf.on('add', (n) => seen.push(`add ${n.metadata.name}`));
+    inf.on('delete', (n) => seen.push(`delete ${n.metadata.name}`));
+    await client.create('/api/v1/nodes', nodeBody('gone-0', { suite: 'gone' }));
+    await inf.start();
+    // Pretend we slept through history: watching from an ancient resourceVersion yields 410.
+    (inf as unknown as { resourceVersion: string }).resourceVersion = '1';
+    await client.delete('/api/v1/nodes/gone-0');
+    await client.create('/api/v1/nodes', nodeBody('gone-1', { suite: 'gone' }));
+    inf.restartWatch();
+    await waitFor(() => seen.includes('add gone-1') && seen.includes('delete gone-0'), {
+      timeoutMs: 15_000,
+      what: 'relist',
+    });
+    expect(inf.stats.lists).toBeGreaterThanOrEqual(2);
+    expect(inf.keys().sort()).toEqual(['gone-1']);
+    inf.stop();
+    await inf.stopped();
+  });
+
+  it('restarts a silent watch (watchdog) and keeps delivering', async () => {
+    const inf = new Informer<Node>({
+      client,
+      path: '/api/v1/nodes',
+      labelSelector: 'suite=dog',
+      watchdogMs: 1200,
+      logger,
+    });
+    const seen: string[] = [];
+    inf.on('add', (n) => seen.push(n.metadata.name));
+    await inf.start();
+    await waitFor(() => inf.stats.watchdogRestarts >= 1, {
+      timeoutMs: 10_000,
+      what: 'watchdog restart',
+    });
+    await client.create('/api/v1/nodes', nodeBody('dog-1', { suite: 'dog' }));
+    await waitFor(() => seen.includes('dog-1'), { timeoutMs: 10_000, what: 'event after restart' });
+    expect(inf.stats.watches).toBeGreaterThanOrEqual(2);
+    inf.stop();
+    await inf.stopped();
+  });
+
+  it('emits periodic resync', async () => {
+    const inf = new Informer<Node>({
+      client,
+      path: '/api/v1/nodes',
+      labelSelector: 'suite=none',
+      resyncMs: 300,
+      logger,
+    });
+    let resyncs = 0;
+    inf.on('resync', () => resyncs++);
+    await inf.start();
+    await waitFor(() => resyncs >= 2, { timeoutMs: 5000, what: 'resync' });
+    inf.stop();
+    await inf.stopped();
+  });
+});
