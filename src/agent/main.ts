@@ -1,4 +1,156 @@
-// Entry point of the agent role; replaced by the real implementation.
-export async function main(_argv: string[]): Promise<number> {
-  throw new Error('agent: not implemented yet');
+import { parseArgs } from 'node:util';
+import pino from 'pino';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import { KubeClient, loadKubeConfig } from '../kube/client.js';
+import { parseBindAddress, startOpsServer, type OpsServer } from '../kube/http-server.js';
+import { Agent, type AgentOptions } from './agent.js';
+import { DEFAULT_CNI_CONF_DIR, DEFAULT_SUBNET_FILE } from './files.js';
+import { createAgentMetrics } from './metrics.js';
+
+const USAGE = `Usage: flannel-operator agent --network NAME [flags]
+
+Flags:
+  --node-name NAME                  this node (default $NODE_NAME)
+  --network NAME                    FlannelNetwork to serve (default $FLANNEL_NETWORK_NAME)
+  --kubeconfig PATH                 kubeconfig (default: in-cluster, then $KUBECONFIG)
+  --iface NAME                      underlay interface (default: the one holding the node's InternalIP)
+  --public-ip IP                    address peers send to (default: the underlay interface's IPv4)
+  --subnet-file PATH                subnet.env for the CNI plugin (default ${DEFAULT_SUBNET_FILE})
+  --cni-conf-dir DIR                where 10-flannel.conflist goes (default ${DEFAULT_CNI_CONF_DIR})
+  --cni-data-dir DIR                per-node CNI state dir put in the conflist (default: plugin defaults)
+  --netfilter nftables|iptables     rule backend (default: nftables when usable)
+  --metrics-bind-address ADDR       /metrics, "0" disables (default :9101)
+  --health-probe-bind-address ADDR  /healthz and /readyz (default :9102)
+  --resync-period D                 full kernel resync period, e.g. 10s (default 10s)
+  --log-level LEVEL                 trace|debug|info|warn|error (default info)
+`;
+
+export class UsageError extends Error {
+  readonly code = 'EUSAGE';
+}
+
+function duration(v: string | undefined, dflt: number, flag: string): number {
+  if (v === undefined) return dflt;
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(v);
+  if (!m) throw new UsageError(`--${flag}: expected a duration like 10s, got "${v}"`);
+  const n = Number(m[1]);
+  return Math.round(m[2] === 'ms' ? n : m[2] === 'm' ? n * 60_000 : n * 1000);
+}
+
+export interface AgentFlags extends AgentOptions {
+  kubeconfig?: string;
+  metricsBindAddress: string;
+  healthProbeBindAddress: string;
+  logLevel: string;
+}
+
+export function parseFlags(
+  argv: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): AgentFlags | 'help' {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      help: { type: 'boolean', short: 'h' },
+      'node-name': { type: 'string' },
+      network: { type: 'string' },
+      kubeconfig: { type: 'string' },
+      iface: { type: 'string' },
+      'public-ip': { type: 'string' },
+      'subnet-file': { type: 'string' },
+      'cni-conf-dir': { type: 'string' },
+      'cni-data-dir': { type: 'string' },
+      netfilter: { type: 'string' },
+      'metrics-bind-address': { type: 'string' },
+      'health-probe-bind-address': { type: 'string' },
+      'resync-period': { type: 'string' },
+      'log-level': { type: 'string' },
+    },
+  });
+  if (values.help) return 'help';
+  const nodeName = values['node-name'] ?? env.NODE_NAME;
+  if (!nodeName) throw new UsageError('--node-name (or $NODE_NAME) is required');
+  const network = values.network ?? env.FLANNEL_NETWORK_NAME;
+  if (!network) throw new UsageError('--network is required');
+  const nf = values.netfilter;
+  if (nf !== undefined && nf !== 'nftables' && nf !== 'iptables') {
+    throw new UsageError(`--netfilter: expected nftables or iptables, got "${nf}"`);
+  }
+  return {
+    nodeName,
+    network,
+    kubeconfig: values.kubeconfig,
+    iface: values.iface,
+    publicIP: values['public-ip'],
+    subnetFile: values['subnet-file'] ?? DEFAULT_SUBNET_FILE,
+    cniConfDir: values['cni-conf-dir'] ?? DEFAULT_CNI_CONF_DIR,
+    cniDataDir: values['cni-data-dir'],
+    netfilter: nf,
+    resyncMs: duration(values['resync-period'], 10_000, 'resync-period'),
+    metricsBindAddress: values['metrics-bind-address'] ?? ':9101',
+    healthProbeBindAddress: values['health-probe-bind-address'] ?? ':9102',
+    logLevel: values['log-level'] ?? 'info',
+  };
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let flags: AgentFlags | 'help';
+  try {
+    flags = parseFlags(argv);
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (flags === 'help') {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const logger = pino({ level: flags.logLevel, base: { role: 'agent', node: flags.nodeName } });
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const metrics = createAgentMetrics(registry);
+  const client = new KubeClient(loadKubeConfig({ kubeconfig: flags.kubeconfig }), {
+    userAgent: 'flannel-operator-agent',
+  });
+  const agent = new Agent(flags, { client, logger, metrics });
+
+  const servers: OpsServer[] = [];
+  const health = parseBindAddress(flags.healthProbeBindAddress);
+  const metricsAddr = parseBindAddress(flags.metricsBindAddress);
+  if (health)
+    servers.push(
+      await startOpsServer({ ...health, registry, ready: () => agent.isReady(), logger }),
+    );
+  if (metricsAddr && (!health || metricsAddr.port !== health.port)) {
+    servers.push(
+      await startOpsServer({ ...metricsAddr, registry, ready: () => agent.isReady(), logger }),
+    );
+  }
+
+  const done = new Promise<number>((resolve) => {
+    const stop = (sig: string): void => {
+      logger.info({ signal: sig }, 'stopping; dataplane left in place');
+      void agent
+        .stop()
+        .then(() => Promise.all(servers.map((s) => s.close())))
+        .then(() => {
+          client.close();
+          resolve(0);
+        });
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  try {
+    await agent.start();
+  } catch (e) {
+    logger.error({ err: e }, 'agent failed to start');
+    await agent.stop().catch(() => undefined);
+    await Promise.all(servers.map((s) => s.close()));
+    client.close();
+    return 1;
+  }
+  return done;
 }

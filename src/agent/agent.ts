@@ -1,0 +1,398 @@
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import {
+  API_VERSION,
+  FIELD_MANAGER_AGENT,
+  FLANNEL_NETWORK,
+  LABEL_NETWORK,
+  SUBNET_LEASE,
+  type Condition,
+  type FlannelNetwork,
+  type SubnetLease,
+} from '../api/index.js';
+import { Informer, collectionPath, type KubeClient } from '../kube/index.js';
+import { leaseName } from '../api/names.js';
+import {
+  canonicalCidr,
+  computeDesired,
+  deriveVtepMAC,
+  diffCount,
+  diffState,
+  isValidMac,
+  normalizeMac,
+  vxlanDeviceName,
+  type DesiredState,
+  type NetworkConfig,
+  type PeerLease,
+  type SelfInfo,
+  type UnderlayInfo,
+} from './desired.js';
+import { Kernel, KernelWatcher, enableForwarding } from './kernel/netlink.js';
+import { Netfilter, type NetfilterMode, detectMode } from './netfilter/apply.js';
+import type { RuleInput } from './netfilter/render.js';
+import { CNI_CONFLIST_NAME, renderConflist, renderSubnetEnv, writeFileAtomic } from './files.js';
+import type { AgentMetrics } from './metrics.js';
+
+export interface AgentOptions {
+  nodeName: string;
+  network: string;
+  iface?: string;
+  publicIP?: string;
+  subnetFile: string;
+  cniConfDir: string;
+  cniDataDir?: string;
+  netfilter?: NetfilterMode;
+  resyncMs: number;
+  debounceMs?: number;
+}
+
+export class AgentError extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+  ) {
+    super(message);
+  }
+}
+
+interface Node {
+  metadata: { name?: string };
+  status?: { addresses?: Array<{ type: string; address: string }> };
+}
+
+/** Network config from a FlannelNetwork, with the CRD's defaults in case they were not applied. */
+export function networkConfig(fn: FlannelNetwork): NetworkConfig & { ipMasq: boolean } {
+  const b = fn.spec.backend ?? ({} as FlannelNetwork['spec']['backend']);
+  if (!fn.spec.network)
+    throw new AgentError(`FlannelNetwork ${fn.metadata.name} has no IPv4 network`, 'EAGENT_CONFIG');
+  return {
+    network: canonicalCidr(fn.spec.network),
+    type: b.type ?? 'vxlan',
+    vni: b.vni ?? 1,
+    port: b.port ?? 8472,
+    directRouting: b.directRouting ?? false,
+    mtu: b.mtu,
+    ipMasq: fn.spec.ipMasq ?? true,
+  };
+}
+
+export function toPeer(l: SubnetLease): PeerLease {
+  return {
+    nodeName: l.spec.nodeName,
+    subnet: l.spec.subnet,
+    publicIP: l.status?.publicIP,
+    vtepMAC: l.status?.backend?.vtepMAC,
+    deleting: !!l.metadata.deletionTimestamp,
+  };
+}
+
+/**
+ * The per-node agent: publishes this node's backend data to its lease, and keeps the kernel
+ * (vxlan device, routes, neighbors, FDB, netfilter, subnet.env, CNI config) equal to what all
+ * leases of the network ask for. Level-triggered: every pass recomputes everything.
+ */
+export class Agent {
+  private leases!: Informer<SubnetLease>;
+  private networks!: Informer<FlannelNetwork>;
+  private readonly kernel = new Kernel();
+  private readonly watcher = new KernelWatcher();
+  private netfilter?: Netfilter;
+  private underlay!: UnderlayInfo;
+  private publicIP!: string;
+  private vtepMAC?: string;
+  private running = false;
+  private dirty = false;
+  private pass?: Promise<void>;
+  private timer?: NodeJS.Timeout;
+  private debounce?: NodeJS.Timeout;
+  private lastStatus = '';
+  private ready = false;
+  private stopped = false;
+  lastDesired?: DesiredState;
+  lastError?: string;
+
+  constructor(
+    private readonly opts: AgentOptions,
+    private readonly deps: { client: KubeClient; logger: Logger; metrics: AgentMetrics },
+  ) {}
+
+  isReady(): boolean {
+    return this.ready;
+  }
+
+  private get log(): Logger {
+    return this.deps.logger;
+  }
+
+  async start(): Promise<void> {
+    const { client } = this.deps;
+    const node = await client.get<Node>(`/api/v1/nodes/${encodeURIComponent(this.opts.nodeName)}`);
+    const internalIP = node.status?.addresses?.find((a) => a.type === 'InternalIP')?.address;
+    this.underlay = await this.kernel.underlay({
+      iface: this.opts.iface,
+      ip: this.opts.publicIP ?? (this.opts.iface ? undefined : internalIP),
+    });
+    this.publicIP = this.opts.publicIP ?? this.underlay.ip;
+    this.log.info({ underlay: this.underlay, publicIP: this.publicIP }, 'underlay selected');
+    this.netfilter = new Netfilter(await detectMode(this.opts.netfilter));
+    await enableForwarding();
+
+    this.networks = new Informer<FlannelNetwork>({
+      client,
+      path: collectionPath(API_VERSION, FLANNEL_NETWORK.plural),
+      fieldSelector: `metadata.name=${this.opts.network}`,
+      logger: this.log.child({ informer: 'flannelnetworks' }),
+    });
+    this.leases = new Informer<SubnetLease>({
+      client,
+      path: collectionPath(API_VERSION, SUBNET_LEASE.plural),
+      labelSelector: `${LABEL_NETWORK}=${this.opts.network}`,
+      logger: this.log.child({ informer: 'subnetleases' }),
+    });
+    for (const inf of [this.networks, this.leases] as Array<
+      Informer<FlannelNetwork | SubnetLease>
+    >) {
+      inf.on('add', () => this.trigger('api'));
+      inf.on('update', () => this.trigger('api'));
+      inf.on('delete', () => this.trigger('api'));
+    }
+    await Promise.all([this.networks.start(), this.leases.start()]);
+    this.watcher.on('change', () => this.trigger('kernel'));
+    this.watcher.start();
+    this.running = true;
+    this.timer = setInterval(() => this.trigger('periodic', 0), this.opts.resyncMs);
+    this.trigger('start', 0);
+  }
+
+  /** Leaves the dataplane as it is: traffic keeps flowing while the agent restarts. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.running = false;
+    clearInterval(this.timer);
+    clearTimeout(this.debounce);
+    this.watcher.stop();
+    this.leases?.stop();
+    this.networks?.stop();
+    await this.pass?.catch(() => undefined);
+    this.kernel.close();
+  }
+
+  trigger(reason: string, delay = this.opts.debounceMs ?? 50): void {
+    if (!this.running) return;
+    this.deps.metrics.resyncs.inc({ trigger: reason });
+    if (this.pass) {
+      this.dirty = true;
+      return;
+    }
+    clearTimeout(this.debounce);
+    this.debounce = setTimeout(() => this.runPass(), delay);
+  }
+
+  /** Resolves when a pass finished with nothing left to do (tests, bench). */
+  async settle(): Promise<void> {
+    while (this.pass || this.dirty) await (this.pass ?? new Promise((r) => setTimeout(r, 10)));
+  }
+
+  private runPass(): void {
+    if (this.pass || this.stopped) return;
+    this.dirty = false;
+    this.pass = this.reconcile()
+      .catch((e: Error & { code?: string }) => {
+        this.lastError = e.message;
+        this.deps.metrics.errors.inc({ kind: e.code ?? 'unknown' });
+        this.log.error({ err: e }, 'reconcile failed');
+        this.dirty = true;
+      })
+      .finally(() => {
+        this.pass = undefined;
+        if (this.dirty && this.running) {
+          this.dirty = false;
+          clearTimeout(this.debounce);
+          this.debounce = setTimeout(() => this.runPass(), this.lastError ? 1000 : 20);
+        }
+      });
+  }
+
+  private ownLease(): SubnetLease | undefined {
+    return this.leases.get(leaseName(this.opts.network, this.opts.nodeName));
+  }
+
+  private async reconcile(): Promise<void> {
+    const started = process.hrtime.bigint();
+    const net = this.networks.list()[0];
+    if (!net) {
+      this.ready = false;
+      this.log.info({ network: this.opts.network }, 'waiting for FlannelNetwork');
+      return;
+    }
+    const cfg = networkConfig(net);
+    const lease = this.ownLease();
+    if (!lease?.spec.subnet) {
+      this.ready = false;
+      this.log.info(
+        { lease: leaseName(this.opts.network, this.opts.nodeName) },
+        'waiting for SubnetLease',
+      );
+      return;
+    }
+    const subnet = canonicalCidr(lease.spec.subnet);
+    const dev = vxlanDeviceName(cfg.vni);
+    const actual0 = await this.kernel.readState(dev);
+    this.vtepMAC ??= this.pickMAC(lease, actual0.vxlan?.mac, cfg.vni);
+    const self: SelfInfo = {
+      nodeName: this.opts.nodeName,
+      subnet,
+      publicIP: this.publicIP,
+      underlay: this.underlay,
+      vtepMAC: this.vtepMAC,
+    };
+    const desired = computeDesired(self, cfg, this.leases.list().map(toPeer));
+    this.lastDesired = desired;
+    const own = { network: cfg.network, vxlanDev: dev, ownSubnet: subnet };
+
+    let diff = diffState(desired, actual0, own);
+    let changes = 0;
+    if (diff.vxlan !== 'ok') {
+      if (diff.vxlan === 'delete') await this.kernel.deleteLink(dev);
+      else await this.kernel.ensureVxlan(desired.vxlan!, diff.vxlan);
+      this.log.info({ dev, action: diff.vxlan }, 'vxlan device programmed');
+      this.deps.metrics.kernelOps.inc({ op: `device-${diff.vxlan}` });
+      changes++;
+      diff = diffState(desired, await this.kernel.readState(dev), own);
+    }
+    const n = diffCount(diff);
+    if (n > 0) {
+      const errors = await this.kernel.applyDiff(diff);
+      changes += n;
+      this.deps.metrics.kernelOps.inc(
+        { op: 'add' },
+        diff.addRoutes.length + diff.addNeighbors.length + diff.addFdb.length,
+      );
+      this.deps.metrics.kernelOps.inc(
+        { op: 'replace' },
+        diff.replaceRoutes.length + diff.replaceNeighbors.length + diff.replaceFdb.length,
+      );
+      this.deps.metrics.kernelOps.inc(
+        { op: 'remove' },
+        diff.removeRoutes.length + diff.removeNeighbors.length + diff.removeFdb.length,
+      );
+      if (errors.length) {
+        throw new AgentError(
+          `${errors.length} kernel operation(s) failed, first: ${errors[0]!.message}`,
+          'EAGENT_KERNEL',
+        );
+      }
+    }
+
+    const rules: RuleInput = {
+      family: 'ipv4',
+      network: cfg.network,
+      podSubnet: subnet,
+      ipMasq: cfg.ipMasq,
+    };
+    if (!(await this.netfilter!.inSync(rules))) {
+      await this.netfilter!.apply(rules);
+      this.log.info({ mode: this.netfilter!.mode }, 'netfilter rules applied');
+      changes++;
+    }
+    await writeFileAtomic(
+      this.opts.subnetFile,
+      renderSubnetEnv({
+        network: cfg.network,
+        subnet,
+        ipv6Network: net.spec.ipv6Network,
+        ipv6Subnet: lease.spec.ipv6Subnet,
+        mtu: desired.podMTU,
+        ipMasq: cfg.ipMasq,
+      }),
+    );
+    await writeFileAtomic(
+      join(this.opts.cniConfDir, CNI_CONFLIST_NAME),
+      renderConflist({ subnetFile: this.opts.subnetFile, dataDir: this.opts.cniDataDir }),
+    );
+
+    const m = this.deps.metrics;
+    m.peers.set({ mode: 'vxlan' }, desired.peers.filter((p) => p.mode === 'vxlan').length);
+    m.peers.set({ mode: 'host-gw' }, desired.peers.filter((p) => p.mode === 'host-gw').length);
+    m.pending.set(desired.pending.length);
+    m.programSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
+    if (changes > 0)
+      this.log.info(
+        { changes, peers: desired.peers.length, pending: desired.pending.length },
+        'dataplane reconciled',
+      );
+    this.lastError = undefined;
+    this.ready = true;
+    await this.publishStatus(lease, cfg);
+  }
+
+  /** Lease status first (a migrated node keeps its MAC), then the live device, then derived. */
+  private pickMAC(lease: SubnetLease, deviceMAC: string | undefined, vni: number): string {
+    const fromLease = lease.status?.backend?.vtepMAC;
+    if (fromLease && isValidMac(fromLease)) return normalizeMac(fromLease);
+    if (deviceMAC && isValidMac(deviceMAC)) return normalizeMac(deviceMAC);
+    return deriveVtepMAC(this.opts.nodeName, vni);
+  }
+
+  private async publishStatus(lease: SubnetLease, cfg: NetworkConfig): Promise<void> {
+    const backend =
+      cfg.type === 'vxlan'
+        ? { type: 'vxlan' as const, vtepMAC: this.vtepMAC, vni: cfg.vni }
+        : { type: 'host-gw' as const };
+    const gen = lease.metadata.generation;
+    const want = { publicIP: this.publicIP, backend, gen };
+    const key = JSON.stringify(want);
+    const prev = lease.status;
+    const upToDate =
+      prev?.publicIP === this.publicIP &&
+      JSON.stringify(prev.backend ?? {}) === JSON.stringify(backend) &&
+      prev.conditions?.some(
+        (c) => c.type === 'Ready' && c.status === 'True' && c.observedGeneration === gen,
+      );
+    if (upToDate || key === this.lastStatus) return;
+    const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    const keep = (type: string, status: Condition['status']): string =>
+      prev?.conditions?.find((c) => c.type === type && c.status === status)?.lastTransitionTime ??
+      now;
+    const conditions: Condition[] = [
+      {
+        type: 'Ready',
+        status: 'True',
+        observedGeneration: gen,
+        lastTransitionTime: keep('Ready', 'True'),
+        reason: 'DataplaneProgrammed',
+        message: `${cfg.type} dataplane programmed on ${this.opts.nodeName}`,
+      },
+      {
+        type: 'Reconciling',
+        status: 'False',
+        observedGeneration: gen,
+        lastTransitionTime: keep('Reconciling', 'False'),
+        reason: 'Idle',
+        message: '',
+      },
+      {
+        type: 'Degraded',
+        status: 'False',
+        observedGeneration: gen,
+        lastTransitionTime: keep('Degraded', 'False'),
+        reason: 'Healthy',
+        message: '',
+      },
+    ];
+    await this.deps.client.applyStatus(
+      {
+        apiVersion: API_VERSION,
+        kind: SUBNET_LEASE.kind,
+        metadata: { name: lease.metadata.name },
+        status: { observedGeneration: gen, publicIP: this.publicIP, backend, conditions },
+      },
+      { fieldManager: FIELD_MANAGER_AGENT, force: true },
+    );
+    this.lastStatus = key;
+    this.log.info(
+      { lease: lease.metadata.name, publicIP: this.publicIP, vtepMAC: this.vtepMAC },
+      'lease status published',
+    );
+  }
+}

@@ -1,0 +1,380 @@
+import { EventEmitter } from 'node:events';
+import { writeFile } from 'node:fs/promises';
+import ipaddr from 'ipaddr.js';
+import { AttrStream, FlagsNew, createRtNetlink, ifla, rt, type RtNetlinkSocket } from 'netlink';
+import {
+  ROUTE_PROTOCOL,
+  canonicalCidr,
+  ipInCidr,
+  type ActualRoute,
+  type ActualState,
+  type Diff,
+  type FdbSpec,
+  type NeighSpec,
+  type RouteSpec,
+  type UnderlayInfo,
+  type VxlanSpec,
+} from '../desired.js';
+
+const AF_INET = 2;
+const AF_BRIDGE = 7;
+const RT_TABLE_MAIN = 254;
+/** RTNH_F_ONLINK: the netlink package has no name for it. */
+const RTNH_F_ONLINK = 4;
+const CREATE_OR_REPLACE = { flags: FlagsNew.CREATE | FlagsNew.REPLACE };
+
+export class KernelError extends Error {
+  readonly code: string;
+  constructor(message: string, code = 'EAGENT_KERNEL') {
+    super(message);
+    this.code = code;
+  }
+}
+
+const ip4 = (s: string): Buffer => Buffer.from(ipaddr.IPv4.parse(s).toByteArray());
+const macBuf = (s: string): Buffer => Buffer.from(s.replace(/:/g, ''), 'hex');
+const macStr = (b?: Buffer): string =>
+  b ? [...b].map((x) => x.toString(16).padStart(2, '0')).join(':') : '';
+const ipStr = (b?: Buffer): string => (b ? ipaddr.fromByteArray([...b]).toString() : '');
+
+export interface LinkInfo {
+  index: number;
+  name: string;
+  mtu: number;
+  mac: string;
+  up: boolean;
+  kind?: string;
+}
+
+/**
+ * Reads and writes the routes, neighbors, FDB entries and the vxlan device of the network
+ * namespace the process runs in, over rtnetlink (npm `netlink`). Not a singleton: one per agent.
+ */
+export class Kernel {
+  private sock: RtNetlinkSocket;
+  constructor() {
+    this.sock = createRtNetlink();
+  }
+
+  close(): void {
+    this.sock.socket.close();
+  }
+
+  async links(): Promise<LinkInfo[]> {
+    const msgs = await this.sock.getLinks();
+    return msgs.map((m) => {
+      let kind: string | undefined;
+      if (m.attrs.linkinfo) kind = ifla.parseInfo(m.attrs.linkinfo).kind;
+      return {
+        index: m.data.index ?? 0,
+        name: m.attrs.ifname ?? '',
+        mtu: m.attrs.mtu ?? 0,
+        mac: macStr(m.attrs.address),
+        up: !!m.data.flags?.up,
+        kind,
+      };
+    });
+  }
+
+  async ipv4Addresses(): Promise<Array<{ index: number; ip: string; prefixLen: number }>> {
+    const msgs = await this.sock.getAddresses({ family: AF_INET });
+    return msgs
+      .filter((m) => m.data.family === AF_INET)
+      .map((m) => ({
+        index: m.data.index ?? 0,
+        ip: ipStr(m.attrs.local ?? m.attrs.address),
+        prefixLen: m.data.prefixlen ?? 32,
+      }));
+  }
+
+  /** Underlay facts: by interface name, or the interface holding `ip`. */
+  async underlay(sel: { iface?: string; ip?: string }): Promise<UnderlayInfo> {
+    const [links, addrs] = await Promise.all([this.links(), this.ipv4Addresses()]);
+    let addr: { index: number; ip: string; prefixLen: number } | undefined;
+    if (sel.iface) {
+      const link = links.find((l) => l.name === sel.iface);
+      if (!link) throw new KernelError(`interface ${sel.iface} not found`, 'EAGENT_NO_IFACE');
+      addr = addrs.find((a) => a.index === link.index && (!sel.ip || a.ip === sel.ip));
+    } else if (sel.ip) {
+      addr = addrs.find((a) => a.ip === sel.ip);
+    }
+    if (!addr) {
+      throw new KernelError(
+        `no interface holds ${sel.ip ?? 'an IPv4 address'}${sel.iface ? ` on ${sel.iface}` : ''}`,
+        'EAGENT_NO_IFACE',
+      );
+    }
+    const link = links.find((l) => l.index === addr!.index)!;
+    return {
+      name: link.name,
+      index: link.index,
+      mtu: link.mtu,
+      ip: addr.ip,
+      prefix: canonicalCidr(`${addr.ip}/${addr.prefixLen}`),
+    };
+  }
+
+  /** Everything the diff needs about flannel.<vni> and the main IPv4 routing table. */
+  async readState(dev: string): Promise<ActualState> {
+    const links = await this.sock.getLinks();
+    const byIndex = new Map<number, string>();
+    let vx: ActualState['vxlan'];
+    let vxIndex = -1;
+    for (const m of links) {
+      byIndex.set(m.data.index ?? 0, m.attrs.ifname ?? '');
+      if (m.attrs.ifname !== dev || !m.attrs.linkinfo) continue;
+      const info = ifla.parseInfo(m.attrs.linkinfo);
+      if (info.kind !== 'vxlan' || !info.data) continue;
+      const v = ifla.parseVxlan(info.data);
+      vxIndex = m.data.index ?? 0;
+      vx = {
+        name: dev,
+        vni: v.id ?? 0,
+        port: v.port ? v.port.readUInt16BE(0) : 0,
+        local: ipStr(v.local),
+        linkIndex: v.link ?? 0,
+        mtu: m.attrs.mtu ?? 0,
+        mac: macStr(m.attrs.address),
+        address: '',
+        up: !!m.data.flags?.up,
+        learning: !!v.learning,
+        addresses: [],
+      };
+    }
+    if (vx) {
+      const addrs = await this.ipv4Addresses();
+      vx.addresses = addrs.filter((a) => a.index === vxIndex).map((a) => `${a.ip}/${a.prefixLen}`);
+    }
+    const routes: ActualRoute[] = [];
+    for (const m of await this.sock.getRoutes({ family: AF_INET })) {
+      if (m.data.family !== AF_INET || m.attrs.multipath) continue;
+      const table = m.attrs.table ?? m.data.table ?? 0;
+      if (table !== RT_TABLE_MAIN) continue;
+      const type = m.data.type;
+      if (type !== 'UNICAST' && type !== 1) continue;
+      const dstLen = m.data.dstLen ?? 0;
+      const dst = m.attrs.dst ? `${ipStr(m.attrs.dst)}/${dstLen}` : `0.0.0.0/0`;
+      const protocol =
+        typeof m.data.protocol === 'number' ? m.data.protocol : protoNumber(m.data.protocol);
+      routes.push({
+        dst,
+        gateway: ipStr(m.attrs.gateway),
+        dev: byIndex.get(m.attrs.oif ?? -1) ?? '',
+        onlink: ((m.data.flags?.__unknown ?? 0) & RTNH_F_ONLINK) !== 0,
+        protocol,
+        table,
+      });
+    }
+    const neighbors: ActualState['neighbors'] = [];
+    const fdb: FdbSpec[] = [];
+    if (vxIndex >= 0) {
+      for (const m of await this.sock.getNeighbors({ family: AF_INET })) {
+        if (m.data.ifindex !== vxIndex || m.data.family !== AF_INET || !m.attrs.lladdr) continue;
+        neighbors.push({
+          dev,
+          ip: ipStr(m.attrs.dst),
+          mac: macStr(m.attrs.lladdr),
+          permanent: !!m.data.state?.permanent,
+        });
+      }
+      for (const m of await this.sock.getNeighbors({ family: AF_BRIDGE, ifindex: vxIndex })) {
+        if (m.data.ifindex !== vxIndex || !m.data.flags?.self || !m.attrs.dst || !m.attrs.lladdr)
+          continue;
+        const mac = macStr(m.attrs.lladdr);
+        if (mac === '00:00:00:00:00:00') continue;
+        fdb.push({ dev, mac, dst: ipStr(m.attrs.dst) });
+      }
+    }
+    return { vxlan: vx, routes, neighbors, fdb };
+  }
+
+  async linkIndex(name: string): Promise<number> {
+    const l = (await this.links()).find((x) => x.name === name);
+    if (!l) throw new KernelError(`interface ${name} not found`, 'EAGENT_NO_IFACE');
+    return l.index;
+  }
+
+  async deleteLink(name: string): Promise<void> {
+    const index = await this.linkIndex(name).catch(() => -1);
+    if (index >= 0) await this.sock.delLink({ index });
+  }
+
+  /** Creates flannel.<vni> (learning off, stable MAC), or fixes MTU/MAC/address/up on an existing one. */
+  async ensureVxlan(spec: VxlanSpec, mode: 'create' | 'update'): Promise<void> {
+    if (mode === 'create') {
+      await this.deleteLink(spec.name);
+      const data = new AttrStream();
+      data.emit(
+        ifla.formatVxlan({
+          id: spec.vni,
+          local: ip4(spec.local),
+          link: spec.linkIndex,
+          learning: 0,
+          port: Buffer.from([spec.port >> 8, spec.port & 0xff]),
+        }),
+      );
+      const info = new AttrStream();
+      const encoded = ifla.formatInfo({ kind: 'vxlan', data: Buffer.concat(data.bufs) });
+      info.emit(encoded);
+      await this.sock.newLink(
+        {},
+        {
+          ifname: spec.name,
+          mtu: spec.mtu,
+          address: macBuf(spec.mac),
+          linkinfo: Buffer.concat(info.bufs),
+        },
+        { flags: FlagsNew.CREATE | FlagsNew.EXCL },
+      );
+      // Disable router advertisements before the device is up (no v6 autoconf on the overlay).
+      await writeFile(`/proc/sys/net/ipv6/conf/${spec.name}/accept_ra`, '0').catch(() => undefined);
+    }
+    const index = await this.linkIndex(spec.name);
+    await this.sock.setLink({ index }, { mtu: spec.mtu, address: macBuf(spec.mac) });
+    const [addr, len] = spec.address.split('/') as [string, string];
+    await this.sock.newAddress(
+      { family: AF_INET, prefixlen: Number(len), index },
+      { local: ip4(addr), address: ip4(addr) },
+      CREATE_OR_REPLACE,
+    );
+    await this.sock.setLink({ index, flags: { up: true }, change: { up: true } });
+  }
+
+  async replaceRoute(r: RouteSpec): Promise<void> {
+    const [dst, len] = canonicalCidr(r.dst).split('/') as [string, string];
+    await this.sock.newRoute(
+      {
+        family: AF_INET,
+        dstLen: Number(len),
+        table: RT_TABLE_MAIN,
+        protocol: ROUTE_PROTOCOL as unknown as rt.RouteProtocol,
+        scope: 'UNIVERSE',
+        type: 'UNICAST',
+        flags: r.onlink ? { __unknown: RTNH_F_ONLINK } : {},
+      },
+      { dst: ip4(dst), gateway: ip4(r.gateway), oif: await this.linkIndex(r.dev) },
+      CREATE_OR_REPLACE,
+    );
+  }
+
+  async deleteRoute(r: RouteSpec): Promise<void> {
+    const [dst, len] = canonicalCidr(r.dst).split('/') as [string, string];
+    await ignoreMissing(
+      this.sock.delRoute(
+        { family: AF_INET, dstLen: Number(len), table: RT_TABLE_MAIN },
+        { dst: ip4(dst), ...(r.gateway ? { gateway: ip4(r.gateway) } : {}) },
+      ),
+    );
+  }
+
+  async replaceNeighbor(n: NeighSpec): Promise<void> {
+    await this.sock.newNeighbor(
+      { family: AF_INET, ifindex: await this.linkIndex(n.dev), state: { permanent: true } },
+      { dst: ip4(n.ip), lladdr: macBuf(n.mac) },
+      CREATE_OR_REPLACE,
+    );
+  }
+
+  async deleteNeighbor(n: NeighSpec): Promise<void> {
+    const ifindex = await this.linkIndex(n.dev).catch(() => -1);
+    if (ifindex < 0) return;
+    await ignoreMissing(this.sock.delNeighbor({ family: AF_INET, ifindex }, { dst: ip4(n.ip) }));
+  }
+
+  async replaceFdb(f: FdbSpec): Promise<void> {
+    await this.sock.newNeighbor(
+      {
+        family: AF_BRIDGE,
+        ifindex: await this.linkIndex(f.dev),
+        state: { permanent: true },
+        flags: { self: true },
+      },
+      { dst: ip4(f.dst), lladdr: macBuf(f.mac) },
+      CREATE_OR_REPLACE,
+    );
+  }
+
+  async deleteFdb(f: FdbSpec): Promise<void> {
+    const ifindex = await this.linkIndex(f.dev).catch(() => -1);
+    if (ifindex < 0) return;
+    await ignoreMissing(
+      this.sock.delNeighbor(
+        { family: AF_BRIDGE, ifindex, flags: { self: true } },
+        { dst: ip4(f.dst), lladdr: macBuf(f.mac) },
+      ),
+    );
+  }
+
+  /**
+   * Applies a diff (device changes are the caller's, via ensureVxlan). Order per upstream:
+   * neighbor and fdb before the route that uses them; the route goes first on removal.
+   * Returns the errors of individual operations (the rest still applies).
+   */
+  async applyDiff(d: Diff): Promise<Error[]> {
+    const errors: Error[] = [];
+    const run = async (op: () => Promise<void>): Promise<void> => {
+      try {
+        await op();
+      } catch (e) {
+        errors.push(e as Error);
+      }
+    };
+    for (const r of d.removeRoutes) await run(() => this.deleteRoute(r));
+    for (const n of d.removeNeighbors) await run(() => this.deleteNeighbor(n));
+    for (const f of d.removeFdb) await run(() => this.deleteFdb(f));
+    for (const n of [...d.addNeighbors, ...d.replaceNeighbors])
+      await run(() => this.replaceNeighbor(n));
+    for (const f of [...d.addFdb, ...d.replaceFdb]) await run(() => this.replaceFdb(f));
+    for (const r of [...d.addRoutes, ...d.replaceRoutes]) await run(() => this.replaceRoute(r));
+    return errors;
+  }
+}
+
+function protoNumber(p: unknown): number {
+  const names: Record<string, number> = { UNSPEC: 0, REDIRECT: 1, KERNEL: 2, BOOT: 3, STATIC: 4 };
+  return typeof p === 'string'
+    ? (names[p] ?? rt.RouteProtocol[p as keyof typeof rt.RouteProtocol] ?? -1)
+    : -1;
+}
+
+async function ignoreMissing(p: Promise<unknown>): Promise<void> {
+  try {
+    await p;
+  } catch (e) {
+    const msg = String((e as Error).message ?? e);
+    if (/ENOENT|ESRCH|ENODEV/.test(msg)) return;
+    throw e;
+  }
+}
+
+export async function enableForwarding(): Promise<void> {
+  await writeFile('/proc/sys/net/ipv4/ip_forward', '1');
+}
+
+/**
+ * Watches rtnetlink multicast groups (links, IPv4 routes, neighbors) and emits 'change'
+ * for deletions and link changes, so hand-made damage is repaired within the debounce delay.
+ */
+export class KernelWatcher extends EventEmitter {
+  private sock?: RtNetlinkSocket;
+  start(): void {
+    const s = createRtNetlink();
+    for (const g of ['LINK', 'IPV4_ROUTE', 'NEIGH'] as const) s.addMembership(g);
+    s.on('message', (msgs) => {
+      for (const m of msgs) {
+        // ARP churn of ordinary neighbors is not ours to repair.
+        if (m.kind === 'neighbor' && m.data.state && !m.data.state.permanent) continue;
+        this.emit('change', m.kind);
+        return;
+      }
+    });
+    s.socket.ref(true);
+    this.sock = s;
+  }
+  stop(): void {
+    this.sock?.socket.close();
+    this.sock = undefined;
+  }
+}
+
+export { ipInCidr };
