@@ -1,4 +1,7 @@
 import type { FlannelNetwork } from '../../api/index.js';
+import { dataplaneConfigFromEnv } from './config.js';
+import type { DataplanePodConfig } from './daemonset.js';
+import { DaemonSetRollout, type RolloutDeps } from './rollout.js';
 
 /**
  * Rolls out the per-node dataplane (agent DaemonSet) of one FlannelNetwork.
@@ -27,9 +30,47 @@ export interface DataplaneOptions {
   /** Default kube-network-policies image when a network enables netpol without naming one. */
   netpolImage?: string;
   serviceAccountName?: string;
+  /**
+   * Agent pod settings (host dirs, resources, tolerations, ...). When absent they are read from
+   * the JSON in $FLANNEL_OPERATOR_DATAPLANE (rendered by the Helm chart), else defaults.
+   */
+  pod?: DataplanePodConfig;
+  /** Environment to read FLANNEL_OPERATOR_DATAPLANE / FLANNEL_OPERATOR_AGENT_SERVICE_ACCOUNT from; default process.env. */
+  env?: NodeJS.ProcessEnv;
 }
 
-// Placeholder until the rollout lands; replaced by the real implementation.
-export function createDataplaneRollout(_deps: unknown, _opts: DataplaneOptions): DataplaneRollout {
-  throw new Error('dataplane rollout: not implemented yet');
+export type DataplaneDeps = RolloutDeps;
+
+export function createDataplaneRollout(
+  deps: DataplaneDeps,
+  opts: DataplaneOptions,
+): DataplaneRollout {
+  const env = opts.env ?? process.env;
+  const pod = opts.pod ?? dataplaneConfigFromEnv(env);
+  return new DaemonSetRollout(deps, {
+    ...pod,
+    namespace: opts.namespace,
+    agentImage: opts.agentImage,
+    cniPluginImage: opts.cniPluginImage,
+    netpolImage: opts.netpolImage,
+    serviceAccountName:
+      opts.serviceAccountName ?? env.FLANNEL_OPERATOR_AGENT_SERVICE_ACCOUNT ?? undefined,
+  });
 }
+
+export {
+  CONFIG_HASH_ANNOTATION,
+  DEFAULT_AGENT_SERVICE_ACCOUNT,
+  DEFAULT_CNI_PLUGIN_IMAGE,
+  DEFAULT_NETPOL_ARGS,
+  DEFAULT_NETPOL_IMAGE,
+  DataplaneSpecError,
+  daemonSetName,
+  desiredDaemonSet,
+  nodeRequirements,
+  selectorLabels,
+  type DaemonSetOptions,
+  type DataplanePodConfig,
+} from './daemonset.js';
+export { DATAPLANE_ENV, DataplaneConfigError, parseDataplaneConfig } from './config.js';
+export { rolloutStatus } from './rollout.js';
