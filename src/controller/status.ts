@@ -18,7 +18,8 @@ export interface StatusInput {
 /**
  * kstatus-compatible status: healthy = Ready=True, Reconciling=False, Degraded=False, all with
  * observedGeneration. Degraded carries the reason (InvalidSpec, OverlappingNetwork,
- * NetworkExhausted, SubnetConflict); Reconciling=True while nodes still lack leases.
+ * NetworkExhausted, SubnetConflict) and is mirrored by Stalled=True (present only while true) so
+ * kstatus reports Failed; Reconciling=True while nodes still lack leases.
  */
 export function computeStatus(input: StatusInput): FlannelNetworkStatus {
   const { network, summary } = input;
@@ -102,7 +103,27 @@ export function computeStatus(input: StatusInput): FlannelNetworkStatus {
     },
     now,
   );
-  conditions = conditions.filter((c) => ['Ready', 'Reconciling', 'Degraded'].includes(c.type));
+  // kstatus (Flux, kpt, cli-utils) knows Reconciling, Stalled and Ready, not Degraded: Ready=False
+  // alone reads as InProgress, so a wait would time out instead of failing. Stalled=True mirrors
+  // Degraded (every Degraded reason needs a user's action) and makes kstatus report Failed; like
+  // Flux, the condition is present only while true.
+  if (degraded) {
+    conditions = setCondition(
+      conditions,
+      {
+        type: 'Stalled',
+        status: 'True',
+        reason: degraded.reason,
+        message: degraded.message,
+        observedGeneration: gen,
+      },
+      now,
+    );
+  }
+  conditions = conditions.filter(
+    (c) =>
+      ['Ready', 'Reconciling', 'Degraded'].includes(c.type) || (c.type === 'Stalled' && !!degraded),
+  );
 
   const status: FlannelNetworkStatus = {
     observedGeneration: gen,
