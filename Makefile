@@ -20,7 +20,7 @@ build: node_modules ## compile TypeScript to dist/
 
 .PHONY: crds
 crds: build ## regenerate crds/ (and the chart's copy) from the zod schemas
-	node dist/cli/main.js crds --out crds
+	node dist/cli/main.js crds --out crds $(if $(wildcard charts/flannel-operator),--out charts/flannel-operator/crds)
 
 .PHONY: crds-check
 crds-check: crds ## fail when crds/ is stale

@@ -11,19 +11,30 @@ export const conditionSchema = z.object({
 });
 export type Condition = z.infer<typeof conditionSchema>;
 
+/** Schema metadata for a `conditions` list: a map keyed by type, so server-side apply merges per condition. */
+export const conditionsMeta = {
+  description: 'Standard conditions (Ready, Reconciling, Degraded) with observedGeneration.',
+  'x-kubernetes-list-type': 'map',
+  'x-kubernetes-list-map-keys': ['type'],
+};
+
 /** metav1.LabelSelector. */
-export const labelSelectorSchema = z.object({
-  matchLabels: z.record(z.string(), z.string()).optional(),
-  matchExpressions: z
-    .array(
-      z.object({
-        key: z.string(),
-        operator: z.enum(['In', 'NotIn', 'Exists', 'DoesNotExist']),
-        values: z.array(z.string()).optional(),
-      }),
-    )
-    .optional(),
-});
+export const labelSelectorSchema = z
+  .object({
+    matchLabels: z.record(z.string(), z.string()).optional(),
+    matchExpressions: z
+      .array(
+        z.object({
+          key: z.string(),
+          operator: z.enum(['In', 'NotIn', 'Exists', 'DoesNotExist']),
+          values: z.array(z.string()).optional().meta({ 'x-kubernetes-list-type': 'atomic' }),
+        }),
+      )
+      .optional()
+      .meta({ 'x-kubernetes-list-type': 'atomic' }),
+  })
+  // Like metav1.LabelSelector: replaced as a whole by server-side apply.
+  .meta({ 'x-kubernetes-map-type': 'atomic' });
 export type LabelSelector = z.infer<typeof labelSelectorSchema>;
 
 /** The bits of ObjectMeta the operator reads; the API server owns the rest. */

@@ -27,4 +27,3 @@ export const LABEL_NODE = `${GROUP}/node`;
 export const FIELD_MANAGER_CONTROLLER = 'flannel-operator-controller';
 export const FIELD_MANAGER_AGENT = 'flannel-operator-agent';
 export const FIELD_MANAGER_CLI = 'kubectl-flannel';
-

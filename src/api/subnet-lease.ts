@@ -1,36 +1,113 @@
 import { z } from 'zod';
 import { backendTypeSchema } from './flannel-network.js';
-import { conditionSchema, type ObjectMeta } from './common.js';
+import { conditionSchema, conditionsMeta, type ObjectMeta } from './common.js';
+import { withRules, type Rule } from './rules.js';
+import {
+  celIsCanonicalCidr,
+  celIsCidrOf,
+  celIsIpOf,
+  isCanonicalCidr,
+  isCidrOf,
+  isIpOf,
+} from './cel.js';
+import type { Family } from '../ipam/cidr.js';
 
 /**
  * SubnetLease: the subnet one node holds in one FlannelNetwork.
  * `spec` is written by the controller (or by `kubectl flannel migrate`), `status` by the node's agent.
+ * Names, network and subnets never change once written: a different subnet is a new lease.
  */
-export const subnetLeaseSpecSchema = z.object({
-  nodeName: z.string().min(1),
-  networkName: z.string().min(1),
-  /** IPv4 subnet, e.g. 10.244.3.0/24. */
-  subnet: z.string().optional(),
-  ipv6Subnet: z.string().optional(),
-});
+
+const immutable = (field: string): Rule<string>[] => [
+  {
+    rule: 'self == oldSelf',
+    message: `${field} is immutable`,
+    transition: (self, old) => self === old,
+  },
+];
+
+const subnetRules = (field: string, family: Family): Rule<string>[] => [
+  {
+    rule: `${celIsCidrOf('self', family)} && ${celIsCanonicalCidr('self')}`,
+    message: `${field} must be an IPv${family} CIDR in canonical form (host bits zero)`,
+    check: (s) => isCidrOf(s, family) && isCanonicalCidr(s),
+  },
+];
+
+type LeaseSpecShape = { subnet?: string | undefined; ipv6Subnet?: string | undefined };
+
+const leaseSpecRules: Rule<LeaseSpecShape>[] = (['subnet', 'ipv6Subnet'] as const).map((f) => ({
+  rule: `!has(oldSelf.${f}) || (has(self.${f}) && self.${f} == oldSelf.${f})`,
+  message: `${f} is immutable once set`,
+  reason: 'FieldValueForbidden' as const,
+  fieldPath: `.${f}`,
+  transition: (self: LeaseSpecShape, old: LeaseSpecShape) =>
+    old[f] === undefined || self[f] === old[f],
+}));
+
+export const subnetLeaseSpecSchema = withRules(
+  z.object({
+    nodeName: withRules(z.string().min(1).max(253), immutable('nodeName'), {
+      description: 'Node holding the subnet. Immutable.',
+    }),
+    networkName: withRules(z.string().min(1).max(253), immutable('networkName'), {
+      description: 'FlannelNetwork the subnet belongs to. Immutable.',
+    }),
+    subnet: withRules(z.string().max(64), subnetRules('subnet', 4), {
+      description: 'IPv4 subnet, e.g. 10.244.3.0/24. Immutable once set.',
+    }).optional(),
+    ipv6Subnet: withRules(z.string().max(64), subnetRules('ipv6Subnet', 6), {
+      description: 'IPv6 subnet, e.g. fd00:10:244:3::/64. Immutable once set.',
+    }).optional(),
+  }),
+  leaseSpecRules,
+  { description: 'Written by the controller.' },
+);
 export type SubnetLeaseSpec = z.infer<typeof subnetLeaseSpecSchema>;
 
-export const subnetLeaseStatusSchema = z.object({
-  observedGeneration: z.number().int().optional(),
-  conditions: z.array(conditionSchema).optional(),
-  /** Underlay address other nodes send to (node InternalIP unless overridden). */
-  publicIP: z.string().optional(),
-  publicIPv6: z.string().optional(),
-  backend: z
-    .object({
-      type: backendTypeSchema,
-      /** MAC of this node's flannel.<vni> device; kept stable across agent restarts. */
-      vtepMAC: z.string().optional(),
-      v6VtepMAC: z.string().optional(),
-      vni: z.number().int().optional(),
-    })
-    .optional(),
-});
+const ipRules = (field: string, family: Family): Rule<string>[] => [
+  {
+    rule: celIsIpOf('self', family),
+    message: `${field} must be an IPv${family} address`,
+    check: (s) => isIpOf(s, family),
+  },
+];
+
+const MAC = '^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$';
+const macRules = (field: string): Rule<string>[] => [
+  {
+    rule: `self.matches('${MAC}')`,
+    message: `${field} must be a MAC address such as 0a:58:0a:f4:01:01`,
+    check: (s) => new RegExp(MAC).test(s),
+  },
+];
+
+export const subnetLeaseStatusSchema = z
+  .object({
+    observedGeneration: z.number().int().optional(),
+    conditions: z.array(conditionSchema).optional().meta(conditionsMeta),
+    publicIP: withRules(z.string().max(64), ipRules('publicIP', 4), {
+      description: 'Underlay address other nodes send to (node InternalIP unless overridden).',
+    }).optional(),
+    publicIPv6: withRules(z.string().max(64), ipRules('publicIPv6', 6), {
+      description: 'IPv6 underlay address other nodes send to.',
+    }).optional(),
+    backend: z
+      .object({
+        type: backendTypeSchema,
+        vtepMAC: withRules(z.string().max(17), macRules('vtepMAC'), {
+          description:
+            "MAC of this node's flannel.<vni> device; kept stable across agent restarts.",
+        }).optional(),
+        v6VtepMAC: withRules(z.string().max(17), macRules('v6VtepMAC'), {
+          description: "MAC of this node's flannel-v6.<vni> device.",
+        }).optional(),
+        vni: z.number().int().min(0).max(16777215).optional(),
+      })
+      .optional()
+      .describe('Backend data peers need to reach this node.'),
+  })
+  .describe("Written by the node's agent.");
 export type SubnetLeaseStatus = z.infer<typeof subnetLeaseStatusSchema>;
 
 export interface SubnetLease {
@@ -40,3 +117,5 @@ export interface SubnetLease {
   spec: SubnetLeaseSpec;
   status?: SubnetLeaseStatus;
 }
+
+export const SUBNET_LEASE_SPEC_RULES = { spec: leaseSpecRules };

@@ -1,0 +1,151 @@
+import ipaddr from 'ipaddr.js';
+import { IpamError } from './errors.js';
+
+/**
+ * Addresses as bigints so IPv4 and IPv6 share every calculation. Parsing is as strict as the
+ * Kubernetes CEL ip/cidr library (Go net/netip): no leading zeros in IPv4 octets, no zones,
+ * no IPv4-mapped IPv6 addresses.
+ */
+export type Family = 4 | 6;
+
+export interface Ip {
+  family: Family;
+  addr: bigint;
+}
+
+export interface Cidr {
+  family: Family;
+  /** Network address (host bits cleared). */
+  addr: bigint;
+  prefix: number;
+}
+
+export function bitsOf(family: Family): number {
+  return family === 4 ? 32 : 128;
+}
+
+const V4_OCTET = '(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])';
+const V4 = new RegExp(`^${V4_OCTET}(\\.${V4_OCTET}){3}$`);
+const V4_MAPPED_PREFIX = 0xffffn << 32n;
+
+export function tryParseIp(text: unknown): Ip | undefined {
+  if (typeof text !== 'string' || text.length > 64) return undefined;
+  if (V4.test(text)) {
+    let addr = 0n;
+    for (const part of text.split('.')) addr = (addr << 8n) | BigInt(Number(part));
+    return { family: 4, addr };
+  }
+  if (!text.includes(':') || text.includes('%') || !ipaddr.IPv6.isValid(text)) return undefined;
+  // Embedded IPv4 must itself be strict.
+  const tail = text.slice(text.lastIndexOf(':') + 1);
+  if (tail.includes('.') && !V4.test(tail)) return undefined;
+  let addr = 0n;
+  for (const byte of ipaddr.IPv6.parse(text).toByteArray()) addr = (addr << 8n) | BigInt(byte);
+  if (addr >> 32n === V4_MAPPED_PREFIX) return undefined;
+  return { family: 6, addr };
+}
+
+export interface ParsedCidr extends Cidr {
+  /** The address as written, before masking. */
+  ip: bigint;
+  /** True when the text is exactly formatCidr of the masked value (host bits zero, RFC 5952). */
+  canonical: boolean;
+}
+
+export function tryParseCidr(text: unknown): ParsedCidr | undefined {
+  if (typeof text !== 'string') return undefined;
+  const slash = text.indexOf('/');
+  if (slash < 0) return undefined;
+  const ip = tryParseIp(text.slice(0, slash));
+  const prefixText = text.slice(slash + 1);
+  if (!ip || !/^(0|[1-9][0-9]{0,2})$/.test(prefixText)) return undefined;
+  const prefix = Number(prefixText);
+  if (prefix > bitsOf(ip.family)) return undefined;
+  const addr = maskAddr(ip.family, ip.addr, prefix);
+  const cidr: Cidr = { family: ip.family, addr, prefix };
+  return { ...cidr, ip: ip.addr, canonical: formatCidr(cidr) === text };
+}
+
+/** Parses a CIDR that must be canonical; throws IpamError otherwise. */
+export function parseCidr(text: string, what = 'CIDR'): Cidr {
+  const c = tryParseCidr(text);
+  if (!c)
+    throw new IpamError('EIPAM_INVALID_CIDR', `${what} "${String(text)}" is not a valid CIDR`);
+  if (!c.canonical) {
+    throw new IpamError(
+      'EIPAM_INVALID_CIDR',
+      `${what} "${text}" is not in canonical form; did you mean ${formatCidr(c)}?`,
+    );
+  }
+  return { family: c.family, addr: c.addr, prefix: c.prefix };
+}
+
+export function parseIp(text: string, what = 'address'): Ip {
+  const ip = tryParseIp(text);
+  if (!ip)
+    throw new IpamError(
+      'EIPAM_INVALID_CIDR',
+      `${what} "${String(text)}" is not a valid IP address`,
+    );
+  return ip;
+}
+
+export function maskAddr(family: Family, addr: bigint, prefix: number): bigint {
+  const host = BigInt(bitsOf(family) - prefix);
+  return (addr >> host) << host;
+}
+
+export function cidrSize(c: Cidr): bigint {
+  return 1n << BigInt(bitsOf(c.family) - c.prefix);
+}
+
+export function lastAddr(c: Cidr): bigint {
+  return c.addr + cidrSize(c) - 1n;
+}
+
+export function containsAddr(c: Cidr, family: Family, addr: bigint): boolean {
+  return c.family === family && addr >= c.addr && addr <= lastAddr(c);
+}
+
+export function containsCidr(outer: Cidr, inner: Cidr): boolean {
+  return (
+    outer.family === inner.family &&
+    outer.prefix <= inner.prefix &&
+    containsAddr(outer, inner.family, inner.addr)
+  );
+}
+
+export function overlaps(a: Cidr, b: Cidr): boolean {
+  return a.family === b.family && a.addr <= lastAddr(b) && b.addr <= lastAddr(a);
+}
+
+export function formatIp(family: Family, addr: bigint): string {
+  if (family === 4) {
+    return [24n, 16n, 8n, 0n].map((s) => String((addr >> s) & 0xffn)).join('.');
+  }
+  const groups: number[] = [];
+  for (let i = 7; i >= 0; i--) groups.push(Number((addr >> BigInt(i * 16)) & 0xffffn));
+  // RFC 5952: compress the longest run (first on ties) of two or more zero groups.
+  let bestStart = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8;) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLen) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = groups.map((g) => g.toString(16));
+  if (bestStart < 0) return hex.join(':');
+  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
+}
+
+export function formatCidr(c: Cidr): string {
+  return `${formatIp(c.family, c.addr)}/${c.prefix}`;
+}
