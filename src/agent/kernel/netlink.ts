@@ -52,8 +52,29 @@ export interface LinkInfo {
  */
 export class Kernel {
   private sock: RtNetlinkSocket;
+  private queue: Promise<unknown> = Promise.resolve();
   constructor() {
-    this.sock = createRtNetlink();
+    const raw = createRtNetlink();
+    // The netlink package keeps one multipart buffer per socket: two dumps in flight corrupt
+    // each other ("Multipart message not terminated properly"). Serialize every request.
+    this.sock = new Proxy(raw, {
+      get: (target, key, receiver) => {
+        const v = Reflect.get(target, key, receiver) as unknown;
+        if (typeof v !== 'function') return v;
+        const fn = v as (...a: unknown[]) => unknown;
+        if (typeof key === 'string' && /^(get|new|del|set)[A-Z]/.test(key)) {
+          return (...args: unknown[]) =>
+            this.serial(() => fn.apply(target, args) as Promise<unknown>);
+        }
+        return fn.bind(target);
+      },
+    });
+  }
+
+  private serial<T>(op: () => Promise<T>): Promise<T> {
+    const p = this.queue.then(op, op);
+    this.queue = p.catch(() => undefined);
+    return p;
   }
 
   close(): void {

@@ -1,0 +1,313 @@
+/**
+ * Agent E2E in the netns lab: real kube-apiserver, real controller, real agents in node
+ * namespaces, pods wired by the real CNI plugins, real ping / TCP / iperf3.
+ * Nodes: n1, n2 on segment 10.200.0.0/24, n3 on 10.201.0.0/24 behind a router namespace.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { useControlPlane } from '../harness/jest.js';
+import { STATE_ROOT, sh, waitUntil, type Lab } from '../lab/lab.js';
+import { applyNetwork, bootLab, describeLab, leases, waitAgentsReady } from './helpers.js';
+
+const NET = 'lab';
+const iperfResults: Record<string, Record<string, number>> = {};
+
+function recordIperf(backend: string, pair: string, bps: number): void {
+  (iperfResults[backend] ??= {})[pair] = bps;
+  // eslint-disable-next-line no-console
+  console.log(`iperf3 ${backend} ${pair}: ${(bps / 1e9).toFixed(2)} Gbit/s`);
+}
+
+async function routeTo(lab: Lab, node: string, dst: string) {
+  return (await lab.routes(node)).find((r) => r.dst === dst);
+}
+
+async function subnetOf(lab: Lab, node: string): Promise<string> {
+  const l = (await leases(lab, NET)).find((x) => x.spec.nodeName === node);
+  if (!l?.spec.subnet) throw new Error(`no subnet for ${node}`);
+  return l.spec.subnet;
+}
+
+async function expectFullMatrix(lab: Lab, pods?: string[]): Promise<void> {
+  const m = (await lab.pingMatrix()).filter(
+    (x) => !pods || (pods.includes(x.from) && pods.includes(x.to)),
+  );
+  expect(m.filter((x) => !x.ok)).toEqual([]);
+  expect(m.length).toBe(
+    pods ? pods.length * (pods.length - 1) : lab.pods.size * (lab.pods.size - 1),
+  );
+}
+
+/** Starts a one-shot TCP server in `ns` that answers with the peer address it saw. */
+async function remoteAddressSeen(
+  lab: Lab,
+  serverNs: string,
+  serverIp: string,
+  clientNs: string,
+): Promise<string> {
+  const port = 7000 + Math.floor(Math.random() * 1000);
+  const srv = lab.spawnProcess(
+    `echo-${Date.now()}`,
+    process.execPath,
+    [
+      '-e',
+      `const s=require('net').createServer(c=>{c.end(c.remoteAddress+'\\n');s.close()}).listen(${port},'${serverIp}',()=>console.log('listening'))`,
+    ],
+    { ns: serverNs },
+  );
+  await waitUntil('echo server', async () => srv.logs().includes('listening'), 5000, 50);
+  const r = await sh(
+    process.execPath,
+    [
+      '-e',
+      `const c=require('net').connect(${port},'${serverIp}');c.on('data',d=>process.stdout.write(d))`,
+    ],
+    { ns: clientNs, timeoutMs: 5000 },
+  );
+  await srv.stop('SIGKILL');
+  return r.stdout.trim();
+}
+
+describeLab('agent dataplane (netns lab)', () => {
+  const cp = useControlPlane();
+  let lab: Lab;
+
+  beforeAll(async () => {
+    lab = await bootLab(cp(), NET, { backend: { type: 'vxlan' } });
+    for (const n of ['n1', 'n2', 'n3']) await lab.addPod(n, `p${n.slice(1)}`);
+  }, 180_000);
+
+  afterAll(async () => {
+    mkdirSync(STATE_ROOT, { recursive: true });
+    const file = join(STATE_ROOT, 'iperf-results.json');
+    writeFileSync(file, JSON.stringify(iperfResults, null, 2));
+    // eslint-disable-next-line no-console
+    console.log(`iperf3 results: ${file}\n${JSON.stringify(iperfResults)}`);
+    if (lab) {
+      const failed = expect.getState().numPassingAsserts === undefined;
+      if (process.env.FLOP_LAB_DUMP || failed)
+        for (const p of lab.processes)
+          process.stderr.write(`--- ${p.name}\n${p.logs().slice(-3000)}\n`);
+      await lab.destroy();
+    }
+  }, 60_000);
+
+  it('vxlan: leases published, kernel state per peer, full pod ping matrix, iperf3', async () => {
+    const ls = await leases(lab, NET);
+    expect(ls).toHaveLength(3);
+    for (const l of ls) {
+      expect(l.status?.publicIP).toBe(lab.node(l.spec.nodeName).ip);
+      expect(l.status?.backend).toMatchObject({
+        type: 'vxlan',
+        vni: 1,
+        vtepMAC: expect.stringMatching(/^[0-9a-f:]{17}$/),
+      });
+      expect(l.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
+    }
+    const s2 = await subnetOf(lab, 'n2');
+    const gw = s2.split('/')[0]!;
+    const n2 = ls.find((l) => l.spec.nodeName === 'n2')!;
+    const r = await routeTo(lab, 'n1', s2);
+    expect(r).toMatchObject({ gateway: gw, dev: 'flannel.1' });
+    expect(r?.flags).toContain('onlink');
+    expect(await lab.neighbors('n1', 'flannel.1')).toContainEqual(
+      expect.objectContaining({
+        dst: gw,
+        lladdr: n2.status!.backend!.vtepMAC,
+        state: ['PERMANENT'],
+      }),
+    );
+    expect(await lab.fdb('n1', 'flannel.1')).toContainEqual(
+      expect.objectContaining({ mac: n2.status!.backend!.vtepMAC, dst: lab.node('n2').ip }),
+    );
+    const link = JSON.parse(
+      (await lab.exec('n1', 'ip', ['-j', '-d', 'link', 'show', 'flannel.1'])).stdout,
+    )[0];
+    expect(link.mtu).toBe(1450);
+    expect(link.linkinfo.info_data).toMatchObject({
+      id: 1,
+      port: 8472,
+      learning: false,
+      local: lab.node('n1').ip,
+    });
+    await expectFullMatrix(lab);
+    recordIperf('vxlan', 'p1->p2', await lab.iperf('p1', 'p2'));
+    recordIperf('vxlan', 'p1->p3', await lab.iperf('p1', 'p3'));
+  }, 60_000);
+
+  it('pod->pod keeps the pod source IP; pod->underlay host is masqueraded', async () => {
+    const p1 = lab.pods.get('p1')!;
+    const p2 = lab.pods.get('p2')!;
+    expect(await remoteAddressSeen(lab, p2.ns, p2.ip, p1.ns)).toBe(p1.ip);
+    const n2 = lab.node('n2');
+    expect(await remoteAddressSeen(lab, n2.ns, n2.ip, p1.ns)).toBe(lab.node('n1').ip);
+    // The rules live in the agent's own table.
+    const t = await lab.exec('n1', 'nft', ['list', 'table', 'ip', 'flannel-operator-ipv4']);
+    expect(t.stdout).toContain('masquerade');
+  }, 30_000);
+
+  it('repairs a route, neighbor and fdb entry deleted by hand within seconds', async () => {
+    const s2 = await subnetOf(lab, 'n2');
+    const gw = s2.split('/')[0]!;
+    const mac = (await leases(lab, NET)).find((l) => l.spec.nodeName === 'n2')!.status!.backend!
+      .vtepMAC!;
+    const t0 = Date.now();
+    expect((await lab.exec('n1', 'ip', ['route', 'del', s2])).code).toBe(0);
+    await waitUntil('route back', async () => !!(await routeTo(lab, 'n1', s2)), 5000, 50);
+    const routeMs = Date.now() - t0;
+    expect((await lab.exec('n1', 'ip', ['neigh', 'del', gw, 'dev', 'flannel.1'])).code).toBe(0);
+    await waitUntil(
+      'neighbor back',
+      async () =>
+        (await lab.neighbors('n1', 'flannel.1')).some((n) => n.dst === gw && n.lladdr === mac),
+      5000,
+      50,
+    );
+    expect(
+      (
+        await lab.exec('n1', 'bridge', [
+          'fdb',
+          'del',
+          mac,
+          'dev',
+          'flannel.1',
+          'dst',
+          lab.node('n2').ip,
+          'self',
+        ])
+      ).code,
+    ).toBe(0);
+    await waitUntil(
+      'fdb back',
+      async () => (await lab.fdb('n1', 'flannel.1')).some((f) => f.mac === mac),
+      5000,
+      50,
+    );
+    // eslint-disable-next-line no-console
+    console.log(`route repaired in ${routeMs} ms`);
+    expect(await lab.ping('p1', lab.pods.get('p2')!.ip, { count: 2 })).toBe(true);
+  }, 30_000);
+
+  it('recreates a deleted vxlan device with the same MAC and replays all peers', async () => {
+    const before = JSON.parse(
+      (await lab.exec('n1', 'ip', ['-j', 'link', 'show', 'flannel.1'])).stdout,
+    )[0].address;
+    expect((await lab.exec('n1', 'ip', ['link', 'del', 'flannel.1'])).code).toBe(0);
+    await waitUntil(
+      'device + routes back',
+      async () => {
+        const rs = await lab.routes('n1');
+        return rs.filter((r) => r.dev === 'flannel.1' && r.gateway).length === 2;
+      },
+      10_000,
+      100,
+    );
+    const after = JSON.parse(
+      (await lab.exec('n1', 'ip', ['-j', 'link', 'show', 'flannel.1'])).stdout,
+    )[0].address;
+    expect(after).toBe(before);
+    await expectFullMatrix(lab);
+  }, 40_000);
+
+  it('restarting an agent loses no packet (dataplane left in place, adopted without flapping)', async () => {
+    const p2 = lab.pods.get('p2')!;
+    const p1 = lab.pods.get('p1')!;
+    const pinger = sh('ping', ['-n', '-q', '-i', '0.05', '-w', '6', p2.ip], { ns: p1.ns });
+    await new Promise((r) => setTimeout(r, 500));
+    await lab.stopAgent('n1');
+    await lab.stopAgent('n2');
+    await new Promise((r) => setTimeout(r, 500));
+    lab.startAgent('n1', NET, ['--resync-period', '5s']);
+    lab.startAgent('n2', NET, ['--resync-period', '5s']);
+    await waitAgentsReady(lab);
+    const r = await pinger;
+    const m = /(\d+) packets transmitted, (\d+) received/.exec(r.stdout);
+    expect(m).not.toBeNull();
+    // eslint-disable-next-line no-console
+    console.log(`restart under ping: ${m![1]} sent, ${m![2]} received`);
+    expect(Number(m![1])).toBeGreaterThan(50);
+    expect(m![2]).toBe(m![1]);
+  }, 40_000);
+
+  it('directRouting: host-gw to the same-L2 peer, vxlan to the peer behind the router', async () => {
+    await applyNetwork(lab, NET, { backend: { type: 'vxlan', directRouting: true } });
+    const s2 = await subnetOf(lab, 'n2');
+    const s3 = await subnetOf(lab, 'n3');
+    await waitUntil(
+      'n1 uses host-gw to n2',
+      async () => (await routeTo(lab, 'n1', s2))?.dev === 'eth0',
+      15_000,
+    );
+    expect(await routeTo(lab, 'n1', s2)).toMatchObject({ gateway: lab.node('n2').ip, dev: 'eth0' });
+    expect(await routeTo(lab, 'n1', s3)).toMatchObject({
+      gateway: s3.split('/')[0],
+      dev: 'flannel.1',
+    });
+    expect(await routeTo(lab, 'n3', s2)).toMatchObject({ dev: 'flannel.1' });
+    // n2's neighbor/fdb entries are gone on n1: only n3 remains on the vxlan device.
+    expect((await lab.fdb('n1', 'flannel.1')).map((f) => f.dst)).toEqual([lab.node('n3').ip]);
+    await expectFullMatrix(lab);
+    recordIperf('directRouting', 'p1->p2 (host-gw path)', await lab.iperf('p1', 'p2'));
+    recordIperf('directRouting', 'p1->p3 (vxlan path)', await lab.iperf('p1', 'p3'));
+  }, 60_000);
+
+  it('host-gw: routes via node IPs, no vxlan device; the off-segment node is pending', async () => {
+    await applyNetwork(lab, NET, { backend: { type: 'host-gw' } });
+    const s1 = await subnetOf(lab, 'n1');
+    const s2 = await subnetOf(lab, 'n2');
+    await waitUntil(
+      'vxlan device removed on n1',
+      async () => (await lab.exec('n1', 'ip', ['link', 'show', 'flannel.1'])).code !== 0,
+      15_000,
+    );
+    await waitUntil(
+      'n2 route via n1',
+      async () => (await routeTo(lab, 'n2', s1))?.dev === 'eth0',
+      15_000,
+    );
+    expect(await routeTo(lab, 'n1', s2)).toMatchObject({ gateway: lab.node('n2').ip, dev: 'eth0' });
+    expect(
+      (await lab.routes('n1')).filter((r) => r.dst.startsWith('10.244.') && r.gateway),
+    ).toHaveLength(1);
+    expect(await lab.metric('n1', 'flannel_agent_pending_peers')).toBe(1);
+    await expectFullMatrix(lab, ['p1', 'p2']);
+    recordIperf('host-gw', 'p1->p2', await lab.iperf('p1', 'p2'));
+  }, 60_000);
+
+  it('node removal cleans its state everywhere, also on an agent that was down at the time', async () => {
+    await applyNetwork(lab, NET, { backend: { type: 'vxlan' } });
+    const s3 = await subnetOf(lab, 'n3');
+    await waitUntil(
+      'vxlan back on n1',
+      async () => (await routeTo(lab, 'n1', s3))?.dev === 'flannel.1',
+      20_000,
+    );
+    await expectFullMatrix(lab);
+    await lab.stopAgent('n1');
+    await lab.delPod('p3');
+    await lab.client.delete('/api/v1/nodes/n3');
+    await waitUntil(
+      'lease of n3 released',
+      async () => !(await leases(lab, NET)).some((l) => l.spec.nodeName === 'n3'),
+      30_000,
+    );
+    await waitUntil(
+      'n2 cleaned n3',
+      async () =>
+        !(await routeTo(lab, 'n2', s3)) && (await lab.fdb('n2', 'flannel.1')).length === 1,
+      10_000,
+    );
+    expect((await lab.neighbors('n2', 'flannel.1')).map((n) => n.dst)).not.toContain(
+      s3.split('/')[0],
+    );
+    // n1 was down: its kernel still has n3 until the agent starts and reconciles (upstream bug 2554).
+    expect(await routeTo(lab, 'n1', s3)).toBeDefined();
+    lab.startAgent('n1', NET, ['--resync-period', '5s']);
+    await waitUntil('n1 cleaned n3 at start', async () => !(await routeTo(lab, 'n1', s3)), 20_000);
+    expect((await lab.fdb('n1', 'flannel.1')).map((f) => f.dst)).toEqual([lab.node('n2').ip]);
+    expect((await lab.neighbors('n1', 'flannel.1')).map((n) => n.dst)).not.toContain(
+      s3.split('/')[0],
+    );
+    await expectFullMatrix(lab, ['p1', 'p2']);
+  }, 90_000);
+});

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Removes what netns labs left behind: every namespace named flop-* (or only those of one lab
+# with `teardown.sh <prefix>`), the processes inside them, relays and state directories.
+set -u
+prefix="${1:-flop-}"
+state_root="${FLOP_LAB_STATE:-/tmp/flop-lab}"
+
+for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^${prefix}" || true); do
+  for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -TERM "$pid" 2>/dev/null || true; done
+done
+sleep 0.3
+for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^${prefix}" || true); do
+  for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null || true; done
+  ip netns del "$ns" 2>/dev/null || true
+done
+# Root-netns helpers (API relays, controllers) record their pids in the lab's state dir.
+for dir in "$state_root"/"${prefix%-}"*; do
+  [ -d "$dir" ] || continue
+  for f in "$dir"/*.pid; do
+    [ -f "$f" ] || continue
+    pid="$(cat "$f")"
+    [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null || true
+  done
+  rm -rf "$dir"
+done
+exit 0
