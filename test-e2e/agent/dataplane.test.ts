@@ -14,7 +14,7 @@ const iperfResults: Record<string, Record<string, number>> = {};
 
 function recordIperf(backend: string, pair: string, bps: number): void {
   (iperfResults[backend] ??= {})[pair] = bps;
-  // eslint-disable-next-line no-console
+   
   console.log(`iperf3 ${backend} ${pair}: ${(bps / 1e9).toFixed(2)} Gbit/s`);
 }
 
@@ -81,7 +81,7 @@ describeLab('agent dataplane (netns lab)', () => {
     mkdirSync(STATE_ROOT, { recursive: true });
     const file = join(STATE_ROOT, 'iperf-results.json');
     writeFileSync(file, JSON.stringify(iperfResults, null, 2));
-    // eslint-disable-next-line no-console
+     
     console.log(`iperf3 results: ${file}\n${JSON.stringify(iperfResults)}`);
     if (lab) {
       const failed = expect.getState().numPassingAsserts === undefined;
@@ -183,7 +183,7 @@ describeLab('agent dataplane (netns lab)', () => {
       5000,
       50,
     );
-    // eslint-disable-next-line no-console
+     
     console.log(`route repaired in ${routeMs} ms`);
     expect(await lab.ping('p1', lab.pods.get('p2')!.ip, { count: 2 })).toBe(true);
   }, 30_000);
@@ -223,7 +223,7 @@ describeLab('agent dataplane (netns lab)', () => {
     const r = await pinger;
     const m = /(\d+) packets transmitted, (\d+) received/.exec(r.stdout);
     expect(m).not.toBeNull();
-    // eslint-disable-next-line no-console
+     
     console.log(`restart under ping: ${m![1]} sent, ${m![2]} received`);
     expect(Number(m![1])).toBeGreaterThan(50);
     expect(m![2]).toBe(m![1]);

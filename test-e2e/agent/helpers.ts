@@ -96,7 +96,7 @@ export function describeLab(name: string, fn: () => void): void {
   const why = prerequisites();
   if (why) {
     describe.skip(`${name} (skipped: ${why})`, fn);
-    // eslint-disable-next-line no-console
+     
     console.warn(`SKIP ${name}: ${why}`);
   } else describe(name, fn);
 }
