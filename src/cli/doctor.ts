@@ -1,4 +1,310 @@
-// Entry point of `flannel-operator doctor`; replaced by the real implementation.
-export async function main(_argv: string[]): Promise<number> {
-  throw new Error('doctor: not implemented yet');
+import { readFile } from 'node:fs/promises';
+import {
+  API_VERSION,
+  FLANNEL_NETWORK,
+  SUBNET_LEASE,
+  networkLeaseSelector,
+  nodeLeaseSelector,
+  type FlannelNetwork,
+  type SubnetLease,
+} from '../api/index.js';
+import { collectionPath, objectPath, type KubeClient } from '../kube/index.js';
+import {
+  canonicalCidr,
+  computeDesired,
+  deriveVtepMAC,
+  diffState,
+  isValidMac,
+  normalizeMac,
+  vxlanDeviceName,
+  type DesiredState,
+  type SelfInfo,
+} from '../agent/desired.js';
+import { networkConfig, toPeer } from '../agent/agent.js';
+import { Kernel } from '../agent/kernel/netlink.js';
+import { Netfilter, detectMode, run, type NetfilterMode } from '../agent/netfilter/apply.js';
+import { nftTableName, renderNft, type RuleInput } from '../agent/netfilter/render.js';
+import { DEFAULT_SUBNET_FILE, renderSubnetEnv } from '../agent/files.js';
+import { CliError, EXIT_OK, EXIT_RUNTIME, UsageError } from './output/errors.js';
+import { HELP_FLAG, KUBE_FLAGS, OUTPUT_FLAG, outputFormat, parseFlags } from './output/flags.js';
+import { renderData, renderTable, isMachineFormat } from './output/format.js';
+import { processIO, type CliIO } from './output/io.js';
+import { clientFromFlags } from './output/kube.js';
+import { runCommand } from './output/run.js';
+import {
+  describeDiff,
+  fileDifferences,
+  nftDifferences,
+  parseNftJson,
+  type Difference,
+} from './doctor/compare.js';
+import type { NodeLike } from './status/types.js';
+
+export const DOCTOR_USAGE = `Compare the dataplane a node should have (computed exactly as its agent does, from its
+SubnetLease, its FlannelNetwork and all peer leases) with what the kernel of THIS network
+namespace holds: vxlan device, routes, neighbors, FDB entries, netfilter rules, ip_forward and
+subnet.env. Run it inside the node's network namespace (e.g. kubectl exec into the agent pod).
+
+Usage: kubectl flannel doctor NODE [flags]
+
+Flags:
+  --network NAME        network of the node (needed only when the node has leases in several)
+  --iface NAME          underlay interface (default: the one holding the node's public IP)
+  --public-ip IP        the node's public IP (default: lease status, then Node InternalIP)
+  --netfilter MODE      nftables | iptables | none (default: nftables when nft works)
+  --subnet-file PATH    subnet.env to check (default ${DEFAULT_SUBNET_FILE}, checked when present)
+  -o, --output FORMAT   table (default) | json | yaml
+  --kubeconfig PATH     kubeconfig file (default: $KUBECONFIG, ~/.kube/config, in-cluster)
+  --context NAME        kubeconfig context to use
+  -h, --help            show this help
+
+Exit codes: 0 kernel matches, 1 differences found (or an error), 2 bad flags.
+`;
+
+export interface DoctorReport {
+  apiVersion: string;
+  kind: 'DoctorReport';
+  node: string;
+  network: string;
+  backend: string;
+  device?: string;
+  subnet: string;
+  publicIP: string;
+  underlay: string;
+  netfilter: NetfilterMode | 'none';
+  clean: boolean;
+  checked: { routes: number; neighbors: number; fdb: number; peers: number };
+  differences: Difference[];
+  /** Peers the agent cannot program yet, and why (not differences: the agent would skip them too). */
+  pending: Array<{ node: string; reason: string }>;
+}
+
+async function pickLease(client: KubeClient, node: string, network?: string): Promise<SubnetLease> {
+  const { items } = await client.listAll<SubnetLease>(
+    collectionPath(API_VERSION, SUBNET_LEASE.plural),
+    {
+      labelSelector: nodeLeaseSelector(node),
+    },
+  );
+  const mine = items.filter(
+    (l) => l.spec.nodeName === node && (!network || l.spec.networkName === network),
+  );
+  if (mine.length === 0)
+    throw new CliError(
+      `node ${node} has no SubnetLease${network ? ` in network ${network}` : ''}`,
+      'EDOCTOR_NO_LEASE',
+      EXIT_RUNTIME,
+      'check `kubectl flannel status`: the controller creates a lease for every node its networks select',
+    );
+  if (mine.length > 1)
+    throw new UsageError(
+      `node ${node} has leases in several networks (${mine.map((l) => l.spec.networkName).join(', ')}): pass --network`,
+      'EDOCTOR_AMBIGUOUS_NETWORK',
+    );
+  return mine[0]!;
+}
+
+async function inspectNetfilter(mode: NetfilterMode, rules: RuleInput): Promise<Difference[]> {
+  if (mode === 'nftables') {
+    const table = nftTableName(rules.family);
+    const r = await run('nft', [
+      '-j',
+      'list',
+      'table',
+      rules.family === 'ipv4' ? 'ip' : 'ip6',
+      table,
+    ]);
+    const observed = r.code === 0 ? parseNftJson(r.stdout) : { present: false, chains: {} };
+    return nftDifferences(table, renderNft(rules), rules.ipMasq, observed);
+  }
+  // iptables: the agent's own check; it answers only in-sync or not.
+  if (await new Netfilter('iptables').inSync(rules)) return [];
+  return [
+    {
+      kind: 'netfilter',
+      change: 'wrong',
+      object: 'iptables chains FLANNEL-OP-POSTRTG/FLANNEL-OP-FWD',
+      want: 'the rules the agent renders',
+      have: 'missing or different rules',
+    },
+  ];
+}
+
+export function renderDoctorTable(r: DoctorReport): string {
+  let out = `NODE ${r.node}   NETWORK ${r.network}   BACKEND ${r.backend}${r.device ? `   DEVICE ${r.device}` : ''}   SUBNET ${r.subnet}   PUBLIC-IP ${r.publicIP}   UNDERLAY ${r.underlay}   NETFILTER ${r.netfilter}\n\n`;
+  if (r.differences.length) {
+    out += renderTable(r.differences, [
+      { header: 'kind', value: (d) => d.kind },
+      { header: 'change', value: (d) => d.change },
+      { header: 'object', value: (d) => d.object },
+      { header: 'want', value: (d) => d.want },
+      { header: 'have', value: (d) => d.have },
+    ]);
+    out += '\n';
+  }
+  for (const p of r.pending) out += `pending peer ${p.node}: ${p.reason}\n`;
+  const c = r.checked;
+  out += r.clean
+    ? `RESULT: OK - kernel matches the desired state (${c.peers} peers: ${c.routes} routes, ${c.neighbors} neighbors, ${c.fdb} fdb entries${r.netfilter === 'none' ? '' : `, ${r.netfilter} rules`})\n`
+    : `RESULT: ${r.differences.length} difference(s) - the agent repairs these on its next pass; if they persist, check its logs\n`;
+  return out;
+}
+
+export async function main(argv: string[], io: CliIO = processIO): Promise<number> {
+  return runCommand(io, async () => {
+    const { values, positionals } = parseFlags(
+      argv,
+      {
+        ...KUBE_FLAGS,
+        ...OUTPUT_FLAG,
+        ...HELP_FLAG,
+        network: { type: 'string' },
+        iface: { type: 'string' },
+        'public-ip': { type: 'string' },
+        netfilter: { type: 'string' },
+        'subnet-file': { type: 'string' },
+      },
+      { positionals: { min: 1, max: 1, names: 'NODE' } },
+    );
+    if (values.help) {
+      io.out(DOCTOR_USAGE);
+      return EXIT_OK;
+    }
+    const format = outputFormat(values.output, ['table', 'json', 'yaml']);
+    const nf = values.netfilter;
+    if (nf !== undefined && !['nftables', 'iptables', 'none'].includes(nf))
+      throw new UsageError(`--netfilter must be nftables, iptables or none, got "${nf}"`);
+    const nodeName = positionals[0]!;
+
+    const client = clientFromFlags(values);
+    let kernel: Kernel | undefined;
+    try {
+      const lease = await pickLease(client, nodeName, values.network);
+      const networkName = lease.spec.networkName;
+      const [net, all, node] = await Promise.all([
+        client.getOrUndefined<FlannelNetwork>(
+          objectPath(API_VERSION, FLANNEL_NETWORK.plural, networkName),
+        ),
+        client.listAll<SubnetLease>(collectionPath(API_VERSION, SUBNET_LEASE.plural), {
+          labelSelector: networkLeaseSelector(networkName),
+        }),
+        client.getOrUndefined<NodeLike>(`/api/v1/nodes/${encodeURIComponent(nodeName)}`),
+      ]);
+      if (!net)
+        throw new CliError(
+          `FlannelNetwork ${networkName} (of lease ${lease.metadata.name}) not found`,
+          'EDOCTOR_NO_NETWORK',
+        );
+      if (!lease.spec.subnet)
+        throw new CliError(
+          `lease ${lease.metadata.name} has no IPv4 subnet yet`,
+          'EDOCTOR_NO_SUBNET',
+        );
+      let cfg: ReturnType<typeof networkConfig>;
+      try {
+        cfg = networkConfig(net);
+      } catch (e) {
+        throw new CliError((e as Error).message, 'EDOCTOR_NETWORK_CONFIG');
+      }
+      const subnet = canonicalCidr(lease.spec.subnet);
+
+      kernel = new Kernel();
+      const internalIP = node?.status?.addresses?.find((a) => a.type === 'InternalIP')?.address;
+      const wantIP =
+        values['public-ip'] ?? (values.iface ? undefined : (lease.status?.publicIP ?? internalIP));
+      let underlay;
+      try {
+        underlay = await kernel.underlay({ iface: values.iface, ip: wantIP });
+      } catch (e) {
+        throw new CliError(
+          `cannot find the underlay here: ${(e as Error).message}`,
+          'EDOCTOR_UNDERLAY',
+          EXIT_RUNTIME,
+          `run doctor in the network namespace of node ${nodeName} (the agent pod), or pass --iface/--public-ip`,
+        );
+      }
+      const publicIP = values['public-ip'] ?? underlay.ip;
+      const dev = vxlanDeviceName(cfg.vni);
+      const actual = await kernel.readState(dev);
+      // Same MAC choice as the agent: lease status, then the live device, then the derived one.
+      const leaseMAC = lease.status?.backend?.vtepMAC;
+      const vtepMAC =
+        leaseMAC && isValidMac(leaseMAC)
+          ? normalizeMac(leaseMAC)
+          : actual.vxlan?.mac && isValidMac(actual.vxlan.mac)
+            ? normalizeMac(actual.vxlan.mac)
+            : deriveVtepMAC(nodeName, cfg.vni);
+      const self: SelfInfo = { nodeName, subnet, publicIP, underlay, vtepMAC };
+      const desired: DesiredState = computeDesired(self, cfg, all.items.map(toPeer));
+      const diff = diffState(desired, actual, {
+        network: cfg.network,
+        vxlanDev: dev,
+        ownSubnet: subnet,
+      });
+      const differences = describeDiff(desired, actual, diff);
+
+      const mode: NetfilterMode | 'none' =
+        nf === 'none' ? 'none' : await detectMode(nf as NetfilterMode | undefined);
+      if (mode !== 'none') {
+        differences.push(
+          ...(await inspectNetfilter(mode, {
+            family: 'ipv4',
+            network: cfg.network,
+            podSubnet: subnet,
+            ipMasq: cfg.ipMasq,
+          })),
+        );
+      }
+      const fwd = (await readFile('/proc/sys/net/ipv4/ip_forward', 'utf8').catch(() => '?')).trim();
+      if (fwd !== '1')
+        differences.push({
+          kind: 'sysctl',
+          change: 'wrong',
+          object: 'net.ipv4.ip_forward',
+          want: '1',
+          have: fwd,
+        });
+
+      const subnetFile = values['subnet-file'] ?? DEFAULT_SUBNET_FILE;
+      const haveEnv = await readFile(subnetFile, 'utf8').catch(() => undefined);
+      if (haveEnv !== undefined || values['subnet-file']) {
+        const wantEnv = renderSubnetEnv({
+          network: cfg.network,
+          subnet,
+          ipv6Network: net.spec.ipv6Network,
+          ipv6Subnet: lease.spec.ipv6Subnet,
+          mtu: desired.podMTU,
+          ipMasq: cfg.ipMasq,
+        });
+        differences.push(...fileDifferences(subnetFile, wantEnv, haveEnv));
+      }
+
+      const report: DoctorReport = {
+        apiVersion: API_VERSION,
+        kind: 'DoctorReport',
+        node: nodeName,
+        network: networkName,
+        backend: cfg.type === 'vxlan' && cfg.directRouting ? 'vxlan+directRouting' : cfg.type,
+        ...(desired.vxlan ? { device: dev } : {}),
+        subnet,
+        publicIP,
+        underlay: underlay.name,
+        netfilter: mode,
+        clean: differences.length === 0,
+        checked: {
+          routes: desired.routes.length,
+          neighbors: desired.neighbors.length,
+          fdb: desired.fdb.length,
+          peers: desired.peers.length,
+        },
+        differences,
+        pending: desired.pending.map((p) => ({ node: p.nodeName, reason: p.reason })),
+      };
+      io.out(isMachineFormat(format) ? renderData(report, format) : renderDoctorTable(report));
+      return report.clean ? EXIT_OK : EXIT_RUNTIME;
+    } finally {
+      kernel?.close();
+      client.close();
+    }
+  });
 }
