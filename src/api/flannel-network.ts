@@ -17,6 +17,7 @@ import {
   prefixOf,
 } from './cel.js';
 import { formatIp, tryParseCidr, tryParseIp, type Family } from '../ipam/cidr.js';
+import { defaultSubnetLen } from '../ipam/config.js';
 
 /**
  * FlannelNetwork: one pod network (v4 and optionally v6) and how nodes reach each other in it.
@@ -157,11 +158,7 @@ export const IPV6_FIELDS: FamilyFields = {
   example: 'fd00:10:244::/56',
 };
 
-/** Upstream default: `defaultLen` when the network is at least 2 bits larger, else prefix + 2. */
-export function defaultSubnetLen(family: Family, networkPrefix: number): number {
-  const f = family === 4 ? IPV4_FIELDS : IPV6_FIELDS;
-  return networkPrefix <= f.defaultLen - 2 ? f.defaultLen : networkPrefix + 2;
-}
+export { defaultSubnetLen };
 
 function networkRules(f: FamilyFields): Rule<string>[] {
   const kind = f.family === 4 ? 'IPv4' : 'IPv6';
@@ -178,9 +175,9 @@ function networkRules(f: FamilyFields): Rule<string>[] {
       check: (s) => tryCidr(s) === undefined || isCanonicalCidr(s),
     },
     {
-      rule: `!isCIDR(self) || cidr(self).prefixLength() <= ${maxPrefix}`,
+      rule: `!${celIsCidrOf('self', f.family)} || cidr(self).prefixLength() <= ${maxPrefix}`,
       message: `${f.net} must be /${maxPrefix} or larger: it has to hold at least 4 subnets of at most /${f.maxSubnetLen}`,
-      check: (s) => tryCidr(s) === undefined || prefixOf(s) <= maxPrefix,
+      check: (s) => !isCidrOf(s, f.family) || prefixOf(s) <= maxPrefix,
     },
   ];
 }

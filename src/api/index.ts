@@ -3,3 +3,4 @@ export * from './common.js';
 export * from './flannel-network.js';
 export * from './subnet-lease.js';
 export * from './names.js';
+export * from './parse.js';

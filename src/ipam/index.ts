@@ -1,0 +1,4 @@
+export * from './errors.js';
+export * from './cidr.js';
+export * from './config.js';
+export * from './pool.js';
