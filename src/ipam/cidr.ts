@@ -26,7 +26,8 @@ export function bitsOf(family: Family): number {
 
 const V4_OCTET = '(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])';
 const V4 = new RegExp(`^${V4_OCTET}(\\.${V4_OCTET}){3}$`);
-const V4_MAPPED_PREFIX = 0xffffn << 32n;
+/** ::ffff:0:0/96, IPv4-mapped addresses, refused like the CEL library does. */
+const V4_MAPPED = 0xffffn;
 
 export function tryParseIp(text: unknown): Ip | undefined {
   if (typeof text !== 'string' || text.length > 64) return undefined;
@@ -35,13 +36,11 @@ export function tryParseIp(text: unknown): Ip | undefined {
     for (const part of text.split('.')) addr = (addr << 8n) | BigInt(Number(part));
     return { family: 4, addr };
   }
-  if (!text.includes(':') || text.includes('%') || !ipaddr.IPv6.isValid(text)) return undefined;
-  // Embedded IPv4 must itself be strict.
-  const tail = text.slice(text.lastIndexOf(':') + 1);
-  if (tail.includes('.') && !V4.test(tail)) return undefined;
+  // Dotted IPv4 tails (::1.2.3.4) are refused: ipaddr.js and Go disagree on their meaning.
+  if (!text.includes(':') || /[%.]/.test(text) || !ipaddr.IPv6.isValid(text)) return undefined;
   let addr = 0n;
   for (const byte of ipaddr.IPv6.parse(text).toByteArray()) addr = (addr << 8n) | BigInt(byte);
-  if (addr >> 32n === V4_MAPPED_PREFIX) return undefined;
+  if (addr >> 32n === V4_MAPPED) return undefined;
   return { family: 6, addr };
 }
 
