@@ -50,6 +50,7 @@ export interface DataplanePodConfig {
   cniConfDir?: string;
   /** Path of the flannel CNI binary inside the CNI plugin image. Default /flannel. */
   cniPluginBinary?: string;
+  /** Pull policy of the agent (operator) image; the CNI plugin and netpol images use the default. */
   imagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never';
   imagePullSecrets?: string[];
   agentResources?: V1ResourceRequirements;
@@ -276,7 +277,6 @@ export function desiredDaemonSet(network: FlannelNetwork, opts: DaemonSetOptions
   const installPlugin: V1Container = {
     name: 'install-cni-plugin',
     image: opts.cniPluginImage ?? DEFAULT_CNI_PLUGIN_IMAGE,
-    ...pull,
     command: ['cp'],
     args: ['-f', opts.cniPluginBinary ?? '/flannel', '/opt/cni/bin/flannel'],
     securityContext: { allowPrivilegeEscalation: false, runAsUser: 0 },
@@ -298,7 +298,6 @@ export function desiredDaemonSet(network: FlannelNetwork, opts: DaemonSetOptions
     containers.push({
       name: 'kube-network-policies',
       image: netpol.image ?? opts.netpolImage ?? DEFAULT_NETPOL_IMAGE,
-      ...pull,
       command: ['/bin/netpol'],
       args: netpol.args ?? DEFAULT_NETPOL_ARGS,
       env: [nodeNameEnv('MY_NODE_NAME')],
