@@ -318,7 +318,12 @@ export class Agent {
     m.programSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
     if (changes > 0)
       this.log.info(
-        { changes, peers: desired.peers.length, pending: desired.pending.length },
+        {
+          changes,
+          peers: desired.peers.length,
+          pending: desired.pending.length,
+          ms: Math.round(Number(process.hrtime.bigint() - started) / 1e6),
+        },
         'dataplane reconciled',
       );
     this.lastError = undefined;

@@ -22,15 +22,15 @@ import { canonicalCidr } from '../../src/agent/desired.js';
 
 const execFileP = promisify(execFile);
 
-export const LAB_DIR = resolve(
-  new URL('.', import.meta.url).pathname.replace(/\/dist-bench\//, '/'),
-);
-/** Repository root (works from test-e2e/lab and dist-bench/test-e2e/lab). */
-export const REPO = resolve(
-  LAB_DIR,
-  existsSync(join(LAB_DIR, '../../package.json')) ? '../..' : '../../..',
-);
-/** The built binary; FLOP_CLI overrides it (e.g. a private build while dist/ is being rebuilt). */
+/** Repository root: the nearest ancestor holding test-e2e/lab/relay.mjs (works from dist-bench too). */
+export const REPO = findRepo(new URL('.', import.meta.url).pathname);
+function findRepo(from: string): string {
+  for (let dir = resolve(from); dir !== '/'; dir = resolve(dir, '..')) {
+    if (existsSync(join(dir, 'test-e2e/lab/relay.mjs')) && existsSync(join(dir, 'package.json')))
+      return dir;
+  }
+  return process.cwd();
+}
 export const CLI = process.env.FLOP_CLI ?? join(REPO, 'dist/cli/main.js');
 const RELAY = join(REPO, 'test-e2e/lab/relay.mjs');
 const TEARDOWN = join(REPO, 'test-e2e/lab/teardown.sh');

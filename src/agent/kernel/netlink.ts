@@ -209,7 +209,12 @@ export class Kernel {
     return { vxlan: vx, routes, neighbors, fdb };
   }
 
+  /** Interface indexes cached for the duration of one applyDiff (saves a link dump per object). */
+  private indexCache?: Map<string, number>;
+
   async linkIndex(name: string): Promise<number> {
+    const cached = this.indexCache?.get(name);
+    if (cached !== undefined) return cached;
     const l = (await this.links()).find((x) => x.name === name);
     if (!l) throw new KernelError(`interface ${name} not found`, 'EAGENT_NO_IFACE');
     return l.index;
@@ -340,6 +345,16 @@ export class Kernel {
         errors.push(e as Error);
       }
     };
+    this.indexCache = new Map((await this.links()).map((l) => [l.name, l.index]));
+    try {
+      await this.applyOps(d, run);
+    } finally {
+      this.indexCache = undefined;
+    }
+    return errors;
+  }
+
+  private async applyOps(d: Diff, run: (op: () => Promise<void>) => Promise<void>): Promise<void> {
     for (const r of d.removeRoutes) await run(() => this.deleteRoute(r));
     for (const n of d.removeNeighbors) await run(() => this.deleteNeighbor(n));
     for (const f of d.removeFdb) await run(() => this.deleteFdb(f));
@@ -347,7 +362,6 @@ export class Kernel {
       await run(() => this.replaceNeighbor(n));
     for (const f of [...d.addFdb, ...d.replaceFdb]) await run(() => this.replaceFdb(f));
     for (const r of [...d.addRoutes, ...d.replaceRoutes]) await run(() => this.replaceRoute(r));
-    return errors;
   }
 }
 
