@@ -49,6 +49,8 @@ for pkg in k8s.io/client-go/pkg/version k8s.io/component-base/version; do
 done
 helm_version="$(required_version helm helm.sh/helm/v3)"
 etcd_version="$(required_version etcd go.etcd.io/etcd/server/v3)"
+cni_ldflags="-X github.com/containernetworking/plugins/pkg/utils/buildversion.BuildVersion=$(required_version cni github.com/containernetworking/plugins)"
+flannel_ldflags="-X github.com/containernetworking/plugins/pkg/utils/buildversion.BuildVersion=$(required_version flannel-cni github.com/containernetworking/plugins)"
 
 # name | tools module dir | main package | extra ldflags. Slowest first.
 tools=(
@@ -57,15 +59,15 @@ tools=(
   "kubectl|kubernetes|k8s.io/kubernetes/cmd/kubectl|$kube_ldflags"
   "helm|helm|helm.sh/helm/v3/cmd/helm|-X helm.sh/helm/v3/internal/version.version=$helm_version -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
   "kube-network-policies|kube-network-policies|sigs.k8s.io/kube-network-policies/cmd|"
-  "bridge|cni|github.com/containernetworking/plugins/plugins/main/bridge|"
-  "host-local|cni|github.com/containernetworking/plugins/plugins/ipam/host-local|"
-  "portmap|cni|github.com/containernetworking/plugins/plugins/meta/portmap|"
-  "loopback|cni|github.com/containernetworking/plugins/plugins/main/loopback|"
+  "bridge|cni|github.com/containernetworking/plugins/plugins/main/bridge|$cni_ldflags"
+  "host-local|cni|github.com/containernetworking/plugins/plugins/ipam/host-local|$cni_ldflags"
+  "portmap|cni|github.com/containernetworking/plugins/plugins/meta/portmap|$cni_ldflags"
+  "loopback|cni|github.com/containernetworking/plugins/plugins/main/loopback|$cni_ldflags"
   # The flannel CNI plugin moved to github.com/flannel-io/cni-plugin, which this machine's module proxy
   # does not serve. Its original home, containernetworking/plugins v0.9.1 plugins/meta/flannel, reads the
   # same /run/flannel/subnet.env contract and delegates to bridge + host-local, so we build that one.
   # It sits in its own module (flannel-cni/) because v0.9.1's dependencies clash with v1.9.1's.
-  "flannel|flannel-cni|github.com/containernetworking/plugins/plugins/meta/flannel|"
+  "flannel|flannel-cni|github.com/containernetworking/plugins/plugins/meta/flannel|$flannel_ldflags"
 )
 if [[ -d "$here/local" ]]; then
   for mod in "$here"/local/*/go.mod; do
@@ -107,6 +109,7 @@ for entry in "${tools[@]}"; do
   # database mirror; the committed go.sum still pins every hash.
   [[ "$moddir" == kube-network-policies ]] && env=(GOSUMDB=off)
   tmp="$bin_dir/.$name.tmp.$$"
+  trap 'rm -f "$tmp"' EXIT
   (cd "$here/$moddir" && env "${env[@]}" go build -trimpath -ldflags "$ldflags" -o "$tmp" "$pkg")
   mv -f "$tmp" "$bin_dir/$name"
   echo "$key" >"$stamp"

@@ -471,6 +471,19 @@ function defaultLogDir(): string {
 }
 
 export async function startControlPlane(opts: StartOptions = {}): Promise<ControlPlane> {
+  // Free ports are picked before the processes bind them; another process may win that race.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(opts);
+    } catch (e) {
+      const err = e as ControlPlaneError;
+      const raced = /address already in use/.test(err.message);
+      if (!raced || attempt >= 3) throw e;
+    }
+  }
+}
+
+async function startOnce(opts: StartOptions): Promise<ControlPlane> {
   const t0 = Date.now();
   const timeoutMs = opts.timeoutMs ?? 60_000;
   const missing = missingTools();
