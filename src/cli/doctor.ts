@@ -115,6 +115,11 @@ async function inspectNetfilter(mode: NetfilterMode, rules: RuleInput): Promise<
       table,
     ]);
     const observed = r.code === 0 ? parseNftJson(r.stdout) : { present: false, chains: {} };
+    if (observed.present && observed.comment === undefined) {
+      // nft before 1.1 leaves table comments out of its JSON; the text listing has them.
+      const t = await run('nft', ['list', 'table', rules.family === 'ipv4' ? 'ip' : 'ip6', table]);
+      observed.comment = /^\s*comment "([^"]*)"/m.exec(t.stdout)?.[1];
+    }
     return nftDifferences(table, renderNft(rules), rules.ipMasq, observed);
   }
   // iptables: the agent's own check; it answers only in-sync or not.
