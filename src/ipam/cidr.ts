@@ -120,7 +120,8 @@ export function overlaps(a: Cidr, b: Cidr): boolean {
 
 export function formatIp(family: Family, addr: bigint): string {
   if (family === 4) {
-    return [24n, 16n, 8n, 0n].map((s) => String((addr >> s) & 0xffn)).join('.');
+    const n = Number(addr);
+    return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
   }
   const groups: number[] = [];
   for (let i = 7; i >= 0; i--) groups.push(Number((addr >> BigInt(i * 16)) & 0xffffn));
