@@ -6,10 +6,10 @@ import {
   type FlannelNetwork,
   type SubnetLease,
 } from '../api/index.js';
-import { collectionPath, isNotFound, type KubeClient, type ObjectRef } from '../kube/index.js';
+import { collectionPath, type KubeClient, type ObjectRef } from '../kube/index.js';
 import { CliError, EXIT_OK, EXIT_RUNTIME, UsageError } from './output/errors.js';
 import { HELP_FLAG, KUBE_FLAGS, OUTPUT_FLAG, outputFormat, parseFlags } from './output/flags.js';
-import { asList, isMachineFormat, renderData } from './output/format.js';
+import { asList, renderData } from './output/format.js';
 import { processIO, type CliIO } from './output/io.js';
 import { clientFromFlags } from './output/kube.js';
 import { runCommand } from './output/run.js';
@@ -46,18 +46,6 @@ type ApplyObject = ObjectRef & Record<string, unknown>;
 
 const NETWORKS = collectionPath(API_VERSION, FLANNEL_NETWORK.plural);
 const LEASES = collectionPath(API_VERSION, SUBNET_LEASE.plural);
-
-/** Thrown when the plan has errors; each issue is printed with its own code. */
-export class MigrationError extends CliError {
-  constructor(readonly issues: MigrationIssue[]) {
-    super(
-      issues.length === 1 ? issues[0]!.message : `cannot migrate: ${issues.length} problems`,
-      issues[0]?.code ?? 'EMIGRATE',
-      EXIT_RUNTIME,
-      issues.length === 1 ? issues[0]!.hint : undefined,
-    );
-  }
-}
 
 function printIssues(io: CliIO, kind: 'error' | 'warning', issues: MigrationIssue[]): void {
   for (const i of issues) {
@@ -207,20 +195,9 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
       }
       let netObj: unknown = network;
       if (actions.network === 'create') {
-        try {
-          netObj = await client.apply(network as unknown as ApplyObject, {
-            fieldManager: FIELD_MANAGER_CLI,
-          });
-        } catch (e) {
-          if (isNotFound(e))
-            throw new CliError(
-              'the FlannelNetwork CRD is not installed',
-              'EMIGRATE_NO_CRD',
-              EXIT_RUNTIME,
-              'install the operator (helm chart or `flannel-operator crds | kubectl apply -f -`) first',
-            );
-          throw e;
-        }
+        netObj = await client.apply(network as unknown as ApplyObject, {
+          fieldManager: FIELD_MANAGER_CLI,
+        });
       }
       if (format === 'table') {
         io.out(
@@ -233,24 +210,6 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
         `migrated: ${plan.leases.length} node(s) keep their subnets and VTEP MACs; nodes were not modified\n`,
       );
       return EXIT_OK;
-    } catch (e) {
-      if (isNotFound(e) && String((e as Error).message).includes(FLANNEL_NETWORK.plural)) {
-        throw new CliError(
-          'the flannel-operator CRDs are not installed',
-          'EMIGRATE_NO_CRD',
-          EXIT_RUNTIME,
-          'install the operator CRDs first',
-        );
-      }
-      if (isNotFound(e) && String((e as Error).message).includes(SUBNET_LEASE.plural)) {
-        throw new CliError(
-          'the flannel-operator CRDs are not installed',
-          'EMIGRATE_NO_CRD',
-          EXIT_RUNTIME,
-          'install the operator CRDs first',
-        );
-      }
-      throw e;
     } finally {
       client.close();
     }

@@ -1,6 +1,6 @@
 import { KubeConfig } from '@kubernetes/client-node';
-import { KubeClient, loadKubeConfig } from '../../kube/client.js';
-import { CliError, UsageError } from './errors.js';
+import { KubeApiError, KubeClient, loadKubeConfig } from '../../kube/client.js';
+import { CliError, EXIT_RUNTIME, UsageError } from './errors.js';
 import { version } from '../version.js';
 
 export interface KubeFlags {
@@ -33,4 +33,46 @@ export function kubeConfigFromFlags(flags: KubeFlags): KubeConfig {
 
 export function clientFromFlags(flags: KubeFlags): KubeClient {
   return new KubeClient(kubeConfigFromFlags(flags), { userAgent: `kubectl-flannel/${version()}` });
+}
+
+/**
+ * API errors as a user of the CLI needs them: what went wrong and what to check, with stable codes.
+ * Other errors pass through.
+ */
+export function translateKubeError(e: unknown): unknown {
+  if (!(e instanceof KubeApiError)) return e;
+  if (e.status === 0)
+    return new CliError(
+      `cannot reach the API server: ${e.message}`,
+      'ECLI_UNREACHABLE',
+      EXIT_RUNTIME,
+      'check --kubeconfig / --context and that the API server is up',
+    );
+  // A 404 on a collection, or on an apply (which creates), means the resource type is missing.
+  const path = e.path ?? '';
+  const crdMissing =
+    /\/apis\/network\.flannel-operator\.io\//.test(path) &&
+    (/\/(flannelnetworks|subnetleases)$/.test(path.split('?')[0]!) || e.method === 'PATCH');
+  if (e.status === 404 && crdMissing)
+    return new CliError(
+      'the flannel-operator CRDs (flannelnetworks, subnetleases) are not installed',
+      'ECLI_NO_CRD',
+      EXIT_RUNTIME,
+      'install the operator (helm chart) or `flannel-operator crds | kubectl apply -f -` first',
+    );
+  if (e.status === 401)
+    return new CliError(
+      `not authenticated: ${e.message}`,
+      'ECLI_UNAUTHORIZED',
+      EXIT_RUNTIME,
+      'your kubeconfig credentials were rejected',
+    );
+  if (e.status === 403)
+    return new CliError(
+      `forbidden: ${e.message}`,
+      'ECLI_FORBIDDEN',
+      EXIT_RUNTIME,
+      'status and doctor need get/list on flannelnetworks, subnetleases and nodes; migrate also configmaps and patch on those CRDs and subnetleases/status',
+    );
+  return e;
 }

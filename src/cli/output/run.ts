@@ -1,5 +1,6 @@
 import { describeError, EXIT_OK } from './errors.js';
 import { processIO, type CliIO } from './io.js';
+import { translateKubeError } from './kube.js';
 
 /**
  * Runs a command body and turns any error into `error: <message> [<code>]` on stderr plus its exit
@@ -8,7 +9,8 @@ import { processIO, type CliIO } from './io.js';
 export async function runCommand(io: CliIO, body: () => Promise<number | void>): Promise<number> {
   try {
     return (await body()) ?? EXIT_OK;
-  } catch (err) {
+  } catch (caught) {
+    const err = translateKubeError(caught);
     const d = describeError(err);
     io.err(`error: ${d.message} [${d.code}]\n`);
     if (d.hint) io.err(`hint: ${d.hint}\n`);
