@@ -1,0 +1,443 @@
+/**
+ * `helm install` of the chart into a REAL kube-apiserver, then the real controller binary run with
+ * the chart's OWN controller ServiceAccount token (args and env taken from the installed
+ * Deployment). It must work (leases, podCIDRs, DaemonSet, Ready) and be denied everything outside
+ * its role; agent tokens bound to a node may write only that node's lease status (the chart's
+ * ValidatingAdmissionPolicy, checked with its message).
+ *
+ * No kubelet, scheduler or controller-manager runs: pods never start; the DaemonSet is checked as
+ * an object.
+ */
+import { jest } from '@jest/globals';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { V1DaemonSet, V1Deployment } from '@kubernetes/client-node';
+import { useControlPlane } from '../harness/jest.js';
+import { freePort } from '../harness/control-plane.js';
+import { KubeApiError, KubeClient } from '../../src/kube/client.js';
+import type { FlannelNetwork, SubnetLease } from '../../src/api/index.js';
+import { CONFIG_HASH_ANNOTATION } from '../../src/controller/dataplane/index.js';
+import { CHART, REPO, helm } from './helpers.js';
+
+jest.setTimeout(180_000);
+
+const NS = 'flannel-system';
+const RELEASE = 'fo';
+const CONTROLLER_SA = 'fo-flannel-operator-controller';
+const AGENT_SA = 'fo-flannel-operator-agent';
+const CLI = join(REPO, 'dist/cli/main.js');
+const NETWORKS = '/apis/network.flannel-operator.io/v1alpha1/flannelnetworks';
+const LEASES = '/apis/network.flannel-operator.io/v1alpha1/subnetleases';
+const NODES = ['chart-node-a', 'chart-node-b'];
+
+const cp = useControlPlane({ installCrds: false, tools: ['etcd', 'kube-apiserver', 'helm'] });
+
+async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs = 60_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
+
+const clients: KubeClient[] = [];
+function track(c: KubeClient): KubeClient {
+  clients.push(c);
+  return c;
+}
+let adminClient: KubeClient | undefined;
+function admin(): KubeClient {
+  return (adminClient ??= track(new KubeClient(cp().kubeConfig)));
+}
+
+async function clientForToken(token: string): Promise<KubeClient> {
+  return track(new KubeClient(cp().kubeConfigForToken(token)));
+}
+
+/** SelfSubjectAccessReview: may the client's user do this? */
+async function can(
+  client: KubeClient,
+  attrs: {
+    verb: string;
+    resource: string;
+    group?: string;
+    namespace?: string;
+    subresource?: string;
+    name?: string;
+  },
+): Promise<boolean> {
+  const r = await client.create<{ status: { allowed: boolean } }>(
+    '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews',
+    {
+      apiVersion: 'authorization.k8s.io/v1',
+      kind: 'SelfSubjectAccessReview',
+      spec: { resourceAttributes: { group: '', ...attrs } },
+    },
+  );
+  return r.status.allowed;
+}
+
+async function expectApiError(
+  p: Promise<unknown>,
+  status: number,
+  message?: string,
+): Promise<KubeApiError> {
+  let err: unknown;
+  try {
+    await p;
+  } catch (e) {
+    err = e;
+  }
+  expect(err).toBeInstanceOf(KubeApiError);
+  const e = err as KubeApiError;
+  expect({ status: e.status, message: e.message }).toMatchObject({ status });
+  if (message) expect(e.message).toContain(message);
+  return e;
+}
+
+const condition = (n: FlannelNetwork | undefined, type: string) =>
+  n?.status?.conditions?.find((c) => c.type === type);
+
+let controller: ChildProcess | undefined;
+let controllerLog = '';
+
+describe('chart installed into a real API server', () => {
+  beforeAll(async () => {
+    if (!existsSync(CLI))
+      throw new Error(`${CLI} missing: run 'npm run build' (make integration does)`);
+    const r = await helm([
+      'install',
+      RELEASE,
+      CHART,
+      '--namespace',
+      NS,
+      '--create-namespace',
+      '--kubeconfig',
+      cp().kubeconfigPath,
+      '--set',
+      'image.tag=test',
+      '--timeout',
+      '60s',
+    ]);
+    if (r.code !== 0) throw new Error(`helm install failed: ${r.stderr}`);
+    const a = admin();
+    for (const name of NODES) {
+      await a.create('/api/v1/nodes', {
+        apiVersion: 'v1',
+        kind: 'Node',
+        metadata: { name, labels: { 'kubernetes.io/os': 'linux' } },
+      });
+    }
+  });
+
+  afterAll(async () => {
+    for (const c of clients) c.close();
+    if (controller && controller.exitCode === null) {
+      const exited = new Promise((r) => controller!.once('exit', r));
+      controller.kill('SIGTERM');
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 5000)))]);
+      clearTimeout(timer);
+      if (controller.exitCode === null) controller.kill('SIGKILL');
+    }
+  });
+
+  it('helm install created the CRDs (from crds/), RBAC, policy and the default FlannelNetwork', async () => {
+    const a = admin();
+    for (const crd of ['flannelnetworks', 'subnetleases']) {
+      const got = await a.get<{ status: { conditions: Array<{ type: string; status: string }> } }>(
+        `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${crd}.network.flannel-operator.io`,
+      );
+      expect(got.status.conditions.find((c) => c.type === 'Established')?.status).toBe('True');
+    }
+    const net = await a.get<FlannelNetwork>(`${NETWORKS}/default`);
+    expect(net.spec.network).toBe('10.244.0.0/16');
+    expect(net.metadata.labels?.['app.kubernetes.io/managed-by']).toBe('Helm');
+    await a.get(
+      `/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies/fo-flannel-operator-agent-own-lease`,
+    );
+    const status = await helm(['status', RELEASE, '-n', NS, '--kubeconfig', cp().kubeconfigPath]);
+    expect(status.stdout).toContain('STATUS: deployed');
+    expect(status.stdout).toContain('kubectl wait flannelnetwork/default --for=condition=Ready');
+  });
+
+  it("runs the controller with the chart's own ServiceAccount token: leases, podCIDRs, DaemonSet, Ready", async () => {
+    const a = admin();
+    const token = await cp().tokenFor(NS, CONTROLLER_SA);
+    const kubeconfig = await cp().kubeconfigFileForToken(token);
+    // Flags and env exactly as the chart renders them, ports moved to free loopback ones.
+    const dep = await a.get<V1Deployment>(
+      `/apis/apps/v1/namespaces/${NS}/deployments/fo-flannel-operator-controller`,
+    );
+    const c = dep.spec!.template.spec!.containers[0]!;
+    expect(c.args![0]).toBe('controller');
+    const metricsPort = await freePort();
+    const args = c
+      .args!.slice(1)
+      .map((x) =>
+        x.startsWith('--metrics-bind-address=')
+          ? `--metrics-bind-address=127.0.0.1:${metricsPort}`
+          : x.startsWith('--health-probe-bind-address=')
+            ? '--health-probe-bind-address=0'
+            : x,
+      );
+    const env: NodeJS.ProcessEnv = { ...process.env, POD_NAMESPACE: NS };
+    for (const e of c.env ?? []) if (e.value !== undefined) env[e.name] = e.value;
+    const logDir = mkdtempSync(join(tmpdir(), 'fo-chart-ctrl-'));
+    const logFile = join(logDir, 'controller.log');
+    const out = createWriteStream(logFile);
+    controller = spawn(process.execPath, [CLI, 'controller', '--kubeconfig', kubeconfig, ...args], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    controller.stdout!.pipe(out);
+    controller.stderr!.pipe(out);
+    controller.stdout!.on('data', (d: Buffer) => (controllerLog += d.toString()));
+    controller.stderr!.on('data', (d: Buffer) => (controllerLog += d.toString()));
+
+    try {
+      // Leader election through the chart's Role.
+      const lease = await waitFor('leader lease', () =>
+        a.getOrUndefined<{ spec: { holderIdentity?: string } }>(
+          `/apis/coordination.k8s.io/v1/namespaces/${NS}/leases/fo-flannel-operator-controller`,
+        ),
+      );
+      expect(lease.spec.holderIdentity).toBeTruthy();
+
+      const leases = await waitFor('a lease per node', async () => {
+        const l = await a.list<SubnetLease>(LEASES);
+        return l.items.length === NODES.length ? l.items : undefined;
+      });
+      expect(leases.map((l) => l.spec.nodeName).sort()).toEqual([...NODES].sort());
+      for (const l of leases) expect(l.spec.subnet).toMatch(/^10\.244\.\d+\.0\/24$/);
+      for (const name of NODES) {
+        const node = await waitFor(`podCIDR of ${name}`, async () => {
+          const n = await a.get<{ spec: { podCIDR?: string } }>(`/api/v1/nodes/${name}`);
+          return n.spec.podCIDR ? n : undefined;
+        });
+        expect(leases.find((l) => l.spec.nodeName === name)!.spec.subnet).toBe(node.spec.podCIDR);
+      }
+
+      const net = await a.get<FlannelNetwork>(`${NETWORKS}/default`);
+      const ds = await waitFor('agent DaemonSet', () =>
+        a.getOrUndefined<V1DaemonSet>(
+          `/apis/apps/v1/namespaces/${NS}/daemonsets/flannel-agent-default`,
+        ),
+      );
+      expect(ds.metadata!.ownerReferences).toEqual([
+        expect.objectContaining({
+          kind: 'FlannelNetwork',
+          name: 'default',
+          uid: net.metadata.uid,
+          controller: true,
+        }),
+      ]);
+      const pod = ds.spec!.template.spec!;
+      expect(pod.serviceAccountName).toBe(AGENT_SA);
+      expect(pod.containers[0]!.image).toBe('ghcr.io/flannel-operator/flannel-operator:test');
+      expect(pod.initContainers![0]!.image).toBe(
+        'ghcr.io/flannel-io/flannel-cni-plugin:v1.9.1-flannel2',
+      );
+      expect((ds.metadata!.managedFields ?? []).map((m) => m.manager)).toContain(
+        'flannel-operator-controller',
+      );
+
+      const ready = await waitFor('FlannelNetwork Ready', async () => {
+        const n = await a.get<FlannelNetwork>(`${NETWORKS}/default`);
+        return condition(n, 'Ready')?.status === 'True' ? n : undefined;
+      });
+      expect(ready.status!.observedGeneration).toBe(ready.metadata.generation);
+      expect(ready.status!.dataplane?.configHash).toBe(
+        ds.spec!.template.metadata!.annotations![CONFIG_HASH_ANNOTATION],
+      );
+      expect(controllerLog).not.toMatch(/forbidden/i);
+    } catch (e) {
+      throw new Error(
+        `${(e as Error).message}\n--- controller log (${logFile}) ---\n${readFileSync(logFile, 'utf8').slice(-4000)}`,
+      );
+    }
+  });
+
+  it('the controller token is denied everything outside its role', async () => {
+    const ctl = await clientForToken(await cp().tokenFor(NS, CONTROLLER_SA));
+    const G = 'network.flannel-operator.io';
+    // Allowed: what it needs.
+    for (const attrs of [
+      { verb: 'watch', resource: 'flannelnetworks', group: G },
+      { verb: 'patch', resource: 'flannelnetworks', group: G, subresource: 'status' },
+      { verb: 'create', resource: 'subnetleases', group: G },
+      { verb: 'delete', resource: 'subnetleases', group: G },
+      { verb: 'patch', resource: 'nodes' },
+      { verb: 'patch', resource: 'daemonsets', group: 'apps', namespace: NS },
+      { verb: 'update', resource: 'leases', group: 'coordination.k8s.io', namespace: NS },
+      { verb: 'create', resource: 'events', group: 'events.k8s.io', namespace: 'default' },
+    ]) {
+      expect({ ...attrs, allowed: await can(ctl, attrs) }).toEqual({ ...attrs, allowed: true });
+    }
+    // Denied: everything else we could think of that would hurt.
+    for (const attrs of [
+      { verb: 'list', resource: 'secrets' },
+      { verb: 'get', resource: 'secrets', namespace: NS },
+      { verb: 'delete', resource: 'namespaces' },
+      { verb: 'update', resource: 'flannelnetworks', group: G },
+      { verb: 'patch', resource: 'flannelnetworks', group: G },
+      { verb: 'create', resource: 'flannelnetworks', group: G },
+      { verb: 'delete', resource: 'flannelnetworks', group: G },
+      { verb: 'deletecollection', resource: 'subnetleases', group: G },
+      { verb: 'create', resource: 'pods', namespace: NS },
+      { verb: 'create', resource: 'daemonsets', group: 'apps', namespace: 'default' },
+      { verb: 'create', resource: 'daemonsets', group: 'apps', namespace: 'kube-system' },
+      { verb: 'patch', resource: 'nodes', subresource: 'status' },
+      { verb: 'delete', resource: 'nodes' },
+      { verb: 'create', resource: 'clusterrolebindings', group: 'rbac.authorization.k8s.io' },
+      {
+        verb: 'update',
+        resource: 'leases',
+        group: 'coordination.k8s.io',
+        namespace: 'kube-system',
+      },
+      { verb: 'create', resource: 'serviceaccounts', subresource: 'token', namespace: NS },
+    ]) {
+      expect({ ...attrs, allowed: await can(ctl, attrs) }).toEqual({ ...attrs, allowed: false });
+    }
+    // And the real calls fail with 403.
+    await expectApiError(ctl.list('/api/v1/secrets'), 403, 'forbidden');
+    await expectApiError(
+      ctl.patch(`${NETWORKS}/default`, { spec: { ipMasq: false } }, { type: 'merge' }),
+      403,
+      'cannot patch resource "flannelnetworks"',
+    );
+    await expectApiError(
+      ctl.delete(`/api/v1/namespaces/${NS}`),
+      403,
+      'cannot delete resource "namespaces"',
+    );
+    const net = await admin().get<FlannelNetwork>(`${NETWORKS}/default`);
+    expect(net.spec.ipMasq).toBe(true);
+  });
+
+  it("an agent token bound to node A patches A's lease status; node B's is rejected by the admission policy", async () => {
+    const [nodeA, nodeB] = NODES as [string, string];
+    const a = admin();
+    await waitFor('leases', async () => (await a.list(LEASES)).items.length === NODES.length);
+    const agentA = await clientForToken(await cp().tokenFor(NS, AGENT_SA, { nodeName: nodeA }));
+    const status = (node: string) => ({
+      apiVersion: 'network.flannel-operator.io/v1alpha1',
+      kind: 'SubnetLease',
+      metadata: { name: `default.${node}` },
+      status: {
+        publicIP: '192.0.2.10',
+        backend: { type: 'vxlan', vni: 1, vtepMAC: '0a:58:0a:f4:01:01' },
+      },
+    });
+    // Own node: allowed (RBAC subnetleases/status patch + policy).
+    const own = await agentA.applyStatus<SubnetLease>(status(nodeA), {
+      fieldManager: 'flannel-operator-agent',
+      force: true,
+    });
+    expect(own.status?.publicIP).toBe('192.0.2.10');
+
+    // Another node's lease: RBAC allows the verb, the policy says no, with its message.
+    const denied = await expectApiError(
+      agentA.applyStatus(status(nodeB), { fieldManager: 'flannel-operator-agent', force: true }),
+      403,
+      `may only change the SubnetLease of its own node, not default.${nodeB}`,
+    );
+    expect(denied.message).toContain('ValidatingAdmissionPolicy');
+    expect(denied.message).toContain(`agent on node ${nodeA}`);
+    const leaseB = await a.get<SubnetLease>(`${LEASES}/default.${nodeB}`);
+    expect(leaseB.status?.publicIP).toBeUndefined();
+
+    // A token of the agent account that is not bound to a node may not write any lease.
+    const unbound = await clientForToken(await cp().tokenFor(NS, AGENT_SA));
+    await expectApiError(
+      unbound.applyStatus(status(nodeA), { fieldManager: 'flannel-operator-agent', force: true }),
+      403,
+      'tokens must be bound to a node',
+    );
+
+    // RBAC: agents never write lease specs, create or delete leases, or touch other objects.
+    await expectApiError(
+      agentA.patch(
+        `${LEASES}/default.${nodeA}`,
+        { metadata: { labels: { x: 'y' } } },
+        { type: 'merge' },
+      ),
+      403,
+      'cannot patch resource "subnetleases"',
+    );
+    await expectApiError(agentA.delete(`${LEASES}/default.${nodeB}`), 403);
+    expect(await can(agentA, { verb: 'list', resource: 'secrets' })).toBe(false);
+    expect(await can(agentA, { verb: 'patch', resource: 'nodes' })).toBe(false);
+    expect(
+      await can(agentA, { verb: 'list', resource: 'networkpolicies', group: 'networking.k8s.io' }),
+    ).toBe(false);
+    expect(
+      await can(agentA, {
+        verb: 'watch',
+        resource: 'subnetleases',
+        group: 'network.flannel-operator.io',
+      }),
+    ).toBe(true);
+  });
+
+  it('helm upgrade --set netpol.enabled=true: agent RBAC grows, the controller rolls the sidecar in', async () => {
+    const a = admin();
+    const before = await a.get<V1DaemonSet>(
+      `/apis/apps/v1/namespaces/${NS}/daemonsets/flannel-agent-default`,
+    );
+    const hashBefore = before.spec!.template.metadata!.annotations![CONFIG_HASH_ANNOTATION];
+    const r = await helm([
+      'upgrade',
+      RELEASE,
+      CHART,
+      '--namespace',
+      NS,
+      '--kubeconfig',
+      cp().kubeconfigPath,
+      '--reuse-values',
+      '--set',
+      'netpol.enabled=true',
+    ]);
+    expect({ code: r.code, stderr: r.stderr }).toMatchObject({ code: 0 });
+    const agent = await clientForToken(await cp().tokenFor(NS, AGENT_SA, { nodeName: NODES[0] }));
+    expect(
+      await can(agent, { verb: 'list', resource: 'networkpolicies', group: 'networking.k8s.io' }),
+    ).toBe(true);
+    expect(await can(agent, { verb: 'watch', resource: 'pods' })).toBe(true);
+
+    const after = await waitFor('DaemonSet with the netpol sidecar', async () => {
+      const ds = await a.get<V1DaemonSet>(
+        `/apis/apps/v1/namespaces/${NS}/daemonsets/flannel-agent-default`,
+      );
+      return ds.spec!.template.spec!.containers.some((c) => c.name === 'kube-network-policies')
+        ? ds
+        : undefined;
+    });
+    expect(after.spec!.template.metadata!.annotations![CONFIG_HASH_ANNOTATION]).not.toBe(
+      hashBefore,
+    );
+    const np = after.spec!.template.spec!.containers.find(
+      (c) => c.name === 'kube-network-policies',
+    )!;
+    expect(np.image).toBe('registry.k8s.io/networking/kube-network-policies:v1.0.0');
+    expect(after.spec!.updateStrategy).toEqual({
+      type: 'RollingUpdate',
+      rollingUpdate: { maxUnavailable: 1, maxSurge: 0 },
+    });
+    expect(controllerLog).not.toMatch(/forbidden/i);
+  });
+});
