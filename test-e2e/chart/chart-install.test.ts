@@ -267,6 +267,7 @@ describe('chart installed into a real API server', () => {
     } catch (e) {
       throw new Error(
         `${(e as Error).message}\n--- controller log (${logFile}) ---\n${readFileSync(logFile, 'utf8').slice(-4000)}`,
+        { cause: e },
       );
     }
   });
