@@ -3,7 +3,8 @@
  * schema defaults, every CEL rule (exact messages, shared with the zod twins via
  * src/api/testing/cases.ts), transition rules, idempotent server-side apply, selectable fields.
  */
-import { useControlPlane } from '../harness/jest.js';
+import { kubectl, useControlPlane } from '../harness/jest.js';
+import { missingTools } from '../harness/control-plane.js';
 import { KubeApiError, KubeClient } from '../../src/kube/client.js';
 import { parseFlannelNetwork } from '../../src/api/parse.js';
 import { leaseLabels, leaseName } from '../../src/api/names.js';
@@ -292,4 +293,43 @@ describe('SubnetLease admission', () => {
     const byNet = await client.list<Obj>(LEASES, { fieldSelector: 'spec.networkName=pods' });
     expect(byNet.items.length).toBeGreaterThanOrEqual(2);
   });
+});
+
+describe('kubectl view', () => {
+  const hasKubectl = missingTools(['kubectl']).length === 0;
+  (hasKubectl ? it : it.skip)(
+    'prints the printer columns, short names and the flannel category',
+    async () => {
+      const nets = await kubectl(cp(), ['get', 'fnet', 'ssa-idempotent']);
+      expect(nets.stderr).toBe('');
+      expect(nets.stdout.split('\n')[0]!.split(/\s+/)).toEqual([
+        'NAME',
+        'NETWORK',
+        'BACKEND',
+        'VNI',
+        'ALLOCATED',
+        'FREE',
+        'READY',
+        'AGE',
+      ]);
+      expect(nets.stdout).toMatch(/ssa-idempotent\s+10\.30\.0\.0\/16\s+vxlan\s+7\s/);
+      const leases = await kubectl(cp(), ['get', 'slease', 'pods.node-a']);
+      expect(leases.stdout.split('\n')[0]!.split(/\s+/)).toEqual([
+        'NAME',
+        'NODE',
+        'NETWORK',
+        'SUBNET',
+        'PUBLIC',
+        'IP',
+        'BACKEND',
+        'AGE',
+      ]);
+      expect(leases.stdout).toMatch(
+        /pods\.node-a\s+node-a\s+pods\s+10\.244\.1\.0\/24\s+192\.168\.1\.10\s+vxlan/,
+      );
+      const all = await kubectl(cp(), ['get', 'flannel', '-o', 'name']);
+      expect(all.stdout).toContain('flannelnetwork.network.flannel-operator.io/ssa-idempotent');
+      expect(all.stdout).toContain('subnetlease.network.flannel-operator.io/pods.node-a');
+    },
+  );
 });
