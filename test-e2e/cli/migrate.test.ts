@@ -4,6 +4,7 @@
  * annotations including VTEP MACs); the built CLI runs as a separate process.
  */
 import { useControlPlane } from '../harness/jest.js';
+import { startController, waitFor } from '../controller/helpers.js';
 import { KubeClient, isAlreadyExists } from '../../src/kube/client.js';
 import type { FlannelNetwork, SubnetLease } from '../../src/api/index.js';
 import {
@@ -117,6 +118,7 @@ describe('migrate (upstream flannel install -> FlannelNetwork + SubnetLeases)', 
     expect(net.spec).toMatchObject({
       network: '10.244.0.0/16',
       subnetLen: 24,
+      subnetMin: '10.244.0.0',
       backend: { type: 'vxlan', vni: 1, port: 8472, directRouting: false, gbp: false },
       ipMasq: true,
     });
@@ -401,4 +403,49 @@ describe('migrate refuses what it cannot convert (exit 1, nothing written)', () 
     expect(ctx.stderr).toContain('[ECLI_CONTEXT]');
     expect((await runCli(['migrate', '--kubeconfig', kc, '-o', 'wide'])).code).toBe(2);
   });
+});
+
+describe('the controller takes over the migrated network', () => {
+  it('adopts every lease as is: same subnets and MACs, nodes untouched, capacity reported', async () => {
+    const before = await nodesSnapshot();
+    const leasesBefore = (await client.listAll<SubnetLease>(LEASES)).items
+      .map((l) => [l.metadata.name, l.spec.subnet, l.status?.backend?.vtepMAC])
+      .sort();
+    const ctrl = await startController({ kubeconfigPath: kc, name: 'cli-migrate' });
+    try {
+      const net = await waitFor(
+        async () => {
+          const n = await client.get<FlannelNetwork>(`${NETWORKS}/default`);
+          return n.status?.allocated === 3 && n.status.observedGeneration === n.metadata.generation
+            ? n
+            : undefined;
+        },
+        { timeoutMs: 30_000, what: 'controller status on the migrated network' },
+      );
+      expect(net.status).toMatchObject({ capacity: 256, allocated: 3, free: 253 });
+      const leasesAfter = (await client.listAll<SubnetLease>(LEASES)).items
+        .map((l) => [l.metadata.name, l.spec.subnet, l.status?.backend?.vtepMAC])
+        .sort();
+      expect(leasesAfter).toEqual(leasesBefore);
+      const after = await nodesSnapshot();
+      expect(after.map((n) => [n.metadata.name, n.spec, n.metadata.annotations])).toEqual(
+        before.map((n) => [n.metadata.name, n.spec, n.metadata.annotations]),
+      );
+      const r = await runCli(['status', '--kubeconfig', kc, '-o', 'json']);
+      const report = JSON.parse(r.stdout);
+      expect(report.networks[0]).toMatchObject({
+        name: 'default',
+        capacity: 256,
+        allocated: 3,
+        free: 253,
+      });
+      expect(report.warnings.map((w: { code: string }) => w.code)).not.toContain('PodCIDRMismatch');
+      // The rerun stays a no-op with the controller as co-owner.
+      const rerun = await runCli(['migrate', '--apply', '--kubeconfig', kc]);
+      expect(rerun.code).toBe(0);
+      expect(rerun.stdout).not.toMatch(/created|configured/);
+    } finally {
+      await ctrl.kill();
+    }
+  }, 90_000);
 });

@@ -143,6 +143,34 @@ describe('planMigration: the happy path', () => {
     expect(small.network!.spec.subnetLen).toBe(26);
   });
 
+  it('widens SubnetMin to the first subnet when a node holds it (kube-controller-manager starts there)', () => {
+    const plan = planMigration(cm(), [
+      node('first', '10.244.0.0/24'),
+      node('second', '10.244.1.0/24'),
+    ]);
+    expect(plan.errors).toEqual([]);
+    expect(plan.network!.spec.subnetMin).toBe('10.244.0.0');
+    expect(plan.warnings.filter((w) => w.code !== 'WMIGRATE_NO_VTEP_MAC')).toEqual([
+      expect.objectContaining({
+        code: 'WMIGRATE_SUBNET_MIN',
+        message:
+          'subnetMin set to 10.244.0.0: node first holds the first subnet 10.244.0.0/24, which the default range skips',
+      }),
+    ]);
+    const explicit = planMigration(
+      cm(
+        JSON.stringify({
+          Network: '10.244.0.0/16',
+          SubnetMin: '10.244.10.0',
+          Backend: { Type: 'vxlan' },
+        }),
+      ),
+      [node('low', '10.244.0.0/24')],
+    );
+    expect(explicit.network!.spec.subnetMin).toBe('10.244.10.0');
+    expect(codes(explicit.warnings)).toEqual(['WMIGRATE_NO_VTEP_MAC', 'WMIGRATE_BELOW_SUBNET_MIN']);
+  });
+
   it('migrates host-gw (no MAC) and uses public-ip-overwrite', () => {
     const plan = planMigration(
       cm(JSON.stringify({ Network: '10.244.0.0/16', Backend: { Type: 'host-gw' } })),

@@ -105,6 +105,10 @@ export function defaultSubnetLen(n: Net): number {
   return n.prefix <= 22 ? 24 : n.prefix + 2;
 }
 
+function ipToBig(a: ipaddr.IPv4 | ipaddr.IPv6): bigint {
+  return a.toByteArray().reduce((acc, b) => (acc << 8n) | BigInt(b), 0n);
+}
+
 function nodePodCIDRs(node: NodeLike): string[] {
   if (node.spec?.podCIDRs?.length) return node.spec.podCIDRs;
   return node.spec?.podCIDR ? [node.spec.podCIDR] : [];
@@ -566,6 +570,39 @@ export function planMigration(
       },
       status,
     });
+  }
+  // kube-controller-manager hands out the network's first subnet; flannel's default SubnetMin skips
+  // it. Keep the range honest so capacity and new allocations match what nodes already hold.
+  for (const [n, fam, key] of [
+    [net.v4, 4, 'subnetMin'],
+    [net.v6, 6, 'ipv6SubnetMin'],
+  ] as const) {
+    const spec = net.network?.spec;
+    if (!n || !spec || spec[key]) continue;
+    const first = [...holders.entries()].find(
+      ([cidr]) =>
+        parseNet(cidr)!.family === fam && parseNet(cidr)!.addr.toString() === n.addr.toString(),
+    );
+    if (first) {
+      spec[key] = n.addr.toString();
+      warnings.push({
+        code: 'WMIGRATE_SUBNET_MIN',
+        object: `node/${first[1]}`,
+        message: `${key} set to ${n.addr.toString()}: node ${first[1]} holds the first subnet ${first[0]}, which the default range skips`,
+      });
+    }
+  }
+  if (conf.subnetMin && net.v4 && net.v4Len) {
+    const min = parseNet(`${conf.subnetMin.split('/')[0]}/${net.v4Len}`);
+    for (const [cidr, holder] of holders) {
+      const c = parseNet(cidr)!;
+      if (min && c.family === 4 && ipToBig(c.addr) < ipToBig(min.addr))
+        warnings.push({
+          code: 'WMIGRATE_BELOW_SUBNET_MIN',
+          object: `node/${holder}`,
+          message: `node ${holder} podCIDR ${cidr} is below SubnetMin ${conf.subnetMin}; it is kept (SubnetMin only limits new allocations)`,
+        });
+    }
   }
   if (nodes.length > 0 && withoutManagerAnnotation === nodes.length) {
     warnings.push({
