@@ -27,7 +27,8 @@ function markdown(all: ModuleResult[]): string {
     '|---|---|---:|---|---:|---:|---|',
   ];
   for (const m of all) {
-    if (m.error) lines.push(`| ${m.module} | (failed) | | | | | ${m.error.replace(/\|/g, '\\|')} |`);
+    if (m.error)
+      lines.push(`| ${m.module} | (failed) | | | | | ${m.error.replace(/\|/g, '\\|')} |`);
     for (const r of m.results) {
       const ratio = r.ratio ?? (r.floor ? r.value / r.floor : undefined);
       lines.push(
