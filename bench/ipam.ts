@@ -182,7 +182,7 @@ export async function run(): Promise<BenchResult[]> {
       'ipam: allocate 65,536 IPv4 /32 from a /16',
       fill4,
       fill4Floor,
-      `${round3((N / fill4) * 1000)} allocations/s; floor = Set + next-fit cursor`,
+      `${Math.round((N / fill4) * 1000)} allocations/s; floor = Set + next-fit cursor`,
     ),
   );
 
@@ -194,7 +194,7 @@ export async function run(): Promise<BenchResult[]> {
       'ipam: allocate 65,536 IPv6 /64 from a /32 (2^32 subnets)',
       fill6,
       fill6Floor,
-      `${round3((N / fill6) * 1000)} allocations/s; floor = Set<bigint> + next-fit cursor`,
+      `${Math.round((N / fill6) * 1000)} allocations/s; floor = Set<bigint> + next-fit cursor`,
     ),
     {
       name: 'ipam: heap growth holding 65,536 IPv6 subnets',
