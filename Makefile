@@ -32,6 +32,10 @@ lint: node_modules ## eslint, prettier and tsc
 	npx eslint .
 	npx prettier --check .
 
+.PHONY: deps
+deps: ## install missing Debian packages (iproute2, nftables, iperf3, ...); needs root
+	hack/install-deps.sh
+
 .PHONY: tools
 tools: ## build (or reuse cached) kube-apiserver, etcd, helm, CNI plugins, kube-network-policies
 	hack/tools/build.sh
@@ -41,7 +45,7 @@ unit: node_modules ## unit tests (no root, no tools)
 	NODE_OPTIONS=--experimental-vm-modules npx jest --selectProjects unit
 
 .PHONY: integration
-integration: build tools ## tests against a real kube-apiserver + etcd and the netns lab (root)
+integration: deps build tools ## tests against a real kube-apiserver + etcd and the netns lab (root)
 	NODE_OPTIONS=--experimental-vm-modules npx jest --selectProjects integration --runInBand
 
 .PHONY: test
@@ -53,7 +57,7 @@ bench: build tools ## benchmarks; prints a markdown table and JSON
 	node dist-bench/bench/main.js
 
 .PHONY: lab
-lab: build tools ## netns lab: control plane + 3 nodes + operator, then a ping matrix
+lab: deps build tools ## netns lab: control plane + 3 nodes + operator, then a ping matrix
 	test-e2e/lab/demo.sh
 
 .PHONY: lab-down
