@@ -3,73 +3,28 @@
  * namespaces, pods wired by the real CNI plugins, real ping / TCP / iperf3.
  * Nodes: n1, n2 on segment 10.200.0.0/24, n3 on 10.201.0.0/24 behind a router namespace.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { useControlPlane } from '../harness/jest.js';
-import { STATE_ROOT, sh, waitUntil, type Lab } from '../lab/lab.js';
-import { applyNetwork, bootLab, describeLab, leases, waitAgentsReady } from './helpers.js';
+import { sh, waitUntil, type Lab } from '../lab/lab.js';
+import {
+  applyNetwork,
+  bootLab,
+  describeLab,
+  expectFullMatrix,
+  leases,
+  recordIperf,
+  remoteAddressSeen,
+  routeTo,
+  subnetOf,
+  waitAgentsReady,
+  writeIperfResults,
+} from './helpers.js';
 
 const NET = 'lab';
-const iperfResults: Record<string, Record<string, number>> = {};
-
-function recordIperf(backend: string, pair: string, bps: number): void {
-  (iperfResults[backend] ??= {})[pair] = bps;
-   
-  console.log(`iperf3 ${backend} ${pair}: ${(bps / 1e9).toFixed(2)} Gbit/s`);
-}
-
-async function routeTo(lab: Lab, node: string, dst: string) {
-  return (await lab.routes(node)).find((r) => r.dst === dst);
-}
-
-async function subnetOf(lab: Lab, node: string): Promise<string> {
-  const l = (await leases(lab, NET)).find((x) => x.spec.nodeName === node);
-  if (!l?.spec.subnet) throw new Error(`no subnet for ${node}`);
-  return l.spec.subnet;
-}
-
-async function expectFullMatrix(lab: Lab, pods?: string[]): Promise<void> {
-  const m = (await lab.pingMatrix()).filter(
-    (x) => !pods || (pods.includes(x.from) && pods.includes(x.to)),
-  );
-  expect(m.filter((x) => !x.ok)).toEqual([]);
-  expect(m.length).toBe(
-    pods ? pods.length * (pods.length - 1) : lab.pods.size * (lab.pods.size - 1),
-  );
-}
-
-/** Starts a one-shot TCP server in `ns` that answers with the peer address it saw. */
-async function remoteAddressSeen(
-  lab: Lab,
-  serverNs: string,
-  serverIp: string,
-  clientNs: string,
-): Promise<string> {
-  const port = 7000 + Math.floor(Math.random() * 1000);
-  const srv = lab.spawnProcess(
-    `echo-${Date.now()}`,
-    process.execPath,
-    [
-      '-e',
-      `const s=require('net').createServer(c=>{c.end(c.remoteAddress+'\\n');s.close()}).listen(${port},'${serverIp}',()=>console.log('listening'))`,
-    ],
-    { ns: serverNs },
-  );
-  await waitUntil('echo server', async () => srv.logs().includes('listening'), 5000, 50);
-  const r = await sh(
-    process.execPath,
-    [
-      '-e',
-      `const c=require('net').connect(${port},'${serverIp}');c.on('data',d=>process.stdout.write(d))`,
-    ],
-    { ns: clientNs, timeoutMs: 5000 },
-  );
-  await srv.stop('SIGKILL');
-  return r.stdout.trim();
-}
-
 describeLab('agent dataplane (netns lab)', () => {
-  const cp = useControlPlane();
+  const cp = useControlPlane({
+    root: true,
+    tools: ['etcd', 'kube-apiserver', 'bridge', 'host-local', 'portmap'],
+  });
   let lab: Lab;
 
   beforeAll(async () => {
@@ -78,14 +33,9 @@ describeLab('agent dataplane (netns lab)', () => {
   }, 180_000);
 
   afterAll(async () => {
-    mkdirSync(STATE_ROOT, { recursive: true });
-    const file = join(STATE_ROOT, 'iperf-results.json');
-    writeFileSync(file, JSON.stringify(iperfResults, null, 2));
-     
-    console.log(`iperf3 results: ${file}\n${JSON.stringify(iperfResults)}`);
+    writeIperfResults('dataplane');
     if (lab) {
-      const failed = expect.getState().numPassingAsserts === undefined;
-      if (process.env.FLOP_LAB_DUMP || failed)
+      if (process.env.FLOP_LAB_DUMP)
         for (const p of lab.processes)
           process.stderr.write(`--- ${p.name}\n${p.logs().slice(-3000)}\n`);
       await lab.destroy();
@@ -183,7 +133,7 @@ describeLab('agent dataplane (netns lab)', () => {
       5000,
       50,
     );
-     
+
     console.log(`route repaired in ${routeMs} ms`);
     expect(await lab.ping('p1', lab.pods.get('p2')!.ip, { count: 2 })).toBe(true);
   }, 30_000);
@@ -223,7 +173,7 @@ describeLab('agent dataplane (netns lab)', () => {
     const r = await pinger;
     const m = /(\d+) packets transmitted, (\d+) received/.exec(r.stdout);
     expect(m).not.toBeNull();
-     
+
     console.log(`restart under ping: ${m![1]} sent, ${m![2]} received`);
     expect(Number(m![1])).toBeGreaterThan(50);
     expect(m![2]).toBe(m![1]);
@@ -249,29 +199,6 @@ describeLab('agent dataplane (netns lab)', () => {
     await expectFullMatrix(lab);
     recordIperf('directRouting', 'p1->p2 (host-gw path)', await lab.iperf('p1', 'p2'));
     recordIperf('directRouting', 'p1->p3 (vxlan path)', await lab.iperf('p1', 'p3'));
-  }, 60_000);
-
-  it('host-gw: routes via node IPs, no vxlan device; the off-segment node is pending', async () => {
-    await applyNetwork(lab, NET, { backend: { type: 'host-gw' } });
-    const s1 = await subnetOf(lab, 'n1');
-    const s2 = await subnetOf(lab, 'n2');
-    await waitUntil(
-      'vxlan device removed on n1',
-      async () => (await lab.exec('n1', 'ip', ['link', 'show', 'flannel.1'])).code !== 0,
-      15_000,
-    );
-    await waitUntil(
-      'n2 route via n1',
-      async () => (await routeTo(lab, 'n2', s1))?.dev === 'eth0',
-      15_000,
-    );
-    expect(await routeTo(lab, 'n1', s2)).toMatchObject({ gateway: lab.node('n2').ip, dev: 'eth0' });
-    expect(
-      (await lab.routes('n1')).filter((r) => r.dst.startsWith('10.244.') && r.gateway),
-    ).toHaveLength(1);
-    expect(await lab.metric('n1', 'flannel_agent_pending_peers')).toBe(1);
-    await expectFullMatrix(lab, ['p1', 'p2']);
-    recordIperf('host-gw', 'p1->p2', await lab.iperf('p1', 'p2'));
   }, 60_000);
 
   it('node removal cleans its state everywhere, also on an agent that was down at the time', async () => {

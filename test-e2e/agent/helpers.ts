@@ -7,9 +7,13 @@ import {
   type SubnetLease,
 } from '../../src/api/index.js';
 import { collectionPath } from '../../src/kube/resources.js';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import {
+  STATE_ROOT,
   createLab,
   labUnavailable,
+  sh,
   waitUntil,
   type Lab,
   type ControlPlaneLike,
@@ -57,11 +61,12 @@ export async function leases(lab: Lab, network: string): Promise<SubnetLease[]> 
   return items;
 }
 
-/** Control plane, lab of 3 nodes (n3 on another L2 segment), controller, network, agents ready. */
+/** Lab of 3 nodes (n3 on another L2 segment), controller, network, agents ready. */
 export async function bootLab(
   cp: ControlPlaneLike,
   network: string,
   spec: NetworkSpec,
+  opts: { agentArgs?: string[] } = {},
 ): Promise<Lab> {
   const lab = await createLab({
     controlPlane: cp,
@@ -69,8 +74,15 @@ export async function bootLab(
   });
   try {
     lab.startController();
-    await applyNetwork(lab, network, spec);
-    for (const n of lab.nodes.keys()) lab.startAgent(n, network, ['--resync-period', '5s']);
+    // The CRDs may still be getting established: retry the first write.
+    await waitUntil(
+      'FlannelNetwork accepted',
+      async () => (await applyNetwork(lab, network, spec), true),
+      30_000,
+      250,
+    );
+    for (const n of lab.nodes.keys())
+      lab.startAgent(n, network, ['--resync-period', '5s', ...(opts.agentArgs ?? [])]);
     await waitAgentsReady(lab);
     return lab;
   } catch (e) {
@@ -96,7 +108,72 @@ export function describeLab(name: string, fn: () => void): void {
   const why = prerequisites();
   if (why) {
     describe.skip(`${name} (skipped: ${why})`, fn);
-     
+
     console.warn(`SKIP ${name}: ${why}`);
   } else describe(name, fn);
+}
+
+export const iperfResults: Record<string, Record<string, number>> = {};
+
+export function recordIperf(backend: string, pair: string, bps: number): void {
+  (iperfResults[backend] ??= {})[pair] = bps;
+
+  console.log(`iperf3 ${backend} ${pair}: ${(bps / 1e9).toFixed(2)} Gbit/s`);
+}
+
+export async function routeTo(lab: Lab, node: string, dst: string) {
+  return (await lab.routes(node)).find((r) => r.dst === dst);
+}
+
+export async function subnetOf(lab: Lab, node: string, NET = 'lab'): Promise<string> {
+  const l = (await leases(lab, NET)).find((x) => x.spec.nodeName === node);
+  if (!l?.spec.subnet) throw new Error(`no subnet for ${node}`);
+  return l.spec.subnet;
+}
+
+export async function expectFullMatrix(lab: Lab, pods?: string[]): Promise<void> {
+  const m = await lab.pingMatrix(3, pods);
+  expect(m.filter((x) => !x.ok)).toEqual([]);
+  expect(m.length).toBe(
+    pods ? pods.length * (pods.length - 1) : lab.pods.size * (lab.pods.size - 1),
+  );
+}
+
+/** Starts a one-shot TCP server in `ns` that answers with the peer address it saw. */
+export async function remoteAddressSeen(
+  lab: Lab,
+  serverNs: string,
+  serverIp: string,
+  clientNs: string,
+): Promise<string> {
+  const port = 7000 + Math.floor(Math.random() * 1000);
+  const srv = lab.spawnProcess(
+    `echo-${Date.now()}`,
+    process.execPath,
+    [
+      '-e',
+      `const s=require('net').createServer(c=>{c.end(c.remoteAddress+'\\n');s.close()}).listen(${port},'${serverIp}',()=>console.log('listening'))`,
+    ],
+    { ns: serverNs },
+  );
+  await waitUntil('echo server', async () => srv.logs().includes('listening'), 5000, 50);
+  const r = await sh(
+    process.execPath,
+    [
+      '-e',
+      `const c=require('net').connect(${port},'${serverIp}');c.on('data',d=>process.stdout.write(d))`,
+    ],
+    { ns: clientNs, timeoutMs: 5000 },
+  );
+  await srv.stop('SIGKILL');
+  return r.stdout.trim();
+}
+
+/** Writes the iperf3 numbers recorded so far to <state root>/iperf-<tag>.json and prints them. */
+export function writeIperfResults(tag: string): void {
+  mkdirSync(STATE_ROOT, { recursive: true });
+  const file = join(STATE_ROOT, `iperf-${tag}.json`);
+  writeFileSync(file, JSON.stringify(iperfResults, null, 2));
+
+  console.log(`iperf3 results: ${file}\n${JSON.stringify(iperfResults)}`);
 }

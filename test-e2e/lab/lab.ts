@@ -422,10 +422,14 @@ export class Lab {
   }
 
   /** Every pod pings every other pod (retrying up to `tries` times per pair). */
-  async pingMatrix(tries = 3): Promise<Array<{ from: string; to: string; ok: boolean }>> {
+  async pingMatrix(
+    tries = 3,
+    only?: string[],
+  ): Promise<Array<{ from: string; to: string; ok: boolean }>> {
     const out: Array<{ from: string; to: string; ok: boolean }> = [];
-    for (const a of this.pods.values()) {
-      for (const b of this.pods.values()) {
+    const pods = [...this.pods.values()].filter((p) => !only || only.includes(p.name));
+    for (const a of pods) {
+      for (const b of pods) {
         if (a === b) continue;
         let ok = false;
         for (let i = 0; i < tries && !ok; i++) ok = await this.ping(a.name, b.ip);

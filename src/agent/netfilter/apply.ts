@@ -58,23 +58,9 @@ export class Netfilter {
     const bin = i.family === 'ipv4' ? 'iptables' : 'ip6tables';
     const r = await run(`${bin}-restore`, ['--noflush', '-w', '5'], renderIptables(i));
     if (r.code !== 0) throw new NetfilterError(`${bin}-restore failed: ${r.stderr.trim()}`);
-    const jumps: Array<[string, string, string]> = [['filter', 'FORWARD', IPT_CHAIN_FWD]];
-    if (i.ipMasq) jumps.push(['nat', 'POSTROUTING', IPT_CHAIN_NAT]);
-    for (const [table, chain, target] of jumps) {
-      const spec = [
-        '-t',
-        table,
-        chain,
-        '-j',
-        target,
-        '-m',
-        'comment',
-        '--comment',
-        'flannel-operator',
-      ];
-      const check = await run(bin, ['-w', '5', '-C', ...spec]);
-      if (check.code === 0) continue;
-      const ins = await run(bin, ['-w', '5', '-I', ...spec.slice(0, 2), '1', ...spec.slice(2)]);
+    for (const [table, chain, target] of jumpsFor(i)) {
+      if (await hasJump(bin, table, chain, target)) continue;
+      const ins = await run(bin, ['-w', '5', '-t', table, '-I', chain, '1', ...jumpSpec(target)]);
       if (ins.code !== 0)
         throw new NetfilterError(`${bin} -I ${chain} failed: ${ins.stderr.trim()}`);
     }
@@ -105,6 +91,9 @@ export class Netfilter {
     }
     const bin = i.family === 'ipv4' ? 'iptables' : 'ip6tables';
     const want = iptablesRuleCounts(i);
+    for (const [table, chain, target] of jumpsFor(i)) {
+      if (!(await hasJump(bin, table, chain, target))) return false;
+    }
     const fwd = await run(bin, ['-w', '5', '-t', 'filter', '-S', IPT_CHAIN_FWD]);
     if (fwd.code !== 0 || countRules(fwd.stdout) !== want.filter) return false;
     if (i.ipMasq) {
@@ -116,3 +105,28 @@ export class Netfilter {
 }
 
 const countRules = (s: string): number => s.split('\n').filter((l) => l.startsWith('-A ')).length;
+
+/** Jumps from the built-in chains into ours: [table, built-in chain, our chain]. */
+function jumpsFor(i: RuleInput): Array<[string, string, string]> {
+  const jumps: Array<[string, string, string]> = [['filter', 'FORWARD', IPT_CHAIN_FWD]];
+  if (i.ipMasq) jumps.push(['nat', 'POSTROUTING', IPT_CHAIN_NAT]);
+  return jumps;
+}
+
+const jumpSpec = (target: string): string[] => [
+  '-j',
+  target,
+  '-m',
+  'comment',
+  '--comment',
+  'flannel-operator',
+];
+
+async function hasJump(
+  bin: string,
+  table: string,
+  chain: string,
+  target: string,
+): Promise<boolean> {
+  return (await run(bin, ['-w', '5', '-t', table, '-C', chain, ...jumpSpec(target)])).code === 0;
+}
