@@ -109,6 +109,8 @@ export class Agent {
   private ready = false;
   private stopped = false;
   lastDesired?: DesiredState;
+  /** Own lease and config of the pass in progress, to report its failure. */
+  private current?: { lease: SubnetLease; cfg: NetworkConfig };
   lastError?: string;
 
   constructor(
@@ -202,6 +204,14 @@ export class Agent {
         this.deps.metrics.errors.inc({ kind: e.code ?? 'unknown' });
         this.log.error({ err: e }, 'reconcile failed');
         this.dirty = true;
+        const cur = this.current;
+        if (cur) {
+          const reason =
+            (e.code ?? 'ReconcileError').replace(/[^A-Za-z0-9_]/g, '') || 'ReconcileError';
+          this.publishStatus(cur.lease, cur.cfg, { reason, message: e.message }).catch(
+            (err: unknown) => this.log.warn({ err }, 'could not publish the Degraded condition'),
+          );
+        }
       })
       .finally(() => {
         this.pass = undefined;
@@ -235,6 +245,7 @@ export class Agent {
       );
       return;
     }
+    this.current = { lease, cfg };
     const subnet = canonicalCidr(lease.spec.subnet);
     const dev = vxlanDeviceName(cfg.vni);
     const actual0 = await this.kernel.readState(dev);
@@ -339,16 +350,25 @@ export class Agent {
     return deriveVtepMAC(this.opts.nodeName, vni);
   }
 
-  private async publishStatus(lease: SubnetLease, cfg: NetworkConfig): Promise<void> {
+  /**
+   * Server-side applies this node's lease status. A `problem` (a failed pass) turns Ready False
+   * and Degraded True with the error, so kubectl wait / Argo CD / the CLI show it.
+   */
+  private async publishStatus(
+    lease: SubnetLease,
+    cfg: NetworkConfig,
+    problem?: { reason: string; message: string },
+  ): Promise<void> {
     const backend =
       cfg.type === 'vxlan'
         ? { type: 'vxlan' as const, vtepMAC: this.vtepMAC, vni: cfg.vni }
         : { type: 'host-gw' as const };
     const gen = lease.metadata.generation;
-    const want = { publicIP: this.publicIP, backend, gen };
+    const want = { publicIP: this.publicIP, backend, gen, problem };
     const key = JSON.stringify(want);
     const prev = lease.status;
     const upToDate =
+      !problem &&
       prev?.publicIP === this.publicIP &&
       JSON.stringify(prev.backend ?? {}) === JSON.stringify(backend) &&
       prev.conditions?.some(
@@ -362,11 +382,13 @@ export class Agent {
     const conditions: Condition[] = [
       {
         type: 'Ready',
-        status: 'True',
+        status: problem ? 'False' : 'True',
         observedGeneration: gen,
-        lastTransitionTime: keep('Ready', 'True'),
-        reason: 'DataplaneProgrammed',
-        message: `${cfg.type} dataplane programmed on ${this.opts.nodeName}`,
+        lastTransitionTime: keep('Ready', problem ? 'False' : 'True'),
+        reason: problem ? problem.reason : 'DataplaneProgrammed',
+        message: problem
+          ? `dataplane programming failed on ${this.opts.nodeName}`
+          : `${cfg.type} dataplane programmed on ${this.opts.nodeName}`,
       },
       {
         type: 'Reconciling',
@@ -378,11 +400,11 @@ export class Agent {
       },
       {
         type: 'Degraded',
-        status: 'False',
+        status: problem ? 'True' : 'False',
         observedGeneration: gen,
-        lastTransitionTime: keep('Degraded', 'False'),
-        reason: 'Healthy',
-        message: '',
+        lastTransitionTime: keep('Degraded', problem ? 'True' : 'False'),
+        reason: problem ? problem.reason : 'Healthy',
+        message: problem ? problem.message.slice(0, 4000) : '',
       },
     ];
     await this.deps.client.applyStatus(
