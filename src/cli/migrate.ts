@@ -146,8 +146,13 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
 
       if (!apply) {
         io.out(renderData(asList([network, ...plan.leases]), format as 'json' | 'yaml'));
+        const nothingToDo =
+          actions.network === 'unchanged' &&
+          actions.leases.every(
+            (l) => l.spec === 'unchanged' && l.status !== 'create' && l.status !== 'update',
+          );
         io.err(
-          `dry run: FlannelNetwork ${network.metadata.name} (${actions.network}) and ${plan.leases.length} SubnetLease(s) (${count(actions.leases.map((l) => l.spec))}); rerun with --apply to write them\n`,
+          `dry run: FlannelNetwork ${network.metadata.name} (${actions.network}) and ${plan.leases.length} SubnetLease(s) (${count(actions.leases.map((l) => l.spec))}); ${nothingToDo ? 'nothing to change' : 'rerun with --apply to write them'}\n`,
         );
         return EXIT_OK;
       }

@@ -168,7 +168,15 @@ describe('buildStatusReport', () => {
       reason: 'NetworkExhausted',
       message: '1 node(s) have no subnet',
     });
-    expect(r.networks[1]).toMatchObject({ ready: 'Unknown' });
+    expect(r.networks[1]).toMatchObject({
+      ready: 'Unknown',
+      reason: 'StaleStatus',
+      message: 'status is for generation 1, spec is at 2',
+    });
+    const fresh = buildStatusReport([net('new', {}, { conditions: undefined })], [], []);
+    expect(fresh.warnings[0]!.message).toBe(
+      'network new has no current Ready condition (is the controller running?)',
+    );
     expect(r.warnings.map((w) => w.code).sort()).toEqual([
       'LeaseNotReady',
       'NetworkNotReady',

@@ -147,7 +147,16 @@ function networkRow(n: FlannelNetwork, leaseCount: number): NetworkRow {
   const ready = cond(conds, 'Ready');
   const degraded = cond(conds, 'Degraded');
   const degradedState = condState(degraded, gen);
-  const explain = degradedState === 'True' ? degraded : ready;
+  const readyState = condState(ready, gen);
+  // A condition written for an older generation: say so rather than repeat its stale reason.
+  const stale =
+    ready && readyState === 'Unknown'
+      ? {
+          reason: 'StaleStatus',
+          message: `status is for generation ${ready.observedGeneration}, spec is at ${gen}`,
+        }
+      : undefined;
+  const explain = degradedState === 'True' ? degraded : (stale ?? ready);
   const b = n.spec.backend;
   const type = b?.type ?? 'vxlan';
   return {
@@ -166,7 +175,7 @@ function networkRow(n: FlannelNetwork, leaseCount: number): NetworkRow {
       (n.status?.capacity !== undefined
         ? n.status.capacity - (n.status.allocated ?? leaseCount)
         : undefined),
-    ready: condState(ready, gen),
+    ready: readyState,
     degraded: degradedState,
     reason: explain?.reason,
     message: explain?.message || undefined,
@@ -242,7 +251,9 @@ export function buildStatusReport(
       warnings.push({
         code: 'NetworkNotReady',
         object: `flannelnetwork/${n.name}`,
-        message: `network ${n.name} is ${n.degraded === 'True' ? 'Degraded' : 'not Ready'}${n.reason ? ` (${n.reason}${n.message ? `: ${n.message}` : ''})` : ''}`,
+        message: n.reason
+          ? `network ${n.name} is ${n.degraded === 'True' ? 'Degraded' : 'not Ready'} (${n.reason}${n.message ? `: ${n.message}` : ''})`
+          : `network ${n.name} has no current Ready condition (is the controller running?)`,
       });
     }
   }
