@@ -137,7 +137,11 @@ export class Agent {
     this.publicIP = this.opts.publicIP ?? this.underlay.ip;
     this.log.info({ underlay: this.underlay, publicIP: this.publicIP }, 'underlay selected');
     this.netfilter = new Netfilter(await detectMode(this.opts.netfilter));
-    await enableForwarding();
+    if ((await enableForwarding()) === 'off') {
+      this.log.warn(
+        'net.ipv4.ip_forward is 0 and cannot be changed here: pods will not reach other nodes',
+      );
+    }
 
     this.networks = new Informer<FlannelNetwork>({
       client,

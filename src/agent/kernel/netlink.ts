@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import ipaddr from 'ipaddr.js';
 import { AttrStream, FlagsNew, createRtNetlink, ifla, rt, type RtNetlinkSocket } from 'netlink';
 import {
@@ -382,8 +382,19 @@ async function ignoreMissing(p: Promise<unknown>): Promise<void> {
   }
 }
 
-export async function enableForwarding(): Promise<void> {
-  await writeFile('/proc/sys/net/ipv4/ip_forward', '1');
+/**
+ * Turns on IPv4 forwarding. In an unprivileged container /proc/sys is read-only: then it is fine
+ * when forwarding is already on (kubelet/node setup), and reported as a problem otherwise.
+ */
+export async function enableForwarding(): Promise<'enabled' | 'already' | 'off'> {
+  const path = '/proc/sys/net/ipv4/ip_forward';
+  try {
+    await writeFile(path, '1');
+    return 'enabled';
+  } catch {
+    const cur = (await readFile(path, 'utf8').catch(() => '0')).trim();
+    return cur === '1' ? 'already' : 'off';
+  }
 }
 
 /**
