@@ -298,7 +298,7 @@ describe('migrate refuses what it cannot convert (exit 1, nothing written)', () 
       'error: backend "wireguard" cannot be migrated: the operator runs vxlan (with optional directRouting) and host-gw [EMIGRATE_UNSUPPORTED_BACKEND]',
     );
     expect(r.stderr).toContain(
-      'hint: wireguard is not supported: pod traffic would no longer be encrypted',
+      'hint: wireguard encrypts pod traffic and the operator does not: keep upstream flannel',
     );
     expect(r.stderr).toContain('nothing written');
     expect((await client.listAll(NETWORKS)).items).toHaveLength(1);

@@ -156,7 +156,8 @@ export function parseNetConf(
 
   const ignored: string[] = [];
   for (const k of top.keys()) if (k.startsWith('?')) ignored.push(k.slice(1));
-  if (top.has('EnableNFTables')) ignored.push('EnableNFTables');
+  // EnableNFTables=false is what the stock manifest ships; only a true value is worth a warning.
+  if (top.get('EnableNFTables') === true) ignored.push('EnableNFTables');
 
   const backendRaw = top.get('Backend');
   let backendMap = new Map<string, unknown>();

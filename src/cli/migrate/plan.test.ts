@@ -134,6 +134,24 @@ describe('planMigration: the happy path', () => {
     ]);
   });
 
+  it('warns about EnableNFTables only when it is true', () => {
+    const off = planMigration(
+      cm(
+        JSON.stringify({
+          Network: '10.244.0.0/16',
+          EnableNFTables: false,
+          Backend: { Type: 'vxlan' },
+        }),
+      ),
+      [
+        node('n', '10.244.1.0/24', {
+          [ANN.backendData]: '{"VNI":1,"VtepMAC":"02:00:00:00:00:01"}',
+        }),
+      ],
+    );
+    expect(off.warnings).toEqual([]);
+  });
+
   it('defaults SubnetLen like flannel (/24 for /22 or larger, else prefix+2)', () => {
     const small = planMigration(
       cm(JSON.stringify({ Network: '10.1.0.0/24', Backend: { Type: 'vxlan' } })),

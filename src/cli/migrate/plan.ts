@@ -53,12 +53,12 @@ export interface MigrationPlan {
 
 /** Backends upstream flannel has that the operator does not run, with what to do instead. */
 const UNSUPPORTED_BACKENDS: Record<string, string> = {
-  udp: 'udp is a debugging backend; switch flannel to vxlan first (same subnets, new MACs) or migrate to vxlan by setting Backend.Type to "vxlan" in net-conf.json and rerun',
-  ipip: 'ipip is not supported; use vxlan (set Backend.Type to "vxlan", rerun) or host-gw when all nodes share one L2 segment',
+  udp: 'udp is a debugging backend; set Backend.Type to "vxlan" in net-conf.json and rerun (subnets and pod IPs stay, traffic moves to vxlan when the agents start)',
+  ipip: 'set Backend.Type to "vxlan" (or "host-gw" when all nodes share one L2 segment) in net-conf.json and rerun; subnets and pod IPs stay',
   ipsec:
-    'ipsec is not supported: pod traffic would no longer be encrypted; keep upstream flannel, or accept vxlan (unencrypted) by setting Backend.Type to "vxlan" and rerun',
+    'ipsec encrypts pod traffic and the operator does not: keep upstream flannel, or accept unencrypted vxlan by setting Backend.Type to "vxlan" and rerun',
   wireguard:
-    'wireguard is not supported: pod traffic would no longer be encrypted; keep upstream flannel, or accept vxlan (unencrypted) by setting Backend.Type to "vxlan" and rerun',
+    'wireguard encrypts pod traffic and the operator does not: keep upstream flannel, or accept unencrypted vxlan by setting Backend.Type to "vxlan" and rerun',
   extension:
     'the extension backend runs user commands and cannot be converted; keep upstream flannel',
   alloc: 'the alloc backend only allocates subnets; use host-gw or vxlan',
