@@ -116,6 +116,45 @@ describe('describeDiff', () => {
   });
 });
 
+describe('describeDiff with host-gw', () => {
+  it('wants underlay routes and reports a leftover vxlan device as extra', () => {
+    const hg: NetworkConfig = { ...cfg, type: 'host-gw' };
+    const desired = computeDesired(self, hg, peers);
+    const actual: ActualState = {
+      vxlan: {
+        name: 'flannel.1',
+        vni: 1,
+        port: 8472,
+        local: '10.200.0.1',
+        linkIndex: 2,
+        mtu: 1450,
+        mac: '02:00:00:00:00:01',
+        address: '10.244.1.0/32',
+        up: true,
+        learning: false,
+        addresses: [],
+      },
+      routes: [],
+      neighbors: [],
+      fdb: [],
+    };
+    const diffs = describeDiff(desired, actual, diffState(desired, actual, own));
+    expect(diffs).toEqual([
+      { kind: 'device', change: 'extra', object: 'flannel.1', have: 'vxlan id 1' },
+      {
+        kind: 'route',
+        change: 'missing',
+        object: '10.244.2.0/24',
+        want: '10.244.2.0/24 via 10.200.0.2 dev eth0',
+      },
+    ]);
+    // c is on another L2 segment: host-gw cannot reach it, the agent leaves it pending.
+    expect(desired.pending).toEqual([
+      { nodeName: 'c', reason: 'host-gw peer 10.201.0.1 is not on 10.200.0.0/24' },
+    ]);
+  });
+});
+
 describe('netfilter and file checks', () => {
   const rules = {
     family: 'ipv4' as const,
