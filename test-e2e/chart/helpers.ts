@@ -36,6 +36,8 @@ export function run(
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     child.on('error', rej);
     child.on('close', (code, signal) => res({ code: code ?? (signal ? 128 : -1), stdout, stderr }));
+    // A child that never reads stdin may close it first: that is not an error of the run.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(opts.input ?? '');
   });
 }
@@ -121,4 +123,80 @@ export function pick<T = K8sObject>(objs: K8sObject[], kind: string, name?: stri
 
 export function kinds(objs: K8sObject[]): string[] {
   return objs.map((o) => `${o.kind}/${o.metadata.name}`).sort();
+}
+
+export interface ChildController {
+  child: import('node:child_process').ChildProcess;
+  logFile: string;
+  log(): string;
+  stop(): Promise<void>;
+}
+
+/** Runs `node dist/cli/main.js controller --kubeconfig K ...args` (no probe server, loopback metrics). */
+export async function spawnController(
+  kubeconfig: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<ChildController> {
+  const { spawn } = await import('node:child_process');
+  const { createWriteStream, existsSync } = await import('node:fs');
+  const { freePort } = await import('../harness/control-plane.js');
+  const cli = join(REPO, 'dist/cli/main.js');
+  if (!existsSync(cli))
+    throw new Error(`${cli} missing: run 'npm run build' (make integration does)`);
+  const port = await freePort();
+  const logFile = join(mkdtempSync(join(tmpdir(), 'fo-ctrl-')), 'controller.log');
+  const out = createWriteStream(logFile);
+  let text = '';
+  const child = spawn(
+    process.execPath,
+    [
+      cli,
+      'controller',
+      '--kubeconfig',
+      kubeconfig,
+      `--metrics-bind-address=127.0.0.1:${port}`,
+      '--health-probe-bind-address=0',
+      ...args,
+    ],
+    { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  for (const s of [child.stdout!, child.stderr!]) {
+    s.pipe(out);
+    s.on('data', (d: Buffer) => (text += d.toString()));
+  }
+  return {
+    child,
+    logFile,
+    log: () => text,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 5000)))]);
+      clearTimeout(timer);
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    },
+  };
+}
+
+/** Polls `fn` until it returns a truthy value. */
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs = 60_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
 }
