@@ -1,0 +1,88 @@
+/**
+ * Packaging files that cannot run here (no Docker engine): the kind end-to-end script must parse
+ * (`bash -n`) and be clean under shellcheck; the Dockerfile must only COPY what exists and what
+ * .dockerignore lets through, and name the one binary with its roles.
+ */
+import { jest } from '@jest/globals';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO, run } from './helpers.js';
+
+jest.setTimeout(60_000);
+
+const KIND_SCRIPT = join(REPO, 'test-e2e/kind/run.sh');
+const inCI = !!process.env.CI && process.env.CI !== 'false' && process.env.CI !== '0';
+
+async function haveShellcheck(): Promise<boolean> {
+  try {
+    return (await run('shellcheck', ['--version'])).code === 0;
+  } catch {
+    return false;
+  }
+}
+
+describe('packaging', () => {
+  it('test-e2e/kind/run.sh parses and is executable', async () => {
+    expect(statSync(KIND_SCRIPT).mode & 0o111).not.toBe(0);
+    const r = await run('bash', ['-n', KIND_SCRIPT]);
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
+  });
+
+  it('test-e2e/kind/run.sh is clean under shellcheck', async () => {
+    if (!(await haveShellcheck())) {
+      const why = 'shellcheck not installed (hack/install-deps.sh installs it)';
+      if (inCI) throw new Error(`prerequisite missing under CI: ${why}`);
+      console.warn(`SKIPPING shellcheck: ${why}`);
+      return;
+    }
+    const r = await run('shellcheck', ['--severity=style', '--shell=bash', KIND_SCRIPT]);
+    expect({ code: r.code, out: r.stdout + r.stderr }).toEqual({ code: 0, out: '' });
+  });
+
+  it('Dockerfile: multi-stage, COPY sources exist and pass .dockerignore, non-root, one entrypoint', () => {
+    const df = readFileSync(join(REPO, 'Dockerfile'), 'utf8');
+    const ignore = readFileSync(join(REPO, '.dockerignore'), 'utf8')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith('#'));
+    expect(ignore[0]).toBe('*'); // allow-list: only what is named below goes into the context
+    const allowed = ignore
+      .filter((l) => l.startsWith('!'))
+      .map((l) => l.slice(1).replace(/\/$/, ''));
+
+    const stages = [...df.matchAll(/^FROM\s+(\S+)(?:\s+AS\s+(\S+))?/gim)].map(
+      (m) => m[2] ?? 'final',
+    );
+    expect(stages).toEqual(['build', 'deps', 'final']);
+    expect(df).toMatch(/^ARG NODE_IMAGE=node:20-bookworm-slim$/m);
+    expect(df).toContain('npm ci --omit=dev');
+    for (const pkg of ['nftables', 'iptables', 'iproute2']) expect(df).toContain(pkg);
+
+    const copies = [...df.matchAll(/^COPY\s+(?!--from)(.+)$/gm)].map((m) =>
+      m[1]!.trim().split(/\s+/),
+    );
+    expect(copies.length).toBeGreaterThan(0);
+    for (const parts of copies) {
+      for (const src of parts.slice(0, -1)) {
+        expect({ src, exists: existsSync(join(REPO, src)) }).toEqual({ src, exists: true });
+        expect({ src, allowed: allowed.includes(src.replace(/\/$/, '')) }).toEqual({
+          src,
+          allowed: true,
+        });
+      }
+    }
+    // The build script and entry points the image relies on.
+    const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as {
+      scripts: Record<string, string>;
+      bin: Record<string, string>;
+    };
+    expect(pkg.scripts.build).toContain('tsconfig.build.json');
+    expect(pkg.bin['flannel-operator']).toBe('dist/cli/main.js');
+    expect(
+      readFileSync(join(REPO, 'src/cli/main.ts'), 'utf8').startsWith('#!/usr/bin/env node'),
+    ).toBe(true);
+    expect(df).toMatch(/^USER 65532:65532$/m);
+    expect(df).toMatch(/^ENTRYPOINT \["flannel-operator"\]$/m);
+    expect(df).toMatch(/^CMD \["controller"\]$/m);
+  });
+});
