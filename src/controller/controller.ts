@@ -8,7 +8,7 @@ import {
   type FlannelNetwork,
   type SubnetLease,
 } from '../api/index.js';
-import { isAlreadyExists, isNotFound, type KubeClient } from '../kube/client.js';
+import { KubeApiError, isAlreadyExists, isNotFound, type KubeClient } from '../kube/client.js';
 import { Informer } from '../kube/informer.js';
 import { WorkQueue } from '../kube/workqueue.js';
 import { collectionPath, objectPath } from '../kube/resources.js';
@@ -79,6 +79,11 @@ export class NetworkController {
   private readonly client: KubeClient;
   /** Writes the informers have not shown yet: lease name -> created object, or null when deleted. */
   private readonly leaseOverlay = new Map<string, SubnetLease | null>();
+  /**
+   * Lease creates whose outcome is unknown (timeout, connection reset): they may have been
+   * stored. Their subnets stay claimed and their nodes untouched until a GET settles them.
+   */
+  private readonly uncertain = new Map<string, SubnetLease>();
   /** Node podCIDRs we set that the node informer has not shown yet. */
   private readonly nodeOverlay = new Map<string, string[]>();
   private signal?: AbortSignal;
@@ -246,7 +251,8 @@ export class NetworkController {
       const all = prepareNetworks(this.networks.list());
       const net = all.find((n) => n.name === name);
       if (!net) return;
-      const plan = planNetwork(net, all, this.nodeList(), this.leasesOf(name));
+      await this.settleUncertain(name);
+      const plan = planNetwork(net, all, this.nodeList(), this.leasesOf(name), this.pendingClaims(name));
       const { failures, changed } = await this.execute(net, plan);
       await this.report(plan);
       let dataplane: DataplaneStatus | undefined;
@@ -378,6 +384,9 @@ export class NetworkController {
           changed = true;
           this.queue.addAfter(net.name, 10);
         } else {
+          if (!(err instanceof KubeApiError) || err.status === 0 || err.status >= 500) {
+            this.uncertain.set(a.lease.name, body as SubnetLease);
+          }
           fail(err, `create lease ${a.lease.name}`);
         }
         return;
@@ -392,6 +401,25 @@ export class NetworkController {
       }
     });
     return { failures, changed };
+  }
+
+  /** Lease names (and their subnets) whose create may or may not have been stored. */
+  private pendingClaims(network: string): SubnetLease[] {
+    return [...this.uncertain.values()].filter((l) => l.spec.networkName === network);
+  }
+
+  /** Looks up leases whose create had an unknown outcome; keeps them pending while the API is unreachable. */
+  private async settleUncertain(network: string): Promise<void> {
+    for (const l of this.pendingClaims(network)) {
+      const name = l.metadata.name ?? '';
+      if (this.leases.get(name)) {
+        this.uncertain.delete(name);
+        continue;
+      }
+      const got = await this.client.getOrUndefined<SubnetLease>(objectPath(API_VERSION, SUBNET_LEASE.plural, name));
+      this.uncertain.delete(name);
+      if (got) this.leaseOverlay.set(name, got);
+    }
   }
 
   /** Sets podCIDR(s) of a node that has none (the API server rejects changing a set value). */

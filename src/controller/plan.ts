@@ -294,6 +294,8 @@ export function planNetwork(
   allNetworks: PreparedNetwork[],
   nodes: NodeLike[],
   leases: SubnetLease[],
+  /** Leases that may exist (create outcome unknown): their subnets stay taken, their nodes wait. */
+  pending: SubnetLease[] = [],
 ): Plan {
   const actions: Action[] = [];
   const events: PlannedEvent[] = [];
@@ -351,6 +353,12 @@ export function planNetwork(
     }
   }
   summary.conflicts = [...conflicted].sort();
+  const waiting = new Set<string>();
+  for (const l of pending) {
+    if (l.spec.subnet) pool4?.claim(l.spec.subnet, l.metadata.name ?? '');
+    if (l.spec.ipv6Subnet) pool6?.claim(l.spec.ipv6Subnet, l.metadata.name ?? '');
+    waiting.add(l.spec.nodeName);
+  }
 
   // 2. Decide per lease: keep, release, or fix the node.
   const leaseOfNode = new Map<string, SubnetLease>();
@@ -461,6 +469,7 @@ export function planNetwork(
       continue;
     }
     if (released.has(leaseName(network.name, nodeName))) continue; // re-leased after deletion lands
+    if (waiting.has(nodeName)) continue; // a create with unknown outcome is settled first
     const have = nodeCidrs(node);
     const name = leaseName(network.name, nodeName);
     const lease: PlannedLease = { name, nodeName, nodeUid: node.metadata.uid, adopted: false };

@@ -249,6 +249,8 @@ export class KubeClient {
         timer.unref();
       }
       req.on('response', (res) => {
+        // Errors surface through the body iterator; a late one (after we stopped reading) must not crash.
+        res.on('error', () => {});
         if (timer && watch) clearTimeout(timer);
         // The whole-request timer keeps running while the body streams, cleared by the caller via 'close'.
         res.on('close', () => timer && clearTimeout(timer));
@@ -455,7 +457,8 @@ export class KubeClient {
   async watch<T>(
     path: string,
     query: Query,
-    onEvent: (ev: WatchEvent<T>) => void,
+    /** Return false to end the watch (e.g. after an ERROR event). */
+    onEvent: (ev: WatchEvent<T>) => void | boolean,
     opts: { signal?: AbortSignal } = {},
   ): Promise<void> {
     const { res } = await this.open(
@@ -485,7 +488,10 @@ export class KubeClient {
         while ((nl = buf.indexOf('\n')) >= 0) {
           const line = buf.slice(0, nl).trim();
           buf = buf.slice(nl + 1);
-          if (line) onEvent(JSON.parse(line) as WatchEvent<T>);
+          if (line && onEvent(JSON.parse(line) as WatchEvent<T>) === false) {
+            res.destroy();
+            return;
+          }
         }
       }
     } catch (err) {

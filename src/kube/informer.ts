@@ -246,11 +246,11 @@ export class Informer<T extends KubeObject> extends EventEmitter {
         (ev: WatchEvent<T>) => {
           arm();
           progressed = true;
-          if (gone) return;
+          if (gone) return false;
           this.handleEvent(ev, (err) => {
             gone = err;
-            watchAbort.abort();
           });
+          return gone ? false : undefined;
         },
         { signal: watchAbort.signal },
       );

@@ -72,7 +72,7 @@ describe('LeaderElector against a real API server', () => {
       await Promise.all([a.done, b.done]);
     }
     expect(log.filter((l) => l.startsWith('start'))).toHaveLength(2);
-  });
+  }, 30_000);
 
   it('waits out a crashed holder until the lease expires', async () => {
     // A holder that vanished without releasing: a lease renewed "now" by someone else.
@@ -99,5 +99,5 @@ describe('LeaderElector against a real API server', () => {
       c.ac.abort();
       await c.done;
     }
-  });
+  }, 30_000);
 });
