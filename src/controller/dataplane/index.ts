@@ -18,6 +18,11 @@ export interface DataplaneStatus {
 export interface DataplaneRollout {
   reconcile(network: FlannelNetwork): Promise<DataplaneStatus>;
   remove(networkName: string): Promise<void>;
+  /**
+   * Optional: report DaemonSet status changes (pods ready/updated) by network name, so the
+   * controller can re-reconcile that network at once. Resolves when watching; returns a stop function.
+   */
+  watch?(onChange: (networkName: string) => void): Promise<() => void>;
 }
 
 export interface DataplaneOptions {

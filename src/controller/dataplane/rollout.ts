@@ -3,8 +3,11 @@ import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 import { FIELD_MANAGER_CONTROLLER, type FlannelNetwork } from '../../api/index.js';
 import type { KubeClient } from '../../kube/client.js';
-import { objectPath, type ObjectRef } from '../../kube/resources.js';
+import { Informer } from '../../kube/informer.js';
+import { collectionPath, objectPath, type ObjectRef } from '../../kube/resources.js';
 import {
+  AGENT_APP_NAME,
+  NAME_LABEL,
   configHashOf,
   daemonSetName,
   desiredDaemonSet,
@@ -90,6 +93,43 @@ export class DaemonSetRollout {
       'dataplane applied',
     );
     return status;
+  }
+
+  /**
+   * Calls `onChange(networkName)` whenever an agent DaemonSet's status counts change (pods got
+   * ready or updated), so the controller can refresh the FlannelNetwork's dataplane status and
+   * Reconciling condition at once instead of at its next resync. Resolves when the cache synced;
+   * the returned function stops watching.
+   */
+  async watch(onChange: (networkName: string) => void): Promise<() => void> {
+    const informer = new Informer<V1DaemonSet & { metadata: { name?: string } }>({
+      client: this.deps.client,
+      path: collectionPath('apps/v1', 'daemonsets', this.opts.namespace),
+      labelSelector: `${NAME_LABEL}=${AGENT_APP_NAME}`,
+      logger: this.log.child({ informer: 'daemonsets' }),
+    });
+    const networkOf = (ds: V1DaemonSet): string | undefined =>
+      ds.metadata?.ownerReferences?.find((o) => o.kind === 'FlannelNetwork')?.name;
+    const counts = (ds: V1DaemonSet): string => {
+      const st = ds.status;
+      return [
+        st?.observedGeneration,
+        st?.desiredNumberScheduled,
+        st?.numberReady,
+        st?.updatedNumberScheduled,
+        st?.numberUnavailable,
+      ].join('/');
+    };
+    informer.on('update', (ds, old) => {
+      const net = networkOf(ds);
+      if (net && counts(ds) !== counts(old)) onChange(net);
+    });
+    informer.on('delete', (ds) => {
+      const net = networkOf(ds);
+      if (net) onChange(net);
+    });
+    await informer.start();
+    return () => informer.stop();
   }
 
   async remove(networkName: string): Promise<void> {
