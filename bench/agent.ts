@@ -6,8 +6,8 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startControlPlane } from '../test-e2e/harness/control-plane.js';
-import { createLab, labUnavailable, sh, waitUntil, type Lab } from '../test-e2e/lab/lab.js';
+import { installCrds, startControlPlane } from '../test-e2e/harness/control-plane.js';
+import { REPO, createLab, labUnavailable, sh, waitUntil, type Lab } from '../test-e2e/lab/lab.js';
 import {
   API_VERSION,
   FLANNEL_NETWORK,
@@ -85,9 +85,11 @@ function rssBytes(pid: number): number {
 export async function run(): Promise<BenchResult[]> {
   const why = labUnavailable();
   if (why) throw new Error(`agent bench needs the netns lab: ${why}`);
-  const cp = await startControlPlane({ installCrds: true });
+  const cp = await startControlPlane({ installCrds: false });
   let lab: Lab | undefined;
   try {
+    // Compiled into dist-bench, the harness cannot find crds/ by itself: point it at the repo's.
+    await installCrds(cp, join(REPO, 'crds'));
     lab = await createLab({ controlPlane: cp, nodes: [{ name: 'b1' }, { name: 'floor' }] });
     // The CRDs may still be getting established: retry the first write.
     await waitUntil(
