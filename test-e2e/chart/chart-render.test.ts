@@ -10,6 +10,8 @@ import type { V1ClusterRole, V1Deployment, V1Role } from '@kubernetes/client-nod
 import { skipUnlessIntegrationPrereqs } from '../harness/jest.js';
 import { desiredDaemonSet, parseDataplaneConfig } from '../../src/controller/dataplane/index.js';
 import type { FlannelNetwork } from '../../src/api/index.js';
+import { parseFlags as parseAgentFlags } from '../../src/agent/main.js';
+import { parseFlags as parseControllerFlags } from '../../src/controller/main.js';
 import { CHART, REPO, helm, kinds, pick, render, template, type K8sObject } from './helpers.js';
 
 skipUnlessIntegrationPrereqs({ root: false, tools: ['helm'] });
@@ -281,6 +283,36 @@ describe('helm chart charts/flannel-operator', () => {
         { key: 'pool', operator: 'In', values: ['blue'] },
       ]),
     );
+  });
+
+  it('the rendered flags are accepted by the controller and agent binaries', async () => {
+    const objs = await render({
+      netpol: { enabled: true },
+      flannel: { enableNFTables: false, args: ['--iface=eth1'], logLevel: 'debug' },
+    });
+    const ctl = parseControllerFlags(controllerArgs(objs).slice(1));
+    expect(ctl).toMatchObject({
+      namespace: 'flannel-system',
+      leaderElect: true,
+      leaseDurationMs: 15_000,
+      renewDeadlineMs: 10_000,
+      retryPeriodMs: 2_000,
+      metricsBindAddress: ':9110',
+      healthProbeBindAddress: ':9111',
+      dataplane: true,
+    });
+    const agent = daemonSetFor(objs).spec!.template.spec!.containers[0]!;
+    expect(agent.command).toEqual(['flannel-operator', 'agent']);
+    expect(parseAgentFlags(agent.args!, { NODE_NAME: 'n1' })).toMatchObject({
+      nodeName: 'n1',
+      network: 'default',
+      iface: 'eth1',
+      netfilter: 'iptables',
+      subnetFile: '/run/flannel/subnet.env',
+      cniConfDir: '/etc/cni/net.d',
+      healthProbeBindAddress: ':9102',
+      logLevel: 'debug',
+    });
   });
 
   it.each([
