@@ -243,6 +243,13 @@ export async function runController(
       writeConcurrency: flags.writeConcurrency,
     });
     await controller.start(leadSignal);
+    // Agent pods getting ready/updated changes the network's status (Reconciling -> Ready):
+    // reconcile that network at once instead of at the next resync.
+    if (dataplane?.watch && !leadSignal.aborted) {
+      const c = controller;
+      const stopWatch = await dataplane.watch((network) => c.queue.add(network));
+      leadSignal.addEventListener('abort', () => stopWatch(), { once: true });
+    }
   };
 
   let code = 0;

@@ -119,15 +119,6 @@ async function setDaemonSetStatus(ready: number, updated: number, desired = 2): 
   );
 }
 
-/** Touch a node label: the controller reconciles every network on node label changes. */
-async function nudge(): Promise<void> {
-  await admin().patch(
-    `/api/v1/nodes/${NODES[0]}`,
-    { metadata: { labels: { 'gitops.test/nudge': String(Date.now()) } } },
-    { type: 'merge' },
-  );
-}
-
 describe('GitOps: no drift, kstatus health', () => {
   afterAll(async () => {
     await controller?.stop();
@@ -193,8 +184,8 @@ describe('GitOps: no drift, kstatus health', () => {
   });
 
   it('kstatus: InProgress while Reconciling=True (dataplane rolling out), Current again after', async () => {
+    // No nudge: the controller hears DaemonSet status changes (dataplane watch).
     await setDaemonSetStatus(1, 2);
-    await nudge();
     const progressing = await waitKstatus('default', 'InProgress');
     expect(progressing.message).toContain('dataplane 1/2 ready');
     const n = await admin().get<FlannelNetwork>(`${NETWORKS}/default`);
@@ -205,7 +196,6 @@ describe('GitOps: no drift, kstatus health', () => {
     expect(n.status!.dataplane).toMatchObject({ desired: 2, ready: 1, updated: 2 });
 
     await setDaemonSetStatus(2, 2);
-    await nudge();
     await waitKstatus('default', 'Current');
   });
 
@@ -226,7 +216,6 @@ describe('GitOps: no drift, kstatus health', () => {
       return r.status === 'InProgress' && r.message.includes('dataplane') ? r : undefined;
     });
     await setDaemonSetStatus(2, 2);
-    await nudge();
     await waitKstatus('default', 'Current');
     // Someone changed the spec by hand; Git takes it back the way Flux and Argo CD do (force).
     await applyServerSide(VXLAN, true);
@@ -235,7 +224,6 @@ describe('GitOps: no drift, kstatus health', () => {
       return r.status === 'InProgress' && r.message.includes('dataplane') ? r : undefined;
     });
     await setDaemonSetStatus(2, 2);
-    await nudge();
     await waitKstatus('default', 'Current');
     expect(await diffServerSide(VXLAN)).toEqual({ code: 0, stdout: '' });
   });
