@@ -24,7 +24,8 @@ command -v go >/dev/null || { echo "build.sh: go not found (install Go >= 1.24 o
 command -v flock >/dev/null || { echo "build.sh: flock not found (Debian package util-linux)" >&2; exit 1; }
 
 # -mod=mod: go.sum is committed, so downloads are verified against it; nothing is vendored.
-export GOFLAGS=-mod=mod
+# -buildvcs=false: local modules live in this git repo; stamping VCS data would make builds depend on it.
+export GOFLAGS="-mod=mod -buildvcs=false"
 export CGO_ENABLED=0
 
 exec 9>"$tools_dir/.build.lock"

@@ -26,7 +26,9 @@ describe('control plane harness', () => {
       .trim()
       .split('\n')
       .map((l) => Number(l.split(' ')[0]));
-    console.log(`control plane ${cp.server} ready in ${cp.startupMs}ms (logs: ${cp.logDir})`);
+    console.log(
+      `control plane ${cp.server} ready in ${cp.startupMs}ms ${JSON.stringify(cp.timings)} (logs: ${cp.logDir})`,
+    );
   }, 90_000);
 
   afterAll(async () => {
