@@ -9,6 +9,7 @@ import { runLimited } from '../src/controller/controller.js';
 import { SubnetPool } from '../src/controller/pool.js';
 import {
   applyNetwork,
+  deleteAll,
   createNodes,
   listLeases,
   listNodes,
@@ -50,7 +51,7 @@ async function controllerRun(
   client: KubeClient,
   kubeconfigPath: string,
   n: number,
-): Promise<{ seconds: number; requests: number; rss: number }> {
+): Promise<{ seconds: number; requests: number; rss: number; breakdown: string }> {
   await applyNetwork(client, 'bench', {
     network: '10.64.0.0/10',
     subnetLen: 24,
@@ -87,6 +88,11 @@ async function controllerRun(
     );
     const seconds = (performance.now() - t0) / 1000;
     const requests = await ctrl.metric('flannel_operator_controller_api_requests_total');
+    const breakdown = (await ctrl.metrics())
+      .split('\n')
+      .filter((l) => l.startsWith('flannel_operator_controller_api_requests_total{'))
+      .map((l) => l.replace('flannel_operator_controller_api_requests_total', ''))
+      .join(' ');
     const rss = ctrl.rss();
     const leases = await listLeases(client, 'bench');
     const nodes = (await listNodes(client, 'bench=ctrl')).filter((x) => x.spec?.podCIDR);
@@ -95,7 +101,7 @@ async function controllerRun(
     }
     if (nodes.length !== n)
       throw new Error(`controller bench: ${nodes.length}/${n} nodes have a podCIDR`);
-    return { seconds, requests, rss };
+    return { seconds, requests, rss, breakdown };
   } finally {
     await ctrl.kill('SIGTERM');
   }
@@ -108,6 +114,8 @@ export async function run(): Promise<BenchResult[]> {
     const client = new KubeClient(cp.kubeConfig, { userAgent: 'bench' });
     try {
       const floor = await floorRun(client, n);
+      // The floor's leases name no FlannelNetwork; the controller would (rightly) release them.
+      await deleteAll(client, LEASES, 'network.flannel-operator.io/network=floor');
       const ctrl = await controllerRun(client, cp.kubeconfigPath, n);
       results.push(
         {
@@ -124,7 +132,7 @@ export async function run(): Promise<BenchResult[]> {
           unit: 'requests',
           floor: floor.requests,
           ratio: round(ctrl.requests / floor.requests),
-          notes: 'all requests the controller sent (lists, watches, writes, status, events)',
+          notes: `all requests the controller sent (lists, watches, writes, status, events): ${ctrl.breakdown}`,
         },
         {
           name: `controller: RSS after ${n} nodes`,

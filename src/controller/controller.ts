@@ -123,7 +123,7 @@ export class NetworkController {
     await this.nodes.start();
     if (signal.aborted) return;
     this.started = true;
-    this.enqueueAll();
+    this.enqueueAll(true);
     this.queue.start();
     this.log.info(
       {
@@ -146,8 +146,10 @@ export class NetworkController {
     await this.queue.stop();
   }
 
-  private enqueueAll(): void {
-    for (const n of this.networks.list()) if (n.metadata.name) this.queue.add(n.metadata.name);
+  /** Every network; with `orphans`, also names that only leases still mention (start, resync). */
+  private enqueueAll(orphans = false): void {
+    for (const key of this.networks.keys()) this.queue.add(key);
+    if (!orphans) return;
     // Leases of networks that no longer exist are released by reconciling the missing name.
     const known = new Set(this.networks.keys());
     for (const l of this.leases.list())
@@ -171,7 +173,7 @@ export class NetworkController {
       )
         all();
     });
-    this.networks.on('resync', all);
+    this.networks.on('resync', () => this.started && this.enqueueAll(true));
 
     const onLease = (l: SubnetLease, deleted: boolean): void => {
       const name = l.metadata.name ?? '';
@@ -252,7 +254,13 @@ export class NetworkController {
       const net = all.find((n) => n.name === name);
       if (!net) return;
       await this.settleUncertain(name);
-      const plan = planNetwork(net, all, this.nodeList(), this.leasesOf(name), this.pendingClaims(name));
+      const plan = planNetwork(
+        net,
+        all,
+        this.nodeList(),
+        this.leasesOf(name),
+        this.pendingClaims(name),
+      );
       const { failures, changed } = await this.execute(net, plan);
       await this.report(plan);
       let dataplane: DataplaneStatus | undefined;
@@ -416,7 +424,9 @@ export class NetworkController {
         this.uncertain.delete(name);
         continue;
       }
-      const got = await this.client.getOrUndefined<SubnetLease>(objectPath(API_VERSION, SUBNET_LEASE.plural, name));
+      const got = await this.client.getOrUndefined<SubnetLease>(
+        objectPath(API_VERSION, SUBNET_LEASE.plural, name),
+      );
       this.uncertain.delete(name);
       if (got) this.leaseOverlay.set(name, got);
     }

@@ -285,8 +285,16 @@ describe('planNetwork', () => {
 
   it('keeps subnets of creates with unknown outcome claimed and their nodes waiting', () => {
     const all = prepareNetworks([net('a', { network: '10.1.0.0/16' })]);
-    const p = planNetwork(all[0]!, all, [node('n1'), node('n2')], [], [lease('a', 'n1', '10.1.1.0/24')]);
-    expect(creates(p.actions).map((c) => [c.lease.nodeName, c.lease.subnet])).toEqual([['n2', '10.1.2.0/24']]);
+    const p = planNetwork(
+      all[0]!,
+      all,
+      [node('n1'), node('n2')],
+      [],
+      [lease('a', 'n1', '10.1.1.0/24')],
+    );
+    expect(creates(p.actions).map((c) => [c.lease.nodeName, c.lease.subnet])).toEqual([
+      ['n2', '10.1.2.0/24'],
+    ]);
   });
 
   it('reports Ready when every served node holds a lease', () => {
