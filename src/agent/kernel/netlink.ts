@@ -21,6 +21,8 @@ const AF_BRIDGE = 7;
 const RT_TABLE_MAIN = 254;
 /** RTNH_F_ONLINK: the netlink package has no name for it. */
 const RTNH_F_ONLINK = 4;
+/** Netlink write requests in flight at once while applying a diff. */
+const WRITE_WINDOW = 64;
 const CREATE_OR_REPLACE = { flags: FlagsNew.CREATE | FlagsNew.REPLACE };
 
 export class KernelError extends Error {
@@ -56,13 +58,13 @@ export class Kernel {
   constructor() {
     const raw = createRtNetlink();
     // The netlink package keeps one multipart buffer per socket: two dumps in flight corrupt
-    // each other ("Multipart message not terminated properly"). Serialize every request.
+    // each other ("Multipart message not terminated properly"). Serialize the dumps.
     this.sock = new Proxy(raw, {
       get: (target, key, receiver) => {
         const v = Reflect.get(target, key, receiver) as unknown;
         if (typeof v !== 'function') return v;
         const fn = v as (...a: unknown[]) => unknown;
-        if (typeof key === 'string' && /^(get|new|del|set)[A-Z]/.test(key)) {
+        if (typeof key === 'string' && /^get[A-Z]/.test(key)) {
           return (...args: unknown[]) =>
             this.serial(() => fn.apply(target, args) as Promise<unknown>);
         }
@@ -354,14 +356,22 @@ export class Kernel {
     return errors;
   }
 
+  /**
+   * Writes go out pipelined (up to WRITE_WINDOW in flight): only dumps need the socket to
+   * themselves, and no dump runs during applyDiff (link indexes are cached). Groups stay ordered.
+   */
   private async applyOps(d: Diff, run: (op: () => Promise<void>) => Promise<void>): Promise<void> {
-    for (const r of d.removeRoutes) await run(() => this.deleteRoute(r));
-    for (const n of d.removeNeighbors) await run(() => this.deleteNeighbor(n));
-    for (const f of d.removeFdb) await run(() => this.deleteFdb(f));
-    for (const n of [...d.addNeighbors, ...d.replaceNeighbors])
-      await run(() => this.replaceNeighbor(n));
-    for (const f of [...d.addFdb, ...d.replaceFdb]) await run(() => this.replaceFdb(f));
-    for (const r of [...d.addRoutes, ...d.replaceRoutes]) await run(() => this.replaceRoute(r));
+    const group = async <T>(items: T[], fn: (x: T) => Promise<void>): Promise<void> => {
+      for (let i = 0; i < items.length; i += WRITE_WINDOW) {
+        await Promise.all(items.slice(i, i + WRITE_WINDOW).map((x) => run(() => fn(x))));
+      }
+    };
+    await group(d.removeRoutes, (r) => this.deleteRoute(r));
+    await group(d.removeNeighbors, (n) => this.deleteNeighbor(n));
+    await group(d.removeFdb, (f) => this.deleteFdb(f));
+    await group([...d.addNeighbors, ...d.replaceNeighbors], (n) => this.replaceNeighbor(n));
+    await group([...d.addFdb, ...d.replaceFdb], (f) => this.replaceFdb(f));
+    await group([...d.addRoutes, ...d.replaceRoutes], (r) => this.replaceRoute(r));
   }
 }
 
