@@ -94,6 +94,57 @@ describe('control plane harness', () => {
     expect(denied.stderr).toMatch(/forbidden/);
   });
 
+  it('enforces ValidatingAdmissionPolicies', async () => {
+    const policy = {
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'ValidatingAdmissionPolicy',
+      metadata: { name: 'no-forbidden-configmaps' },
+      spec: {
+        failurePolicy: 'Fail',
+        matchConstraints: {
+          resourceRules: [
+            {
+              apiGroups: [''],
+              apiVersions: ['v1'],
+              operations: ['CREATE'],
+              resources: ['configmaps'],
+            },
+          ],
+        },
+        validations: [
+          { expression: "!has(object.data) || !('forbidden' in object.data)", message: 'no' },
+        ],
+      },
+    };
+    const binding = {
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'ValidatingAdmissionPolicyBinding',
+      metadata: { name: 'no-forbidden-configmaps' },
+      spec: { policyName: 'no-forbidden-configmaps', validationActions: ['Deny'] },
+    };
+    const applied = await kubectl(cp, ['apply', '--server-side', '-f', '-'], {
+      input: [policy, binding].map((o) => JSON.stringify(o)).join('\n'),
+    });
+    expect(applied.code).toBe(0);
+    // Policies take effect asynchronously (the admission plugin's informer must see them).
+    const core = cp.kubeConfig.makeApiClient(CoreV1Api);
+    let denied: unknown;
+    for (let i = 0; i < 100 && !denied; i++) {
+      denied = await core
+        .createNamespacedConfigMap({
+          namespace: 'default',
+          body: { metadata: { generateName: 'vap-' }, data: { forbidden: 'x' } },
+        })
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      if (!denied) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect((denied as ApiException<unknown>).code).toBe(422);
+    expect(String((denied as ApiException<unknown>).body)).toMatch(/no-forbidden-configmaps/);
+  });
+
   it('stop() leaves no process and no data behind', async () => {
     expect(pids.length).toBe(2);
     expect(pids.every(alive)).toBe(true);

@@ -239,8 +239,13 @@ function startProcess(binary: string, args: string[], logFile: string): ChildPro
 async function stopProcess(child: ChildProcess, graceMs: number): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((res) => child.once('exit', () => res()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  let timer: NodeJS.Timeout | undefined;
+  if (graceMs > 0) {
+    child.kill('SIGTERM');
+    timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  } else {
+    child.kill('SIGKILL');
+  }
   await exited;
   clearTimeout(timer);
 }
@@ -524,7 +529,8 @@ async function startOnce(opts: StartOptions): Promise<ControlPlane> {
     stopped = true;
     agent?.destroy();
     // API server first so it does not spin on a vanished etcd.
-    for (const child of [...children].reverse()) await stopProcess(child, 5_000);
+    // The data is thrown away, so there is nothing to shut down gracefully for.
+    for (const child of [...children].reverse()) await stopProcess(child, 0);
     rmSync(dataDir, { recursive: true, force: true });
     rmSync(registryFile, { force: true });
   };
