@@ -130,10 +130,17 @@ export class Agent {
     const { client } = this.deps;
     const node = await client.get<Node>(`/api/v1/nodes/${encodeURIComponent(this.opts.nodeName)}`);
     const internalIP = node.status?.addresses?.find((a) => a.type === 'InternalIP')?.address;
-    this.underlay = await this.kernel.underlay({
-      iface: this.opts.iface,
-      ip: this.opts.publicIP ?? (this.opts.iface ? undefined : internalIP),
-    });
+    const { iface, publicIP } = this.opts;
+    try {
+      this.underlay = await this.kernel.underlay({
+        iface,
+        ip: publicIP ?? (iface ? undefined : internalIP),
+      });
+    } catch (e) {
+      // A --public-ip that no interface holds (NAT): the underlay is the InternalIP's interface.
+      if (iface || !publicIP || !internalIP) throw e;
+      this.underlay = await this.kernel.underlay({ ip: internalIP });
+    }
     this.publicIP = this.opts.publicIP ?? this.underlay.ip;
     this.log.info({ underlay: this.underlay, publicIP: this.publicIP }, 'underlay selected');
     this.netfilter = new Netfilter(await detectMode(this.opts.netfilter));

@@ -223,7 +223,8 @@ export function computeDesired(
       name: dev,
       vni: cfg.vni,
       port: cfg.port,
-      local: self.publicIP,
+      // Encapsulate from the interface address; publicIP may be a NAT address peers send to.
+      local: self.underlay.ip,
       linkIndex: self.underlay.index,
       mtu: podMTU,
       mac: normalizeMac(self.vtepMAC),

@@ -117,7 +117,9 @@ export class Kernel {
     if (sel.iface) {
       const link = links.find((l) => l.name === sel.iface);
       if (!link) throw new KernelError(`interface ${sel.iface} not found`, 'EAGENT_NO_IFACE');
-      addr = addrs.find((a) => a.index === link.index && (!sel.ip || a.ip === sel.ip));
+      const onLink = addrs.filter((a) => a.index === link.index);
+      // --public-ip may be a NAT address not on the interface: then use the interface's own.
+      addr = onLink.find((a) => a.ip === sel.ip) ?? onLink[0];
     } else if (sel.ip) {
       addr = addrs.find((a) => a.ip === sel.ip);
     }
