@@ -10,7 +10,7 @@ import {
   type FlannelNetwork,
   type SubnetLease,
 } from '../api/index.js';
-import { Informer, collectionPath, type KubeClient } from '../kube/index.js';
+import { Informer, collectionPath, type EventRecorder, type KubeClient } from '../kube/index.js';
 import { leaseName } from '../api/names.js';
 import {
   canonicalCidr,
@@ -115,7 +115,13 @@ export class Agent {
 
   constructor(
     private readonly opts: AgentOptions,
-    private readonly deps: { client: KubeClient; logger: Logger; metrics: AgentMetrics },
+    private readonly deps: {
+      client: KubeClient;
+      logger: Logger;
+      metrics: AgentMetrics;
+      /** Warning Events on the lease when a pass fails (best effort). */
+      events?: EventRecorder;
+    },
   ) {}
 
   isReady(): boolean {
@@ -219,6 +225,18 @@ export class Agent {
         if (cur) {
           const reason =
             (e.code ?? 'ReconcileError').replace(/[^A-Za-z0-9_]/g, '') || 'ReconcileError';
+          void this.deps.events?.record(
+            {
+              apiVersion: API_VERSION,
+              kind: SUBNET_LEASE.kind,
+              name: cur.lease.metadata.name ?? '',
+              uid: cur.lease.metadata.uid,
+            },
+            'Warning',
+            reason,
+            'ProgramDataplane',
+            e.message,
+          );
           this.publishStatus(cur.lease, cur.cfg, { reason, message: e.message }).catch(
             (err: unknown) => this.log.warn({ err }, 'could not publish the Degraded condition'),
           );
@@ -276,7 +294,16 @@ export class Agent {
     let changes = 0;
     if (diff.vxlan !== 'ok') {
       if (diff.vxlan === 'delete') await this.kernel.deleteLink(dev);
-      else await this.kernel.ensureVxlan(desired.vxlan!, diff.vxlan);
+      else {
+        try {
+          await this.kernel.ensureVxlan(desired.vxlan!, diff.vxlan);
+        } catch (e) {
+          throw new AgentError(
+            `cannot ${diff.vxlan} ${dev} (vni ${cfg.vni}, port ${cfg.port}): ${(e as Error).message}`,
+            'EAGENT_VXLAN_DEVICE',
+          );
+        }
+      }
       this.log.info({ dev, action: diff.vxlan }, 'vxlan device programmed');
       this.deps.metrics.kernelOps.inc({ op: `device-${diff.vxlan}` });
       changes++;

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { KubeClient, loadKubeConfig } from '../kube/client.js';
+import { EventRecorder } from '../kube/events.js';
 import { parseBindAddress, startOpsServer, type OpsServer } from '../kube/http-server.js';
 import { Agent, type AgentOptions } from './agent.js';
 import { DEFAULT_CNI_CONF_DIR, DEFAULT_SUBNET_FILE } from './files.js';
@@ -114,7 +115,14 @@ export async function main(argv: string[]): Promise<number> {
   const client = new KubeClient(loadKubeConfig({ kubeconfig: flags.kubeconfig }), {
     userAgent: 'flannel-operator-agent',
   });
-  const agent = new Agent(flags, { client, logger, metrics });
+  const events = new EventRecorder({
+    client,
+    namespace: process.env.POD_NAMESPACE ?? 'kube-system',
+    reportingController: 'flannel-operator-agent',
+    reportingInstance: flags.nodeName,
+    logger,
+  });
+  const agent = new Agent(flags, { client, logger, metrics, events });
 
   const servers: OpsServer[] = [];
   const health = parseBindAddress(flags.healthProbeBindAddress);

@@ -248,4 +248,54 @@ describeLab('agent dataplane (netns lab)', () => {
     );
     await expectFullMatrix(lab, ['p1', 'p2']);
   }, 90_000);
+
+  it('a kernel failure turns the lease Degraded (condition + Event) and heals when the cause goes', async () => {
+    await lab.stopAgent('n2');
+    // Another device holding VNI 1 on port 8472 makes creating flannel.1 fail with EEXIST.
+    await lab.exec('n2', 'ip', ['link', 'del', 'flannel.1']);
+    const blk = await lab.exec('n2', 'ip', [
+      'link',
+      'add',
+      'blocker',
+      'type',
+      'vxlan',
+      'id',
+      '1',
+      'dstport',
+      '8472',
+      'local',
+      lab.node('n2').ip,
+      'dev',
+      'eth0',
+    ]);
+    expect(blk.code).toBe(0);
+    lab.startAgent('n2', NET, ['--resync-period', '5s']);
+    const lease = async () => (await leases(lab, NET)).find((l) => l.spec.nodeName === 'n2')!;
+    await waitUntil(
+      'n2 Degraded',
+      async () =>
+        (await lease()).status?.conditions?.find((c) => c.type === 'Degraded')?.status === 'True',
+      20_000,
+      200,
+    );
+    const l = await lease();
+    expect(l.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('False');
+    const ev = await lab.client.list<{ reason?: string; regarding?: { name?: string } }>(
+      '/apis/events.k8s.io/v1/namespaces/kube-system/events',
+    );
+    expect(
+      ev.items.some(
+        (e) => e.regarding?.name === l.metadata.name && e.reason === 'EAGENT_VXLAN_DEVICE',
+      ),
+    ).toBe(true);
+    expect((await lab.exec('n2', 'ip', ['link', 'del', 'blocker'])).code).toBe(0);
+    await waitUntil(
+      'n2 Ready again',
+      async () =>
+        (await lease()).status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True',
+      20_000,
+      200,
+    );
+    await expectFullMatrix(lab, ['p1', 'p2']);
+  }, 60_000);
 });
