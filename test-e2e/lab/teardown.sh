@@ -19,7 +19,7 @@ for dir in "$state_root"/"${prefix%-}"*; do
   for f in "$dir"/*.pid; do
     [ -f "$f" ] || continue
     pid="$(cat "$f")"
-    [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null || true
+    if [ -n "$pid" ]; then kill -TERM "$pid" 2>/dev/null || true; fi
   done
   rm -rf "$dir"
 done
