@@ -86,7 +86,14 @@ export class ControlPlaneError extends Error {
 
 export const SERVICE_CIDR = '10.96.0.0/16';
 const ISSUER = 'https://kubernetes.default.svc.cluster.local';
-const REPO = resolve(new URL('.', import.meta.url).pathname, '../..');
+// Repository root: nearest ancestor with package.json and crds/ (this file also runs compiled from dist-bench/).
+const REPO = findRepo(new URL('.', import.meta.url).pathname);
+function findRepo(from: string): string {
+  for (let dir = resolve(from); dir !== '/'; dir = resolve(dir, '..')) {
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'crds'))) return dir;
+  }
+  return resolve(from, '../..');
+}
 
 export function toolsDir(): string {
   return process.env.FLANNEL_OPERATOR_TOOLS ?? join(homedir(), '.cache/flannel-operator/tools');

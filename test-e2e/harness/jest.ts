@@ -16,6 +16,30 @@ import {
   type StartOptions,
 } from './control-plane.js';
 
+// Jest's globals, typed here so this module also compiles without @types/jest (tsconfig.bench.json
+// includes test-e2e/harness).
+type Hook = (fn: () => Promise<void> | void, timeoutMs?: number) => void;
+interface TestFn {
+  (name: string, fn?: () => unknown, timeoutMs?: number): void;
+  skip: TestFn;
+  only: TestFn;
+  todo: (name: string) => void;
+  each: unknown;
+}
+interface JestGlobals {
+  it: TestFn;
+  test: TestFn;
+  beforeAll: Hook;
+  afterAll: Hook;
+}
+function jestGlobals(): JestGlobals {
+  const g = globalThis as unknown as Partial<JestGlobals>;
+  if (typeof g.it !== 'function' || typeof g.beforeAll !== 'function') {
+    throw new Error('test-e2e/harness/jest.ts must be used from a jest test file');
+  }
+  return g as JestGlobals;
+}
+
 export interface Prereqs {
   /** Need uid 0 (network namespaces, netlink). Default true. */
   root?: boolean;
@@ -54,15 +78,10 @@ export function requireIntegrationPrereqs(p: Prereqs = {}): string | undefined {
  * Works because jest's `it`/`test` are looked up on the per-file global object when called.
  */
 function skipRestOfFile(reason: string): void {
-  const g = globalThis as unknown as Record<string, unknown> & { it: jest.It; test: jest.It };
+  const g = jestGlobals();
   console.warn(`SKIPPING integration tests in this file: ${reason}`);
   const skip = g.it.skip;
-  g.it = Object.assign(skip, {
-    skip,
-    only: skip,
-    todo: g.it.todo,
-    each: skip.each,
-  }) as unknown as jest.It;
+  g.it = Object.assign(skip, { skip, only: skip, todo: g.it.todo, each: skip.each });
   g.test = g.it;
 }
 
@@ -91,6 +110,7 @@ export function useControlPlane(opts: UseControlPlaneOptions = {}): () => Contro
       throw new Error('control plane not started: integration prerequisites missing');
     };
   }
+  const { beforeAll, afterAll } = jestGlobals();
   beforeAll(
     async () => {
       cp = await startControlPlane({ installCrds: true, ...start });
