@@ -19,7 +19,10 @@ for dir in "$state_root"/"${prefix%-}"*; do
   for f in "$dir"/*.pid; do
     [ -f "$f" ] || continue
     pid="$(cat "$f")"
-    if [ -n "$pid" ]; then kill -TERM "$pid" 2>/dev/null || true; fi
+    # Only what the lab started (relay, controller, agents, iperf3): pids may have been reused.
+    if [ -n "$pid" ] && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qE 'relay\.mjs|cli/main\.js|iperf3|-e '; then
+      kill -TERM "$pid" 2>/dev/null || true
+    fi
   done
   rm -rf "$dir"
 done
