@@ -211,13 +211,15 @@ function familySpecRules(f: FamilyFields): Rule<SpecShape>[] {
   const len = `self.${f.len}`;
   const min = `self.${f.min}`;
   const max = `self.${f.max}`;
-  const validNet = `(has(${net}) && ${celIsCidrOf(net, f.family)})`;
+  // Rules that read the network only run on a valid, canonical one (else its own rule reports it).
+  const validNet = `(has(${net}) && ${celIsCidrOf(net, f.family)} && ${celIsCanonicalCidr(net)})`;
   const effLen = `(has(${len}) ? ${len} : (cidr(${net}).prefixLength() <= ${f.defaultLen - 2} ? ${f.defaultLen} : cidr(${net}).prefixLength() + 2))`;
   const lenOk = `(${effLen} >= cidr(${net}).prefixLength() && ${effLen} <= ${f.family === 4 ? 32 : 128})`;
   const validAddr = (a: string) => `(has(${a}) && ${celIsIpOf(a, f.family)})`;
 
   // JS twins.
-  const jsNet = (s: SpecShape) => (isCidrOf(s[f.net], f.family) ? s[f.net]! : undefined);
+  const jsNet = (s: SpecShape) =>
+    isCidrOf(s[f.net], f.family) && isCanonicalCidr(s[f.net]) ? s[f.net]! : undefined;
   const jsLen = (s: SpecShape, n: string) => s[f.len] ?? defaultSubnetLen(f.family, prefixOf(n));
   const jsAddr = (a: string | undefined) => (isIpOf(a, f.family) ? a : undefined);
   const jsAligned = (s: SpecShape, a: 'min' | 'max') => {

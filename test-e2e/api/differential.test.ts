@@ -15,7 +15,7 @@ import {
 
 const API = 'network.flannel-operator.io/v1alpha1';
 const NETWORKS = `/apis/${API}/flannelnetworks`;
-const RUNS = Number(process.env.DIFFERENTIAL_RUNS ?? 150);
+const RUNS = Number(process.env.DIFFERENTIAL_RUNS ?? 300);
 
 const cp = useControlPlane();
 let client: KubeClient;
