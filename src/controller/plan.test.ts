@@ -1,15 +1,8 @@
 import type { FlannelNetwork, SubnetLease } from '../api/index.js';
-import {
-  planNetwork,
-  prepareNetworks,
-  leaseObject,
-  labelValue,
-  type NodeLike,
-  type Action,
-} from './plan.js';
+import { planNetwork, prepareNetworks, leaseObject, type NodeLike, type Action } from './plan.js';
 import { computeStatus } from './status.js';
 import { matchesSelector } from './selector.js';
-import { leaseName } from './lease-name.js';
+import { labelValue, leaseName } from '../api/index.js';
 
 let t = Date.parse('2024-01-01T00:00:00Z');
 const ts = (): string => new Date((t += 1000)).toISOString();

@@ -1,17 +1,17 @@
 import {
   API_VERSION,
   FLANNEL_NETWORK,
-  flannelNetworkSpecSchema,
+  parseFlannelNetwork,
   type FlannelNetwork,
   type FlannelNetworkSpec,
   type SubnetLease,
   LABEL_NETWORK,
   LABEL_NODE,
+  leaseName,
+  labelValue,
 } from '../api/index.js';
-import { createHash } from 'node:crypto';
 import { SubnetPool, cidrsOverlap, parseCidr, formatCidr, PoolConfigError } from './pool.js';
 import { matchesSelector } from './selector.js';
-import { leaseName } from './lease-name.js';
 
 /** The parts of a v1 Node the controller reads. */
 export interface NodeLike {
@@ -88,14 +88,17 @@ export function prepareNetwork(obj: FlannelNetwork): PreparedNetwork {
     created: timeOf(obj.metadata.creationTimestamp),
     object: obj,
   };
-  const parsed = flannelNetworkSpecSchema.safeParse(obj.spec ?? {});
-  if (!parsed.success) {
-    const msg = parsed.error.issues
-      .map((i) => `${i.path.join('.') || 'spec'}: ${i.message}`)
-      .join('; ');
-    return { ...base, refused: { reason: 'InvalidSpec', message: `invalid spec: ${msg}` } };
+  // The same parser (schema + admission rules) the API server's CRD enforces; a spec that got
+  // past an older CRD, or was written with validation off, is refused here with every problem.
+  let spec: FlannelNetworkSpec;
+  try {
+    spec = parseFlannelNetwork({ ...obj, spec: obj.spec ?? {}, status: undefined }).spec;
+  } catch (err) {
+    return {
+      ...base,
+      refused: { reason: 'InvalidSpec', message: `invalid spec: ${(err as Error).message}` },
+    };
   }
-  const spec = parsed.data;
   if (!spec.network && !spec.ipv6Network) {
     return {
       ...base,
@@ -602,11 +605,4 @@ export function leaseObject(
     },
     spec,
   };
-}
-
-/** Label values are limited to 63 characters; longer names get a hash suffix. */
-export function labelValue(v: string): string {
-  if (v.length <= 63) return v;
-  const hash = createHash('sha256').update(v).digest('hex').slice(0, 10);
-  return `${v.slice(0, 52).replace(/[^A-Za-z0-9]+$/, '')}-${hash}`;
 }

@@ -1,4 +1,10 @@
 import ipaddr from 'ipaddr.js';
+import {
+  SubnetPool as IpamPool,
+  IpamError,
+  resolvePoolConfig,
+  type PoolConfig,
+} from '../ipam/index.js';
 
 /**
  * The controller's view of one address family of one network: which per-node subnets exist
@@ -59,89 +65,69 @@ export interface PoolSpec {
 
 export type ClaimResult = 'ok' | 'taken' | 'outside' | 'misaligned' | 'reserved';
 
+/** Resolves one family's settings with the shared IPAM defaults and checks. */
+export function poolConfig(spec: PoolSpec): PoolConfig {
+  let family: 4 | 6;
+  try {
+    family = parseCidr(spec.network).family;
+  } catch (e) {
+    throw new PoolConfigError((e as Error).message);
+  }
+  try {
+    const resolved = resolvePoolConfig(
+      family === 4
+        ? {
+            network: spec.network,
+            subnetLen: spec.subnetLen,
+            subnetMin: spec.subnetMin,
+            subnetMax: spec.subnetMax,
+            reservedSubnets: spec.reserved,
+          }
+        : {
+            ipv6Network: spec.network,
+            ipv6SubnetLen: spec.subnetLen,
+            ipv6SubnetMin: spec.subnetMin,
+            ipv6SubnetMax: spec.subnetMax,
+            reservedSubnets: spec.reserved,
+          },
+    );
+    return (family === 4 ? resolved.ipv4 : resolved.ipv6)!;
+  } catch (e) {
+    throw new PoolConfigError((e as Error).message);
+  }
+}
+
+/**
+ * The controller's pool of one family of one network: src/ipam's SubnetPool (one subnet per
+ * holder, lowest free first, O(log n)), seen through the claim/allocate/release calls the
+ * planner makes. Holders are lease names.
+ */
 export class SubnetPool {
   readonly network: Cidr;
   readonly subnetLen: number;
   readonly family: 4 | 6;
-  private readonly first: bigint; // index of subnetMin
-  private readonly last: bigint; // index of subnetMax
-  private readonly reserved: Cidr[];
-  private readonly used = new Map<bigint, string>(); // subnet index -> holder
-  private cursor: bigint;
+  readonly config: PoolConfig;
+  private readonly pool: IpamPool;
 
-  constructor(spec: PoolSpec) {
-    this.network = parseCidr(spec.network);
-    this.family = this.network.family;
-    const bits = this.family === 4 ? 32 : 128;
-    const prefix = this.network.prefix;
-    this.subnetLen = spec.subnetLen ?? (this.family === 6 ? 64 : prefix <= 22 ? 24 : prefix + 2);
-    if (this.subnetLen < prefix || this.subnetLen > bits) {
-      throw new PoolConfigError(
-        `subnet length /${this.subnetLen} does not fit network ${spec.network}`,
-      );
+  constructor(spec: PoolSpec | PoolConfig) {
+    this.config = 'family' in spec ? spec : poolConfig(spec);
+    try {
+      this.pool = new IpamPool(this.config);
+    } catch (e) {
+      throw new PoolConfigError((e as Error).message);
     }
-    if (this.family === 4 && this.subnetLen > 30)
-      throw new PoolConfigError(`subnet length /${this.subnetLen} is too small for pods (max /30)`);
-    const count = 1n << BigInt(this.subnetLen - prefix);
-    this.first = count > 1n ? 1n : 0n; // like flannel: skip the first subnet by default
-    this.last = count - 1n;
-    if (spec.subnetMin) this.first = this.indexOfAddr(spec.subnetMin, 'subnetMin');
-    if (spec.subnetMax) this.last = this.indexOfAddr(spec.subnetMax, 'subnetMax');
-    if (this.first > this.last)
-      throw new PoolConfigError(
-        `subnetMin ${spec.subnetMin ?? ''} is after subnetMax ${spec.subnetMax ?? ''}`,
-      );
-    this.reserved = (spec.reserved ?? []).map((r) => {
-      const c = parseCidr(r);
-      if (c.family !== this.family)
-        throw new PoolConfigError(`reserved subnet ${r} is not in the network family`);
-      return c;
-    });
-    this.cursor = this.first;
-  }
-
-  private indexOfAddr(text: string, what: string): bigint {
-    const raw = text.includes('/') ? text : `${text}/${this.subnetLen}`;
-    const c = parseCidr(raw);
-    const idx = this.indexOf({ ...c, prefix: this.subnetLen });
-    if (idx === undefined)
-      throw new PoolConfigError(`${what} ${text} is not a subnet of ${formatCidr(this.network)}`);
-    return idx;
-  }
-
-  /** Index of a /subnetLen subnet in the network, or undefined when outside. */
-  private indexOf(c: Cidr): bigint | undefined {
-    if (c.family !== this.family || c.prefix !== this.subnetLen) return undefined;
-    if (!cidrsOverlap(c, this.network) || c.prefix < this.network.prefix) return undefined;
-    const bits = this.family === 4 ? 32 : 128;
-    return (c.addr - this.network.addr) >> BigInt(bits - this.subnetLen);
-  }
-
-  private subnetAt(idx: bigint): Cidr {
-    const bits = this.family === 4 ? 32 : 128;
-    return {
-      family: this.family,
-      addr: this.network.addr + (idx << BigInt(bits - this.subnetLen)),
-      prefix: this.subnetLen,
-    };
-  }
-
-  private isReserved(idx: bigint): boolean {
-    const c = this.subnetAt(idx);
-    return this.reserved.some((r) => cidrsOverlap(r, c));
+    this.network = parseCidr(this.config.network);
+    this.family = this.network.family;
+    this.subnetLen = this.pool.subnetLen;
   }
 
   /** Subnets that can be handed out. */
   get capacity(): bigint {
-    let n = this.last - this.first + 1n;
-    if (this.reserved.length > 0 && n <= 1_000_000n) {
-      for (let i = this.first; i <= this.last; i++) if (this.isReserved(i)) n--;
-    }
-    return n;
+    return this.pool.capacity;
   }
 
   get allocated(): number {
-    return this.used.size;
+    return this.pool.allocated;
   }
 
   /** Whether `cidr` lies inside the network (any prefix). */
@@ -157,15 +143,14 @@ export class SubnetPool {
   }
 
   holder(cidr: string): string | undefined {
-    const idx = this.indexOf(parseCidr(cidr));
-    return idx === undefined ? undefined : this.used.get(idx);
+    try {
+      return this.pool.ownerOf(cidr);
+    } catch {
+      return undefined;
+    }
   }
 
-  /**
-   * Marks an existing subnet (a lease, an adopted podCIDR) as taken by `holder`.
-   * Subnets outside subnetMin..Max or reserved are still accepted when inside the network
-   * (they exist already); only new allocations honour the range.
-   */
+  /** Marks an existing subnet (a lease, an adopted podCIDR) as held by `holder`. */
   claim(cidr: string, holder: string): ClaimResult {
     let c: Cidr;
     try {
@@ -180,39 +165,30 @@ export class SubnetPool {
     )
       return 'outside';
     if (c.prefix !== this.subnetLen || !c.exact) return 'misaligned';
-    const idx = this.indexOf(c);
-    if (idx === undefined) return 'outside';
-    const current = this.used.get(idx);
-    if (current !== undefined && current !== holder) return 'taken';
-    this.used.set(idx, holder);
-    return 'ok';
+    try {
+      this.pool.adopt(holder, formatCidr(c));
+      return 'ok';
+    } catch (e) {
+      const code = e instanceof IpamError ? e.code : '';
+      if (code === 'EIPAM_RESERVED') return 'reserved';
+      if (code === 'EIPAM_OUT_OF_RANGE') return 'outside';
+      if (code === 'EIPAM_MISALIGNED' || code === 'EIPAM_INVALID_CIDR') return 'misaligned';
+      return 'taken';
+    }
   }
 
   release(cidr: string, holder?: string): void {
-    const idx = this.indexOf(parseCidr(cidr));
-    if (idx === undefined) return;
-    if (holder === undefined || this.used.get(idx) === holder) {
-      this.used.delete(idx);
-      if (idx >= this.first && idx < this.cursor) this.cursor = idx;
-    }
+    const owner = this.holder(cidr);
+    if (owner !== undefined && (holder === undefined || owner === holder)) this.pool.release(owner);
   }
 
-  /** Lowest free subnet in subnetMin..subnetMax (first fit; `cursor` is a lower bound of free ones), or undefined. */
+  /** Lowest free subnet in subnetMin..subnetMax, or undefined when exhausted. */
   allocate(holder: string): string | undefined {
-    const span = this.last - this.first + 1n;
-    let idx = this.cursor < this.first ? this.first : this.cursor;
-    for (let n = 0n; n < span; n++) {
-      if (idx > this.last) break;
-      if (!this.used.has(idx) && !this.isReserved(idx)) {
-        this.used.set(idx, holder);
-        this.cursor = idx + 1n;
-        return formatCidr(this.subnetAt(idx));
-      }
-      idx++;
-      if (n > BIG_SCAN && span > 1n << 32n) break;
+    try {
+      return this.pool.allocate(holder);
+    } catch (e) {
+      if (e instanceof IpamError && e.code === 'EIPAM_EXHAUSTED') return undefined;
+      throw e;
     }
-    return undefined;
   }
 }
-/** Give up scanning a huge (IPv6) space after this many steps. */
-const BIG_SCAN = 1n << 22n;
