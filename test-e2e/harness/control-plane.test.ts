@@ -19,6 +19,7 @@ function alive(pid: number): boolean {
 describe('control plane harness', () => {
   let cp: ControlPlane;
   let pids: number[];
+  const sigintListeners = process.listenerCount('SIGINT');
 
   beforeAll(async () => {
     cp = await startControlPlane({ installCrds: true });
@@ -151,6 +152,7 @@ describe('control plane harness', () => {
     await cp.stop();
     expect(pids.some(alive)).toBe(false);
     expect(existsSync(cp.dataDir)).toBe(false);
+    expect(process.listenerCount('SIGINT')).toBe(sigintListeners);
     await cp.stop(); // idempotent
   });
 });

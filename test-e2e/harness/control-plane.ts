@@ -193,7 +193,10 @@ export function reapLeftoverControlPlanes(opts: { all?: boolean } = {}): number 
 
 // Children of this process, killed synchronously on exit and on SIGINT/SIGTERM/SIGHUP.
 const liveChildren = new Set<ChildProcess>();
-let exitHooksInstalled = false;
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+// Installed while this module has live children only: jest loads this module once per test file
+// and hooks left on `process` would pile up across files.
+let signalHandlers: Map<NodeJS.Signals, () => void> | undefined;
 
 function killAllChildrenSync(): void {
   for (const c of liveChildren) {
@@ -206,10 +209,10 @@ function killAllChildrenSync(): void {
 }
 
 function installExitHooks(): void {
-  if (exitHooksInstalled) return;
-  exitHooksInstalled = true;
+  if (signalHandlers) return;
+  signalHandlers = new Map();
   process.on('exit', killAllChildrenSync);
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  for (const sig of SIGNALS) {
     const onSignal = (): void => {
       killAllChildrenSync();
       // If nobody else handles the signal, restore the default (terminate) behaviour.
@@ -218,8 +221,16 @@ function installExitHooks(): void {
         process.kill(process.pid, sig);
       }
     };
+    signalHandlers.set(sig, onSignal);
     process.on(sig, onSignal);
   }
+}
+
+function removeExitHooksWhenIdle(): void {
+  if (!signalHandlers || liveChildren.size > 0) return;
+  process.removeListener('exit', killAllChildrenSync);
+  for (const [sig, handler] of signalHandlers) process.removeListener(sig, handler);
+  signalHandlers = undefined;
 }
 
 // setpriv --pdeathsig makes the kernel kill the child when this process dies, even by SIGKILL.
@@ -540,6 +551,7 @@ async function startOnce(opts: StartOptions): Promise<ControlPlane> {
     for (const child of [...children].reverse()) await stopProcess(child, 0);
     rmSync(dataDir, { recursive: true, force: true });
     rmSync(registryFile, { force: true });
+    removeExitHooksWhenIdle();
   };
 
   try {
