@@ -20,7 +20,7 @@ for dir in "$state_root"/"${prefix%-}"*; do
     [ -f "$f" ] || continue
     pid="$(cat "$f")"
     # Only what the lab started (relay, controller, agents, iperf3): pids may have been reused.
-    if [ -n "$pid" ] && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qE 'relay\.mjs|cli/main\.js|iperf3|-e '; then
+    if [ -n "$pid" ] && tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -qE 'relay\.mjs|cli/main\.js|iperf3|-e '; then
       kill -TERM "$pid" 2>/dev/null || true
     fi
   done
