@@ -12,6 +12,7 @@ import { KubeApiError, isAlreadyExists, isNotFound, type KubeClient } from '../k
 import { Informer } from '../kube/informer.js';
 import { WorkQueue } from '../kube/workqueue.js';
 import { collectionPath, objectPath } from '../kube/resources.js';
+import { rfc3339 } from '../kube/apply.js';
 import type { EventRecorder } from '../kube/events.js';
 import type { DataplaneRollout, DataplaneStatus } from './dataplane/index.js';
 import type { ControllerMetrics } from './metrics.js';
@@ -263,6 +264,7 @@ export class NetworkController {
       );
       const { failures, changed } = await this.execute(net, plan);
       await this.report(plan);
+      await this.flagConflicts(name, plan);
       let dataplane: DataplaneStatus | undefined;
       let dataplaneError: string | undefined;
       if (this.opts.dataplane && !net.refused) {
@@ -447,6 +449,54 @@ export class NetworkController {
     this.nodeOverlay.set(nodeName, podCIDRs);
     this.opts.metrics.podCIDRsSet.inc();
     return true;
+  }
+
+  /**
+   * Sets condition SubnetConflict on leases that share a subnet with an older lease (and clears
+   * it once resolved). Status is server-side applied; conditions are a map keyed by type, so
+   * the agent's own conditions on the same lease are untouched.
+   */
+  private async flagConflicts(network: string, plan: Plan): Promise<void> {
+    const conflicted = new Set(plan.summary.conflicts);
+    const notes = new Map(
+      plan.events
+        .filter((e) => e.target === 'lease' && e.reason === 'SubnetConflict')
+        .map((e) => [e.name, e.note]),
+    );
+    const changes: Array<{ name: string; flagged: boolean }> = [];
+    for (const l of this.leasesOf(network)) {
+      const name = l.metadata.name ?? '';
+      const cond = l.status?.conditions?.find((c) => c.type === 'SubnetConflict');
+      const want = conflicted.has(name);
+      if (want !== (cond?.status === 'True') && (want || cond))
+        changes.push({ name, flagged: want });
+    }
+    await runLimited(changes, 4, async ({ name, flagged }) => {
+      this.ensureActive();
+      try {
+        await this.client.applyStatus(
+          {
+            apiVersion: API_VERSION,
+            kind: SUBNET_LEASE.kind,
+            metadata: { name },
+            status: {
+              conditions: [
+                {
+                  type: 'SubnetConflict',
+                  status: flagged ? 'True' : 'False',
+                  reason: flagged ? 'SubnetHeldByOlderLease' : 'Resolved',
+                  message: flagged ? (notes.get(name) ?? 'subnet is held by an older lease') : '',
+                  lastTransitionTime: rfc3339(new Date()),
+                },
+              ],
+            },
+          },
+          { fieldManager: FIELD_MANAGER_CONTROLLER, force: true },
+        );
+      } catch (err) {
+        if (!isNotFound(err)) this.log.warn({ err, lease: name }, 'could not flag lease conflict');
+      }
+    });
   }
 
   private async report(plan: Plan): Promise<void> {

@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import { useControlPlane } from '../harness/jest.js';
 import { toolPath } from '../harness/control-plane.js';
 import type { KubeClient } from '../../src/kube/client.js';
+import type { SubnetLease } from '../../src/api/index.js';
 import {
   applyNetwork,
   checkInvariants,
@@ -23,6 +24,7 @@ import {
   startController,
   waitFor,
   NETWORKS,
+  LEASES,
   type ControllerProcess,
 } from './helpers.js';
 
@@ -309,6 +311,71 @@ describe('controller: allocation', () => {
     );
     expect(ev.note).toMatch(/net-a/);
     expect((await listLeases(client, 'net-b')).map((l) => l.spec.nodeName)).toEqual(['b-0']);
+  });
+
+  it('on start, keeps the older of two leases with one subnet and flags the newer', async () => {
+    const older = (await listLeases(client, 'net-a')).find((l) => l.spec.nodeName === 'a-002')!;
+    expect(await ctrl.kill('SIGTERM')).toBe(0);
+    // While no controller runs, a second lease claims a-002's subnet (a bad manual edit or migration).
+    await client.create('/api/v1/nodes', nodeBody('dup-1', { pool: 'a' }));
+    await client.create(LEASES, {
+      apiVersion: 'network.flannel-operator.io/v1alpha1',
+      kind: 'SubnetLease',
+      metadata: {
+        name: 'net-a.dup-1',
+        labels: {
+          'network.flannel-operator.io/network': 'net-a',
+          'network.flannel-operator.io/node': 'dup-1',
+        },
+      },
+      spec: { nodeName: 'dup-1', networkName: 'net-a', subnet: older.spec.subnet },
+    });
+    ctrl = await startController({
+      kubeconfigPath: cp().kubeconfigPath,
+      args: ['--leader-elect=false'],
+      logDir: dir,
+      name: 'restarted',
+    });
+    const net = await waitFor(
+      async () => {
+        const n = await getNetwork(client, 'net-a');
+        return condition(n, 'Degraded')?.reason === 'SubnetConflict' ? n : false;
+      },
+      { timeoutMs: 20_000, what: 'SubnetConflict' },
+    );
+    expect(condition(net, 'Degraded')?.message).toMatch(/net-a\.dup-1/);
+    const flagged = await waitFor(
+      async () => {
+        const l = await client.get<SubnetLease>(`${LEASES}/net-a.dup-1`);
+        return l.status?.conditions?.find((c) => c.type === 'SubnetConflict' && c.status === 'True')
+          ? l
+          : false;
+      },
+      { timeoutMs: 20_000, what: 'lease condition' },
+    );
+    expect(flagged.status?.conditions?.[0]?.message).toMatch(/net-a\.a-002/);
+    await waitFor(
+      async () => (await events('SubnetConflict')).some((e) => e.regarding.name === 'net-a.dup-1'),
+      { timeoutMs: 10_000, what: 'conflict event' },
+    );
+    // The older lease and its node are untouched; the newer node got no podCIDR from the clash.
+    expect((await client.get<SubnetLease>(`${LEASES}/net-a.a-002`)).spec.subnet).toBe(
+      older.spec.subnet,
+    );
+    expect(
+      (await listNodes(client, 'pool=a')).find((n) => n.metadata.name === 'dup-1')?.spec?.podCIDR,
+    ).toBeUndefined();
+    // Resolving it (deleting the bad lease) heals: dup-1 gets a fresh subnet, the network is Ready again.
+    await client.delete(`${LEASES}/net-a.dup-1`);
+    const fresh = await waitFor(
+      async () => (await listLeases(client, 'net-a')).find((l) => l.spec.nodeName === 'dup-1'),
+      { timeoutMs: 20_000, what: 'fresh lease' },
+    );
+    expect(fresh.spec.subnet).not.toBe(older.spec.subnet);
+    await waitFor(
+      async () => condition(await getNetwork(client, 'net-a'), 'Ready')?.status === 'True',
+      { timeoutMs: 20_000, what: 'Ready again' },
+    );
   });
 
   it('releases all leases when a network is deleted (no finalizer needed)', async () => {

@@ -68,7 +68,9 @@ describe('controller: crash safety', () => {
       );
       const inv = checkInvariants(await listNodes(client), await listLeases(client, 'crash'));
       expect(inv).toEqual({ duplicates: [], missing: [], orphans: [], mismatched: [] });
-      console.log(`crash test: kills at ${kills.map((k) => `${k.atMs}ms->${k.leases} leases`).join(', ')}`);
+      console.log(
+        `crash test: kills at ${kills.map((k) => `${k.atMs}ms->${k.leases} leases`).join(', ')}`,
+      );
       // Some kill landed mid-allocation (otherwise the test proves nothing).
       expect(kills.some((k) => k.leases > 0 && k.leases < N)).toBe(true);
     } finally {
