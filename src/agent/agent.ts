@@ -10,7 +10,15 @@ import {
   type FlannelNetwork,
   type SubnetLease,
 } from '../api/index.js';
-import { Informer, collectionPath, type EventRecorder, type KubeClient } from '../kube/index.js';
+import {
+  Informer,
+  backoffDelay,
+  collectionPath,
+  isNotFound,
+  sleep,
+  type EventRecorder,
+  type KubeClient,
+} from '../kube/index.js';
 import { leaseName } from '../api/names.js';
 import {
   canonicalCidr,
@@ -134,7 +142,25 @@ export class Agent {
 
   async start(): Promise<void> {
     const { client } = this.deps;
-    const node = await client.get<Node>(`/api/v1/nodes/${encodeURIComponent(this.opts.nodeName)}`);
+    // The API server may be unreachable for a while (control plane restart): keep trying, while
+    // the dataplane the previous run left behind keeps forwarding.
+    let node: Node | undefined;
+    for (let attempt = 0; !node; attempt++) {
+      try {
+        node = await client.get<Node>(`/api/v1/nodes/${encodeURIComponent(this.opts.nodeName)}`);
+      } catch (e) {
+        if (isNotFound(e)) {
+          throw new AgentError(
+            `Node ${this.opts.nodeName} not found (check --node-name / $NODE_NAME)`,
+            'EAGENT_NO_NODE',
+          );
+        }
+        if (this.stopped) throw e;
+        const delay = backoffDelay(attempt, { baseMs: 500, maxMs: 30_000, jitter: 0.2 });
+        this.log.warn({ err: e, retryInMs: delay }, 'cannot read this Node; retrying');
+        await sleep(delay);
+      }
+    }
     const internalIP = node.status?.addresses?.find((a) => a.type === 'InternalIP')?.address;
     const { iface, publicIP } = this.opts;
     try {
