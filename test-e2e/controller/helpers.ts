@@ -4,15 +4,24 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { createWriteStream, mkdtempSync, readFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { KubeClient } from '../../src/kube/client.js';
 import { runLimited } from '../../src/controller/controller.js';
 import type { SubnetLease, FlannelNetwork } from '../../src/api/index.js';
 import type { KubeConfig } from '@kubernetes/client-node';
 
-export const REPO = resolve(new URL('.', import.meta.url).pathname, '../..');
+/** Repository root: nearest ancestor with package.json and crds/ (also when compiled into dist-bench/). */
+export const REPO = ((): string => {
+  let dir = resolve(new URL('.', import.meta.url).pathname);
+  for (;;) {
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'crds'))) return dir;
+    const up = dirname(dir);
+    if (up === dir) return resolve(new URL('.', import.meta.url).pathname, '../..');
+    dir = up;
+  }
+})();
 export const CLI = join(REPO, 'dist/cli/main.js');
 export const LEASES = '/apis/network.flannel-operator.io/v1alpha1/subnetleases';
 export const NETWORKS = '/apis/network.flannel-operator.io/v1alpha1/flannelnetworks';
