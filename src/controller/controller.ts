@@ -9,7 +9,7 @@ import {
   type SubnetLease,
 } from '../api/index.js';
 import { KubeApiError, isAlreadyExists, isNotFound, type KubeClient } from '../kube/client.js';
-import { Informer } from '../kube/informer.js';
+import { Informer, stripManagedFields } from '../kube/informer.js';
 import { WorkQueue } from '../kube/workqueue.js';
 import { collectionPath, objectPath } from '../kube/resources.js';
 import { rfc3339 } from '../kube/apply.js';
@@ -43,6 +43,23 @@ export interface NetworkControllerOptions {
   /** Re-enqueue every network this often (drift repair, dataplane status). */
   resyncMs?: number;
   watchdogMs?: number;
+}
+
+/** The fields of a Node the controller reads. */
+export function slimNode(n: NodeLike): NodeLike {
+  const m = n.metadata;
+  const metadata: NodeLike['metadata'] & { resourceVersion?: string } = {
+    name: m.name,
+    uid: m.uid,
+    labels: m.labels,
+    creationTimestamp: m.creationTimestamp,
+    resourceVersion: (m as { resourceVersion?: string }).resourceVersion,
+  };
+  if (m.deletionTimestamp) metadata.deletionTimestamp = m.deletionTimestamp;
+  const spec: NonNullable<NodeLike['spec']> = {};
+  if (n.spec?.podCIDR) spec.podCIDR = n.spec.podCIDR;
+  if (n.spec?.podCIDRs) spec.podCIDRs = n.spec.podCIDRs;
+  return { metadata, spec };
 }
 
 /** Runs `fn` over `items` with at most `limit` in flight. */
@@ -102,9 +119,16 @@ export class NetworkController {
       ...common,
       path: NETWORKS_PATH,
       resyncMs: opts.resyncMs ?? 300_000,
+      transform: stripManagedFields,
     });
-    this.leases = new Informer<SubnetLease>({ ...common, path: LEASES_PATH });
-    this.nodes = new Informer<NodeLike>({ ...common, path: NODES_PATH });
+    this.leases = new Informer<SubnetLease>({
+      ...common,
+      path: LEASES_PATH,
+      transform: stripManagedFields,
+    });
+    // Only name, uid, labels, timestamps and podCIDRs of a Node matter here; status (images,
+    // conditions) is most of a real Node's size.
+    this.nodes = new Informer<NodeLike>({ ...common, path: NODES_PATH, transform: slimNode });
     this.queue = new WorkQueue({
       handler: (key) => this.reconcile(key),
       concurrency: opts.workers ?? 2,

@@ -8,7 +8,7 @@ export interface KubeObject {
   metadata: { name?: string; namespace?: string; resourceVersion?: string };
 }
 
-export interface InformerOptions {
+export interface InformerOptions<T extends KubeObject = KubeObject> {
   client: KubeClient;
   /** Collection path, e.g. /api/v1/nodes. */
   path: string;
@@ -23,6 +23,11 @@ export interface InformerOptions {
   backoffMaxMs?: number;
   /** Page size of the initial list. */
   pageSize?: number;
+  /**
+   * Applied to every object before it is cached and emitted (client-go's SetTransform): drop
+   * what the consumer never reads (managedFields, node images) to keep memory flat at scale.
+   */
+  transform?: (obj: T) => T;
   logger: Logger;
 }
 
@@ -57,7 +62,7 @@ export class Informer<T extends KubeObject> extends EventEmitter {
   /** Counters for tests and metrics. */
   readonly stats = { lists: 0, watches: 0, relists: 0, watchdogRestarts: 0, errors: 0 };
 
-  constructor(private readonly opts: InformerOptions) {
+  constructor(private readonly opts: InformerOptions<T>) {
     super();
     this.log = opts.logger.child({ informer: opts.path, labelSelector: opts.labelSelector });
   }
@@ -182,7 +187,8 @@ export class Informer<T extends KubeObject> extends EventEmitter {
       signal: this.abort.signal,
     });
     const seen = new Set<string>();
-    for (const obj of items) {
+    for (const raw of items) {
+      const obj = this.opts.transform ? this.opts.transform(raw) : raw;
       const key = objectKey(obj);
       seen.add(key);
       this.upsert(key, obj);
@@ -268,7 +274,10 @@ export class Informer<T extends KubeObject> extends EventEmitter {
   }
 
   private handleEvent(ev: WatchEvent<T>, fail: (err: KubeApiError) => void): void {
-    const obj = ev.object;
+    const obj =
+      ev.object && this.opts.transform && ev.type !== 'BOOKMARK' && ev.type !== 'ERROR'
+        ? this.opts.transform(ev.object)
+        : ev.object;
     switch (ev.type) {
       case 'BOOKMARK':
         if (obj?.metadata?.resourceVersion) this.resourceVersion = obj.metadata.resourceVersion;
@@ -298,4 +307,11 @@ export class Informer<T extends KubeObject> extends EventEmitter {
     }
     if (obj?.metadata?.resourceVersion) this.resourceVersion = obj.metadata.resourceVersion;
   }
+}
+
+/** A transform dropping metadata.managedFields (large, never read by controllers). */
+export function stripManagedFields<T extends KubeObject>(obj: T): T {
+  const meta = obj.metadata as KubeObject['metadata'] & { managedFields?: unknown };
+  if (meta?.managedFields !== undefined) delete meta.managedFields;
+  return obj;
 }
