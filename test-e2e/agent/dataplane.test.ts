@@ -80,6 +80,11 @@ describeLab('agent dataplane (netns lab)', () => {
       learning: false,
       local: lab.node('n1').ip,
     });
+    expect((await lab.httpGet('n1', 9102, '/healthz')).status).toBe(200);
+    expect(await lab.metric('n1', 'flannel_agent_peers')).toBe(2);
+    expect(
+      await lab.metric('n1', 'flannel_agent_programming_duration_seconds_count'),
+    ).toBeGreaterThan(0);
     await expectFullMatrix(lab);
     recordIperf('vxlan', 'p1->p2', await lab.iperf('p1', 'p2'));
     recordIperf('vxlan', 'p1->p3', await lab.iperf('p1', 'p3'));

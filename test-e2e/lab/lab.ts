@@ -446,7 +446,7 @@ export class Lab {
     const srv = this.spawnProcess(
       `iperf3-${toPod}-${Date.now()}`,
       'iperf3',
-      ['-s', '-1', '-B', server.ip],
+      ['-s', '-1', '--forceflush', '-B', server.ip],
       { ns: server.ns },
     );
     try {
