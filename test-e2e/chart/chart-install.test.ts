@@ -10,8 +10,7 @@
  */
 import { jest } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { V1DaemonSet, V1Deployment } from '@kubernetes/client-node';
 import { useControlPlane } from '../harness/jest.js';
@@ -19,7 +18,7 @@ import { freePort } from '../harness/control-plane.js';
 import { KubeApiError, KubeClient } from '../../src/kube/client.js';
 import type { FlannelNetwork, SubnetLease } from '../../src/api/index.js';
 import { CONFIG_HASH_ANNOTATION } from '../../src/controller/dataplane/index.js';
-import { CHART, REPO, helm } from './helpers.js';
+import { CHART, REPO, helm, scratchDir } from './helpers.js';
 
 jest.setTimeout(180_000);
 
@@ -196,7 +195,7 @@ describe('chart installed into a real API server', () => {
       );
     const env: NodeJS.ProcessEnv = { ...process.env, POD_NAMESPACE: NS };
     for (const e of c.env ?? []) if (e.value !== undefined) env[e.name] = e.value;
-    const logDir = mkdtempSync(join(tmpdir(), 'fo-chart-ctrl-'));
+    const logDir = scratchDir('controller-');
     const logFile = join(logDir, 'controller.log');
     const out = createWriteStream(logFile);
     controller = spawn(process.execPath, [CLI, 'controller', '--kubeconfig', kubeconfig, ...args], {
@@ -208,13 +207,22 @@ describe('chart installed into a real API server', () => {
     controller.stdout!.on('data', (d: Buffer) => (controllerLog += d.toString()));
     controller.stderr!.on('data', (d: Buffer) => (controllerLog += d.toString()));
 
+    const exited = new Promise<never>((_, reject) =>
+      controller!.once('exit', (code, sig) =>
+        reject(new Error(`controller exited early (code ${code}, signal ${sig})`)),
+      ),
+    );
+    exited.catch(() => undefined);
     try {
-      // Leader election through the chart's Role.
-      const lease = await waitFor('leader lease', () =>
-        a.getOrUndefined<{ spec: { holderIdentity?: string } }>(
-          `/apis/coordination.k8s.io/v1/namespaces/${NS}/leases/fo-flannel-operator-controller`,
+      // Leader election through the chart's Role (fails fast if the controller died).
+      const lease = await Promise.race([
+        exited,
+        waitFor('leader lease', () =>
+          a.getOrUndefined<{ spec: { holderIdentity?: string } }>(
+            `/apis/coordination.k8s.io/v1/namespaces/${NS}/leases/fo-flannel-operator-controller`,
+          ),
         ),
-      );
+      ]);
       expect(lease.spec.holderIdentity).toBeTruthy();
 
       const leases = await waitFor('a lease per node', async () => {
@@ -344,6 +352,24 @@ describe('chart installed into a real API server', () => {
         backend: { type: 'vxlan', vni: 1, vtepMAC: '0a:58:0a:f4:01:01' },
       },
     });
+    // The API server loads new admission policies asynchronously: wait (with dry-run writes,
+    // which are admitted like real ones but change nothing) until the chart's policy is active.
+    await waitFor('admission policy active', async () => {
+      try {
+        await agentA.request('PATCH', `${LEASES}/default.${nodeB}/status`, {
+          body: status(nodeB),
+          contentType: 'application/apply-patch+yaml',
+          query: { dryRun: 'All', fieldManager: 'flannel-operator-agent', force: true },
+        });
+        return false;
+      } catch (e) {
+        return (
+          e instanceof KubeApiError &&
+          e.status === 403 &&
+          e.message.includes('ValidatingAdmissionPolicy')
+        );
+      }
+    });
     // Own node: allowed (RBAC subnetleases/status patch + policy).
     const own = await agentA.applyStatus<SubnetLease>(status(nodeA), {
       fieldManager: 'flannel-operator-agent',
@@ -415,9 +441,10 @@ describe('chart installed into a real API server', () => {
     ]);
     expect({ code: r.code, stderr: r.stderr }).toMatchObject({ code: 0 });
     const agent = await clientForToken(await cp().tokenFor(NS, AGENT_SA, { nodeName: NODES[0] }));
-    expect(
-      await can(agent, { verb: 'list', resource: 'networkpolicies', group: 'networking.k8s.io' }),
-    ).toBe(true);
+    // The RBAC authorizer sees role changes through its informers: a moment later.
+    await waitFor('netpol RBAC for the agent', () =>
+      can(agent, { verb: 'list', resource: 'networkpolicies', group: 'networking.k8s.io' }),
+    );
     expect(await can(agent, { verb: 'watch', resource: 'pods' })).toBe(true);
 
     const after = await waitFor('DaemonSet with the netpol sidecar', async () => {

@@ -2,13 +2,27 @@
  * Helpers for the chart tests: run the built helm, render the chart with values, pick objects.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
 import { toolPath } from '../harness/control-plane.js';
 
 export const REPO = resolve(new URL('.', import.meta.url).pathname, '../..');
+
+let scratchBase: string | undefined;
+// Imported while a test file is being defined: remove this file's scratch space after its tests.
+if (typeof afterAll === 'function') {
+  afterAll(() => {
+    if (scratchBase) rmSync(scratchBase, { recursive: true, force: true });
+    scratchBase = undefined;
+  });
+}
+/** A fresh temp dir under one per-test-file base, removed after the file's tests. */
+export function scratchDir(prefix: string): string {
+  scratchBase ??= mkdtempSync(join(tmpdir(), 'fo-chart-tests-'));
+  return mkdtempSync(join(scratchBase, prefix));
+}
 export const CHART = join(REPO, 'charts/flannel-operator');
 /** helm built without client-go version ldflags defaults to v1.20; the chart needs >= 1.30. */
 export const KUBE_VERSION = '1.34.0';
@@ -44,7 +58,7 @@ export function run(
 
 export function helm(args: string[], opts: { timeoutMs?: number } = {}): Promise<RunResult> {
   // Own cache/config dirs: never touch the user's helm state.
-  const home = mkdtempSync(join(tmpdir(), 'fo-helm-'));
+  const home = scratchDir('helm-');
   return run(toolPath('helm'), args, {
     ...opts,
     env: {
@@ -70,7 +84,7 @@ export interface K8sObject {
 
 /** Writes values to a temp file for `-f`. */
 export function valuesFile(values: Record<string, unknown>): string {
-  const dir = mkdtempSync(join(tmpdir(), 'fo-values-'));
+  const dir = scratchDir('values-');
   const file = join(dir, 'values.yaml');
   writeFileSync(file, stringify(values));
   return file;
@@ -145,7 +159,7 @@ export async function spawnController(
   if (!existsSync(cli))
     throw new Error(`${cli} missing: run 'npm run build' (make integration does)`);
   const port = await freePort();
-  const logFile = join(mkdtempSync(join(tmpdir(), 'fo-ctrl-')), 'controller.log');
+  const logFile = join(scratchDir('controller-'), 'controller.log');
   const out = createWriteStream(logFile);
   let text = '';
   const child = spawn(
