@@ -51,7 +51,7 @@ async function controllerRun(
   client: KubeClient,
   kubeconfigPath: string,
   n: number,
-): Promise<{ seconds: number; requests: number; rss: number; breakdown: string }> {
+): Promise<{ seconds: number; requests: number; rss: number; breakdown: string; cpu: number }> {
   await applyNetwork(client, 'bench', {
     network: '10.64.0.0/10',
     subnetLen: 24,
@@ -94,6 +94,7 @@ async function controllerRun(
       .map((l) => l.replace('flannel_operator_controller_api_requests_total', ''))
       .join(' ');
     const rss = ctrl.rss();
+    const cpu = ctrl.cpuSeconds();
     const leases = await listLeases(client, 'bench');
     const nodes = (await listNodes(client, 'bench=ctrl')).filter((x) => x.spec?.podCIDR);
     if (leases.length !== n || new Set(leases.map((l) => l.spec.subnet)).size !== n) {
@@ -101,7 +102,7 @@ async function controllerRun(
     }
     if (nodes.length !== n)
       throw new Error(`controller bench: ${nodes.length}/${n} nodes have a podCIDR`);
-    return { seconds, requests, rss, breakdown };
+    return { seconds, requests, rss, breakdown, cpu };
   } finally {
     await ctrl.kill('SIGTERM');
   }
@@ -139,6 +140,13 @@ export async function run(): Promise<BenchResult[]> {
           value: round(ctrl.rss / 1024 / 1024),
           unit: 'MiB',
           notes: 'VmRSS of the controller process',
+        },
+        {
+          name: `controller: CPU to lease ${n} nodes`,
+          value: round(ctrl.cpu),
+          unit: 's',
+          notes:
+            'user+system CPU of the controller process (start, lists, watch decoding, planning, writes)',
         },
       );
     } finally {

@@ -49,6 +49,8 @@ export interface ControllerProcess {
   metric(name: string): Promise<number>;
   /** Resident set size in bytes (from /proc). */
   rss(): number;
+  /** User + system CPU seconds used so far (from /proc). */
+  cpuSeconds(): number;
   kill(signal?: NodeJS.Signals): Promise<number | null>;
   logs(): string;
 }
@@ -108,6 +110,11 @@ export async function startController(opts: {
       const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
       const m = /VmRSS:\s+(\d+) kB/.exec(status);
       return m ? Number(m[1]) * 1024 : 0;
+    },
+    cpuSeconds() {
+      const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ=100)
     },
     async kill(signal: NodeJS.Signals = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
