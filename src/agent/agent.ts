@@ -120,6 +120,8 @@ export class Agent {
   /** Own lease and config of the pass in progress, to report its failure. */
   private current?: { lease: SubnetLease; cfg: NetworkConfig };
   lastError?: string;
+  /** Consecutive failed passes, for the retry backoff. */
+  private failures = 0;
 
   constructor(
     private readonly opts: AgentOptions,
@@ -229,8 +231,20 @@ export class Agent {
       this.dirty = true;
       return;
     }
+    // Coalesce bursts without postponing forever: a pending timer is only ever brought forward.
+    this.schedule(delay);
+  }
+
+  private debounceAt = 0;
+  private schedule(delay: number): void {
+    const at = Date.now() + delay;
+    if (this.debounce && this.debounceAt <= at) return;
     clearTimeout(this.debounce);
-    this.debounce = setTimeout(() => this.runPass(), delay);
+    this.debounceAt = at;
+    this.debounce = setTimeout(() => {
+      this.debounce = undefined;
+      this.runPass();
+    }, delay);
   }
 
   /** Resolves when a pass finished with nothing left to do (tests, bench). */
@@ -244,6 +258,7 @@ export class Agent {
     this.pass = this.reconcile()
       .catch((e: Error & { code?: string }) => {
         this.lastError = e.message;
+        this.failures++;
         this.deps.metrics.errors.inc({ kind: e.code ?? 'unknown' });
         this.log.error({ err: e }, 'reconcile failed');
         this.dirty = true;
@@ -272,8 +287,11 @@ export class Agent {
         this.pass = undefined;
         if (this.dirty && this.running) {
           this.dirty = false;
-          clearTimeout(this.debounce);
-          this.debounce = setTimeout(() => this.runPass(), this.lastError ? 1000 : 20);
+          this.schedule(
+            this.lastError
+              ? backoffDelay(this.failures - 1, { baseMs: 1000, maxMs: 30_000, jitter: 0.1 })
+              : 20,
+          );
         }
       });
   }
@@ -402,6 +420,7 @@ export class Agent {
         'dataplane reconciled',
       );
     this.lastError = undefined;
+    this.failures = 0;
     this.ready = true;
     await this.publishStatus(lease, cfg);
   }
