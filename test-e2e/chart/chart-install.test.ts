@@ -177,6 +177,27 @@ describe('chart installed into a real API server', () => {
     const a = admin();
     const token = await cp().tokenFor(NS, CONTROLLER_SA);
     const kubeconfig = await cp().kubeconfigFileForToken(token);
+    // Right after `helm install` the RBAC authorizer may not see the new roles yet; a controller
+    // started in that window logs 403s and backs off. Start it once the roles are in effect.
+    const self = await clientForToken(token);
+    await waitFor('controller RBAC in effect', async () =>
+      (
+        await Promise.all([
+          can(self, {
+            verb: 'list',
+            resource: 'flannelnetworks',
+            group: 'network.flannel-operator.io',
+          }),
+          can(self, {
+            verb: 'create',
+            resource: 'leases',
+            group: 'coordination.k8s.io',
+            namespace: NS,
+          }),
+          can(self, { verb: 'patch', resource: 'daemonsets', group: 'apps', namespace: NS }),
+        ])
+      ).every(Boolean),
+    );
     // Flags and env exactly as the chart renders them, ports moved to free loopback ones.
     const dep = await a.get<V1Deployment>(
       `/apis/apps/v1/namespaces/${NS}/deployments/fo-flannel-operator-controller`,
