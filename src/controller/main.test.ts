@@ -1,0 +1,58 @@
+import { parseFlags, duration, UsageError } from './main.js';
+
+describe('controller flags', () => {
+  it('has client-go / controller-runtime style defaults', () => {
+    const f = parseFlags(['--namespace', 'ops']);
+    expect(f).toMatchObject({
+      namespace: 'ops',
+      leaderElect: true,
+      leaderElectionId: 'flannel-operator-controller',
+      leaseDurationMs: 15_000,
+      renewDeadlineMs: 10_000,
+      retryPeriodMs: 2_000,
+      metricsBindAddress: ':8080',
+      healthProbeBindAddress: ':8081',
+      workers: 2,
+      dataplane: false,
+    });
+  });
+
+  it('enables the dataplane with an agent image and parses booleans and durations', () => {
+    const f = parseFlags([
+      '--agent-image=img:1',
+      '--leader-elect=false',
+      '--leader-elect-retry-period=500ms',
+      '--workers',
+      '4',
+    ]);
+    expect(f).toMatchObject({
+      agentImage: 'img:1',
+      dataplane: true,
+      leaderElect: false,
+      retryPeriodMs: 500,
+      workers: 4,
+    });
+    expect(parseFlags(['--agent-image=img:1', '--dataplane=false'])).toMatchObject({
+      dataplane: false,
+    });
+    expect(parseFlags(['--help'])).toBe('help');
+  });
+
+  it('rejects bad values with clear errors', () => {
+    expect(() => parseFlags(['--workers', '0'])).toThrow(UsageError);
+    expect(() => parseFlags(['--leader-elect=maybe'])).toThrow(/expected true or false/);
+    expect(() => parseFlags(['--dataplane=true'])).toThrow(/needs --agent-image/);
+    expect(() => parseFlags(['--log-level=loud'])).toThrow(/unknown level/);
+    expect(() => parseFlags(['--metrics-bind-address=:x'])).toThrow(/invalid bind address/);
+    expect(() => parseFlags(['--bogus'])).toThrow();
+  });
+
+  it('parses durations', () => {
+    expect(duration('15s', 0, 'x')).toBe(15_000);
+    expect(duration('2m', 0, 'x')).toBe(120_000);
+    expect(duration('250ms', 0, 'x')).toBe(250);
+    expect(duration('3', 0, 'x')).toBe(3000);
+    expect(duration(undefined, 7, 'x')).toBe(7);
+    expect(() => duration('soon', 0, 'x')).toThrow(UsageError);
+  });
+});
