@@ -260,6 +260,10 @@ export class NetworkController {
     });
   }
 
+  /**
+   * Writes carry the leadership signal: when leadership is lost (or on shutdown) in-flight
+   * requests are cancelled, so a deposed leader stops writing before a successor may start.
+   */
   private ensureActive(): void {
     if (this.signal?.aborted)
       throw new ReconcileError('controller stopping (leadership lost or shutdown)');
@@ -356,6 +360,7 @@ export class NetworkController {
       try {
         await this.client.delete(objectPath(API_VERSION, SUBNET_LEASE.plural, a.name), {
           preconditions: a.uid ? { uid: a.uid } : undefined,
+          signal: this.signal,
         });
         this.leaseOverlay.set(a.name, null);
         changed = true;
@@ -391,6 +396,7 @@ export class NetworkController {
       try {
         const created = await this.client.create<SubnetLease>(LEASES_PATH, body, {
           fieldManager: FIELD_MANAGER_CONTROLLER,
+          signal: this.signal,
         });
         if (!this.leases.get(a.lease.name)) this.leaseOverlay.set(a.lease.name, created);
         changed = true;
@@ -464,7 +470,7 @@ export class NetworkController {
       await this.client.patch(
         objectPath('v1', 'nodes', nodeName),
         { spec: { podCIDR: podCIDRs[0], podCIDRs } },
-        { type: 'merge', fieldManager: FIELD_MANAGER_CONTROLLER },
+        { type: 'merge', fieldManager: FIELD_MANAGER_CONTROLLER, signal: this.signal },
       );
     } catch (err) {
       if (isNotFound(err)) return false;
@@ -515,7 +521,7 @@ export class NetworkController {
               ],
             },
           },
-          { fieldManager: FIELD_MANAGER_CONTROLLER, force: true },
+          { fieldManager: FIELD_MANAGER_CONTROLLER, force: true, signal: this.signal },
         );
       } catch (err) {
         if (!isNotFound(err)) this.log.warn({ err, lease: name }, 'could not flag lease conflict');
@@ -551,7 +557,7 @@ export class NetworkController {
     this.ensureActive();
     await this.client.applyStatus(
       { apiVersion: API_VERSION, kind: FLANNEL_NETWORK.kind, metadata: { name: net.name }, status },
-      { fieldManager: FIELD_MANAGER_CONTROLLER, force: true },
+      { fieldManager: FIELD_MANAGER_CONTROLLER, force: true, signal: this.signal },
     );
   }
 
@@ -566,6 +572,7 @@ export class NetworkController {
           objectPath(API_VERSION, SUBNET_LEASE.plural, l.metadata.name ?? ''),
           {
             preconditions: l.metadata.uid ? { uid: l.metadata.uid } : undefined,
+            signal: this.signal,
           },
         );
         this.leaseOverlay.set(l.metadata.name ?? '', null);
