@@ -377,15 +377,25 @@ export class Agent {
       }
     }
 
-    const rules: RuleInput = {
-      family: 'ipv4',
-      network: cfg.network,
-      podSubnet: subnet,
-      ipMasq: cfg.ipMasq,
-    };
-    if (!(await this.netfilter!.inSync(rules))) {
+    const ruleSets: RuleInput[] = [
+      { family: 'ipv4', network: cfg.network, podSubnet: subnet, ipMasq: cfg.ipMasq },
+    ];
+    // Dual-stack networks: the v6 masquerade/forward rules (v6 routes between nodes: not yet).
+    if (net.spec.ipv6Network && lease.spec.ipv6Subnet) {
+      ruleSets.push({
+        family: 'ipv6',
+        network: canonicalCidr(net.spec.ipv6Network),
+        podSubnet: canonicalCidr(lease.spec.ipv6Subnet),
+        ipMasq: cfg.ipMasq,
+      });
+    }
+    for (const rules of ruleSets) {
+      if (await this.netfilter!.inSync(rules)) continue;
       await this.netfilter!.apply(rules);
-      this.log.info({ mode: this.netfilter!.mode }, 'netfilter rules applied');
+      this.log.info(
+        { mode: this.netfilter!.mode, family: rules.family },
+        'netfilter rules applied',
+      );
       changes++;
     }
     await writeFileAtomic(

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import {
   IPT_CHAIN_FWD,
   IPT_CHAIN_NAT,
+  iptablesHash,
   iptablesRuleCounts,
   nftTableName,
   renderIptables,
@@ -71,40 +72,40 @@ export class Netfilter {
     if (this.mode === 'nftables') {
       const fam = i.family === 'ipv4' ? 'ip' : 'ip6';
       const want = renderNft(i);
-      const r = await run('nft', ['-j', 'list', 'table', fam, nftTableName(i.family)]);
+      // Text, not -j: nft 1.0.x leaves the table comment (our hash) out of its JSON.
+      const r = await run('nft', ['list', 'table', fam, nftTableName(i.family)]);
       if (r.code !== 0) return false;
-      let items: Array<Record<string, Record<string, unknown>>>;
-      try {
-        items = (JSON.parse(r.stdout) as { nftables: typeof items }).nftables;
-      } catch {
-        return false;
-      }
-      const table = items.find((x) => x.table)?.table as { comment?: string } | undefined;
-      if (!table || table.comment !== `flannel-operator ${want.hash}`) return false;
-      const count = (chain: string): number =>
-        items.filter((x) => x.rule && (x.rule as { chain?: string }).chain === chain).length;
-      const chains = items.filter((x) => x.chain).map((x) => (x.chain as { name: string }).name);
-      if (!chains.includes('forward') || count('forward') !== want.ruleCounts.forward) return false;
-      if (i.ipMasq && (!chains.includes('postrtg') || count('postrtg') !== want.ruleCounts.postrtg))
-        return false;
+      const got = parseNftListing(r.stdout);
+      if (got.comment !== `flannel-operator ${want.hash}`) return false;
+      if (got.chains.get('forward') !== want.ruleCounts.forward) return false;
+      if (i.ipMasq && got.chains.get('postrtg') !== want.ruleCounts.postrtg) return false;
+      if (!i.ipMasq && got.chains.has('postrtg')) return false;
       return true;
     }
     const bin = i.family === 'ipv4' ? 'iptables' : 'ip6tables';
     const want = iptablesRuleCounts(i);
+    const tag = `flannel-operator ${iptablesHash(i)}`;
     for (const [table, chain, target] of jumpsFor(i)) {
       if (!(await hasJump(bin, table, chain, target))) return false;
     }
+    const ours = (out: string): string[] => out.split('\n').filter((l) => l.startsWith('-A '));
     const fwd = await run(bin, ['-w', '5', '-t', 'filter', '-S', IPT_CHAIN_FWD]);
-    if (fwd.code !== 0 || countRules(fwd.stdout) !== want.filter) return false;
+    const fwdRules = ours(fwd.stdout);
+    if (
+      fwd.code !== 0 ||
+      fwdRules.length !== want.filter ||
+      !fwdRules.every((l) => l.includes(tag))
+    )
+      return false;
     if (i.ipMasq) {
       const nat = await run(bin, ['-w', '5', '-t', 'nat', '-S', IPT_CHAIN_NAT]);
-      if (nat.code !== 0 || countRules(nat.stdout) !== want.nat) return false;
+      const natRules = ours(nat.stdout);
+      if (nat.code !== 0 || natRules.length !== want.nat || !natRules.every((l) => l.includes(tag)))
+        return false;
     }
     return true;
   }
 }
-
-const countRules = (s: string): number => s.split('\n').filter((l) => l.startsWith('-A ')).length;
 
 /** Jumps from the built-in chains into ours: [table, built-in chain, our chain]. */
 function jumpsFor(i: RuleInput): Array<[string, string, string]> {
@@ -129,4 +130,27 @@ async function hasJump(
   target: string,
 ): Promise<boolean> {
   return (await run(bin, ['-w', '5', '-t', table, '-C', chain, ...jumpSpec(target)])).code === 0;
+}
+
+/** Table comment and rule count per chain from `nft list table` text. */
+export function parseNftListing(text: string): { comment?: string; chains: Map<string, number> } {
+  const chains = new Map<string, number>();
+  let comment: string | undefined;
+  let chain: string | undefined;
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    const c = /^chain (\S+) \{$/.exec(line);
+    if (c) {
+      chain = c[1]!;
+      chains.set(chain, 0);
+    } else if (line === '}') {
+      chain = undefined;
+    } else if (!chain) {
+      const m = /^comment "(.*)"$/.exec(line);
+      if (m) comment = m[1];
+    } else if (line && !line.startsWith('type ') && !line.startsWith('comment ')) {
+      chains.set(chain, (chains.get(chain) ?? 0) + 1);
+    }
+  }
+  return { comment, chains };
 }

@@ -1,4 +1,5 @@
-import { renderIptables, renderNft } from './render.js';
+import { iptablesHash, renderIptables, renderNft } from './render.js';
+import { parseNftListing } from './apply.js';
 
 const input = {
   family: 'ipv4' as const,
@@ -51,20 +52,48 @@ table ip flannel-operator-ipv4 {
   });
 
   it('iptables-restore input (golden)', () => {
-    expect(renderIptables(input)).toBe(`*nat
+    const h = iptablesHash(input);
+    expect(renderIptables(input).replaceAll(h, 'HASH')).toBe(`*nat
 :FLANNEL-OP-POSTRTG - [0:0]
--A FLANNEL-OP-POSTRTG -m mark --mark 0x4000/0x4000 -j RETURN -m comment --comment "flannel-operator masq"
--A FLANNEL-OP-POSTRTG -s 10.244.1.0/24 -d 10.244.0.0/16 -j RETURN -m comment --comment "flannel-operator masq"
--A FLANNEL-OP-POSTRTG -s 10.244.0.0/16 -d 10.244.1.0/24 -j RETURN -m comment --comment "flannel-operator masq"
--A FLANNEL-OP-POSTRTG ! -s 10.244.0.0/16 -d 10.244.1.0/24 -j RETURN -m comment --comment "flannel-operator masq"
--A FLANNEL-OP-POSTRTG -s 10.244.0.0/16 ! -d 224.0.0.0/4 -j MASQUERADE --random-fully -m comment --comment "flannel-operator masq"
--A FLANNEL-OP-POSTRTG ! -s 10.244.0.0/16 -d 10.244.0.0/16 -j MASQUERADE --random-fully -m comment --comment "flannel-operator masq"
+-A FLANNEL-OP-POSTRTG -m mark --mark 0x4000/0x4000 -j RETURN -m comment --comment "flannel-operator HASH"
+-A FLANNEL-OP-POSTRTG -s 10.244.1.0/24 -d 10.244.0.0/16 -j RETURN -m comment --comment "flannel-operator HASH"
+-A FLANNEL-OP-POSTRTG -s 10.244.0.0/16 -d 10.244.1.0/24 -j RETURN -m comment --comment "flannel-operator HASH"
+-A FLANNEL-OP-POSTRTG ! -s 10.244.0.0/16 -d 10.244.1.0/24 -j RETURN -m comment --comment "flannel-operator HASH"
+-A FLANNEL-OP-POSTRTG -s 10.244.0.0/16 ! -d 224.0.0.0/4 -j MASQUERADE --random-fully -m comment --comment "flannel-operator HASH"
+-A FLANNEL-OP-POSTRTG ! -s 10.244.0.0/16 -d 10.244.0.0/16 -j MASQUERADE --random-fully -m comment --comment "flannel-operator HASH"
 COMMIT
 *filter
 :FLANNEL-OP-FWD - [0:0]
--A FLANNEL-OP-FWD -s 10.244.0.0/16 -j ACCEPT -m comment --comment "flannel-operator forward"
--A FLANNEL-OP-FWD -d 10.244.0.0/16 -j ACCEPT -m comment --comment "flannel-operator forward"
+-A FLANNEL-OP-FWD -s 10.244.0.0/16 -j ACCEPT -m comment --comment "flannel-operator HASH"
+-A FLANNEL-OP-FWD -d 10.244.0.0/16 -j ACCEPT -m comment --comment "flannel-operator HASH"
 COMMIT
 `);
+  });
+
+  it('iptables hash differs per network / subnet', () => {
+    expect(iptablesHash(input)).not.toBe(iptablesHash({ ...input, podSubnet: '10.244.2.0/24' }));
+  });
+
+  it('parses the nft listing used by the drift check', () => {
+    const text = `table ip flannel-operator-ipv4 {
+	comment "flannel-operator abc"
+	chain postrtg {
+		type nat hook postrouting priority srcnat; policy accept;
+		meta mark & 0x00004000 == 0x00004000 return
+		ip saddr 10.244.0.0/16 ip daddr != 224.0.0.0/4 masquerade fully-random
+	}
+
+	chain forward {
+		type filter hook forward priority filter; policy accept;
+		ip saddr 10.244.0.0/16 accept
+	}
+}
+`;
+    const got = parseNftListing(text);
+    expect(got.comment).toBe('flannel-operator abc');
+    expect([...got.chains]).toEqual([
+      ['postrtg', 2],
+      ['forward', 1],
+    ]);
   });
 });

@@ -119,18 +119,29 @@ export function renderNftDelete(f: RuleInput['family']): string {
  * Jumps from POSTROUTING/FORWARD are ensured separately (they live in built-in chains).
  */
 export function renderIptables(i: RuleInput): string {
+  // The rule-set hash rides in every rule's comment: the drift check compares it, so a rule
+  // set for another network/subnet is never taken for ours.
+  const tag = `flannel-operator ${iptablesHash(i)}`;
   const out: string[] = [];
   if (i.ipMasq) {
     out.push('*nat', `:${IPT_CHAIN_NAT} - [0:0]`);
     for (const r of natRules(i))
-      out.push(`-A ${IPT_CHAIN_NAT} ${r.ipt} -m comment --comment "flannel-operator masq"`);
+      out.push(`-A ${IPT_CHAIN_NAT} ${r.ipt} -m comment --comment "${tag}"`);
     out.push('COMMIT');
   }
   out.push('*filter', `:${IPT_CHAIN_FWD} - [0:0]`);
   for (const r of fwdRules(i))
-    out.push(`-A ${IPT_CHAIN_FWD} ${r.ipt} -m comment --comment "flannel-operator forward"`);
+    out.push(`-A ${IPT_CHAIN_FWD} ${r.ipt} -m comment --comment "${tag}"`);
   out.push('COMMIT');
   return out.join('\n') + '\n';
+}
+
+export function iptablesHash(i: RuleInput): string {
+  const body = {
+    nat: i.ipMasq ? natRules(i).map((r) => r.ipt) : [],
+    fwd: fwdRules(i).map((r) => r.ipt),
+  };
+  return createHash('sha256').update(JSON.stringify(body)).digest('hex').slice(0, 16);
 }
 
 export function iptablesRuleCounts(i: RuleInput): { nat: number; filter: number } {
