@@ -162,6 +162,7 @@ function rootSchema(
   status: z.ZodType,
   extra: JsonSchema = {},
   nameMaxLength = 253,
+  statusDefault?: JsonSchema,
 ): JsonSchema {
   return {
     description,
@@ -176,7 +177,9 @@ function rootSchema(
         properties: { name: { type: 'string', maxLength: nameMaxLength } },
       },
       spec: jsonSchemaOf(spec),
-      status: jsonSchemaOf(status),
+      status: statusDefault
+        ? { ...jsonSchemaOf(status), default: statusDefault }
+        : jsonSchemaOf(status),
     },
     ...extra,
   };
@@ -241,6 +244,9 @@ export function flannelNetworkCrd(): CustomResourceDefinition {
         flannelNetworkStatusSchema,
         { 'x-kubernetes-validations': toCel(flannelNetworkRootRules) },
         63,
+        // kstatus reads an object with no status at all as Current; "observed 0 < generation 1"
+        // keeps a GitOps health check InProgress until the controller has reconciled it once.
+        { observedGeneration: 0 },
       ),
     },
   });

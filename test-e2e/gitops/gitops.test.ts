@@ -125,12 +125,22 @@ describe('GitOps: no drift, kstatus health', () => {
     client?.close();
   });
 
-  it('server-side applying the same FlannelNetwork twice changes nothing', async () => {
+  it('server-side applying the same FlannelNetwork again changes nothing', async () => {
     await applyServerSide(VXLAN);
-    const first = await rv('default');
+    const created = await admin().get<FlannelNetwork>(`${NETWORKS}/default`);
     expect(await diffServerSide(VXLAN)).toEqual({ code: 0, stdout: '' });
+    // No controller runs yet, so nothing has stored a status: the first update persists the
+    // CRD's status default ({observedGeneration: 0}, which keeps kstatus InProgress) once.
+    // Spec and generation never change, and from then on a re-apply writes nothing. With the
+    // controller running (next test) the status is stored already and every re-apply is a no-op.
     await applyServerSide(VXLAN);
-    expect(await rv('default')).toBe(first);
+    const reapplied = await admin().get<FlannelNetwork>(`${NETWORKS}/default`);
+    expect(reapplied.metadata.generation).toBe(1);
+    expect(reapplied.spec).toEqual(created.spec);
+    expect(reapplied.status).toEqual({ observedGeneration: 0 });
+    await applyServerSide(VXLAN);
+    expect(await rv('default')).toBe(reapplied.metadata.resourceVersion);
+    expect(await diffServerSide(VXLAN)).toEqual({ code: 0, stdout: '' });
   });
 
   it('still no diff after the controller reconciled it (status only, spec untouched)', async () => {
@@ -290,18 +300,11 @@ describe('GitOps: no drift, kstatus health', () => {
         spec: { network: '10.251.0.0/16', nodeSelector: { matchLabels: { pool: 'none' } } },
       });
       const r = await kstatusLive('unseen');
-      if (statusDefault === undefined) {
-        console.warn(
-          'KNOWN GAP: the FlannelNetwork CRD has no status default, so kstatus reads a not yet ' +
-            `reconciled network as ${r.status}; add default {observedGeneration: 0} to .status in the CRD generator`,
-        );
-        expect(r.status).toBe('Current');
-      } else {
-        expect(r).toMatchObject({
-          status: 'InProgress',
-          message: 'FlannelNetwork generation is 1, but latest observed generation is 0',
-        });
-      }
+      expect(statusDefault).toEqual({ observedGeneration: 0 });
+      expect(r).toMatchObject({
+        status: 'InProgress',
+        message: 'FlannelNetwork generation is 1, but latest observed generation is 0',
+      });
     } finally {
       controller = await spawnController(cp().kubeconfigPath, [
         `--namespace=${NS}`,
