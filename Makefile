@@ -58,7 +58,7 @@ bench: build tools ## benchmarks; prints a markdown table and JSON
 
 .PHONY: lab
 lab: deps build tools ## netns lab: control plane + 3 nodes + operator, then a ping matrix
-	test-e2e/lab/demo.sh
+	test-e2e/lab/demo.sh $(ARGS)
 
 .PHONY: lab-down
 lab-down: ## tear down any lab left behind (also after a crash)
