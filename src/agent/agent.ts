@@ -22,12 +22,15 @@ import {
 import { leaseName } from '../api/names.js';
 import {
   canonicalCidr,
+  canonicalIP,
   computeDesired,
+  deriveV6VtepMAC,
   deriveVtepMAC,
   diffCount,
   diffState,
   isValidMac,
   normalizeMac,
+  vxlan6DeviceName,
   vxlanDeviceName,
   type DesiredState,
   type NetworkConfig,
@@ -46,6 +49,8 @@ export interface AgentOptions {
   network: string;
   iface?: string;
   publicIP?: string;
+  /** Address peers send IPv6 tunnel traffic to (dual-stack); default: Node InternalIP v6, then the underlay's. */
+  publicIPv6?: string;
   subnetFile: string;
   cniConfDir: string;
   cniDataDir?: string;
@@ -80,6 +85,7 @@ export function networkConfig(fn: FlannelNetwork): NetworkConfig & { ipMasq: boo
     port: b.port ?? 8472,
     directRouting: b.directRouting ?? false,
     mtu: b.mtu,
+    ipv6Network: fn.spec.ipv6Network ? canonicalCidr(fn.spec.ipv6Network) : undefined,
     ipMasq: fn.spec.ipMasq ?? true,
   };
 }
@@ -90,6 +96,9 @@ export function toPeer(l: SubnetLease): PeerLease {
     subnet: l.spec.subnet,
     publicIP: l.status?.publicIP,
     vtepMAC: l.status?.backend?.vtepMAC,
+    ipv6Subnet: l.spec.ipv6Subnet,
+    publicIPv6: l.status?.publicIPv6,
+    v6VtepMAC: l.status?.backend?.v6VtepMAC,
     deleting: !!l.metadata.deletionTimestamp,
   };
 }
@@ -108,6 +117,8 @@ export class Agent {
   private underlay!: UnderlayInfo;
   private publicIP!: string;
   private vtepMAC?: string;
+  private publicIPv6?: string;
+  private v6VtepMAC?: string;
   private running = false;
   private dirty = false;
   private pass?: Promise<void>;
@@ -163,7 +174,9 @@ export class Agent {
         await sleep(delay);
       }
     }
-    const internalIP = node.status?.addresses?.find((a) => a.type === 'InternalIP')?.address;
+    const internal = (node.status?.addresses ?? []).filter((a) => a.type === 'InternalIP');
+    const internalIP = internal.find((a) => !a.address.includes(':'))?.address;
+    const internalIPv6 = internal.find((a) => a.address.includes(':'))?.address;
     const { iface, publicIP } = this.opts;
     try {
       this.underlay = await this.kernel.underlay({
@@ -176,11 +189,26 @@ export class Agent {
       this.underlay = await this.kernel.underlay({ ip: internalIP });
     }
     this.publicIP = this.opts.publicIP ?? this.underlay.ip;
-    this.log.info({ underlay: this.underlay, publicIP: this.publicIP }, 'underlay selected');
+    const v6 = await this.kernel.underlayV6(this.underlay, this.opts.publicIPv6 ?? internalIPv6);
+    if (v6) this.underlay = { ...this.underlay, ...v6 };
+    const pub6 = this.opts.publicIPv6 ?? internalIPv6 ?? v6?.ipv6;
+    this.publicIPv6 = pub6 ? canonicalIP(pub6) : undefined;
+    this.log.info(
+      { underlay: this.underlay, publicIP: this.publicIP, publicIPv6: this.publicIPv6 },
+      'underlay selected',
+    );
     this.netfilter = new Netfilter(await detectMode(this.opts.netfilter));
     if ((await enableForwarding()) === 'off') {
       this.log.warn(
         'net.ipv4.ip_forward is 0 and cannot be changed here: pods will not reach other nodes',
+      );
+    }
+    if (
+      this.publicIPv6 &&
+      (await enableForwarding('/proc/sys/net/ipv6/conf/all/forwarding')) === 'off'
+    ) {
+      this.log.warn(
+        'IPv6 forwarding is off and cannot be changed here: v6 pod traffic will not leave',
       );
     }
 
@@ -321,18 +349,33 @@ export class Agent {
     this.current = { lease, cfg };
     const subnet = canonicalCidr(lease.spec.subnet);
     const dev = vxlanDeviceName(cfg.vni);
-    const actual0 = await this.kernel.readState(dev);
+    const dev6 = vxlan6DeviceName(cfg.vni);
+    const subnetV6 =
+      cfg.ipv6Network && lease.spec.ipv6Subnet ? canonicalCidr(lease.spec.ipv6Subnet) : undefined;
+    // Always read flannel-v6 too, so one left behind by a former dual-stack config is removed.
+    const actual0 = await this.kernel.readState(dev, dev6);
     this.vtepMAC ??= this.pickMAC(lease, actual0.vxlan?.mac, cfg.vni);
+    if (subnetV6) this.v6VtepMAC ??= this.pickV6MAC(lease, actual0.vxlan6?.mac, cfg.vni);
     const self: SelfInfo = {
       nodeName: this.opts.nodeName,
       subnet,
       publicIP: this.publicIP,
       underlay: this.underlay,
       vtepMAC: this.vtepMAC,
+      subnetV6,
+      publicIPv6: this.publicIPv6,
+      v6VtepMAC: this.v6VtepMAC,
     };
     const desired = computeDesired(self, cfg, this.leases.list().map(toPeer));
     this.lastDesired = desired;
-    const own = { network: cfg.network, vxlanDev: dev, ownSubnet: subnet };
+    const own = {
+      network: cfg.network,
+      vxlanDev: dev,
+      ownSubnet: subnet,
+      network6: cfg.ipv6Network,
+      vxlanDev6: dev6,
+      ownSubnet6: subnetV6,
+    };
 
     let diff = diffState(desired, actual0, own);
     let changes = 0;
@@ -351,8 +394,29 @@ export class Agent {
       this.log.info({ dev, action: diff.vxlan }, 'vxlan device programmed');
       this.deps.metrics.kernelOps.inc({ op: `device-${diff.vxlan}` });
       changes++;
-      diff = diffState(desired, await this.kernel.readState(dev), own);
+      diff = diffState(desired, await this.kernel.readState(dev, dev6), own);
     }
+    const action6 = diff.vxlan6 ?? 'ok';
+    if (action6 !== 'ok') {
+      if (action6 === 'delete') await this.kernel.deleteLink(dev6);
+      else {
+        try {
+          await this.kernel.ensureVxlan(desired.vxlan6!, action6);
+        } catch (e) {
+          throw new AgentError(
+            `cannot ${action6} ${dev6} (vni ${cfg.vni}, port ${cfg.port}, local ${desired.vxlan6!.local}): ${(e as Error).message}`,
+            'EAGENT_VXLAN_DEVICE',
+          );
+        }
+      }
+      this.log.info({ dev: dev6, action: action6 }, 'vxlan device programmed');
+      this.deps.metrics.kernelOps.inc({ op: `device-${action6}` });
+      changes++;
+      diff = diffState(desired, await this.kernel.readState(dev, dev6), own);
+    }
+    // Both devices are dealt with above; the count below is of routes, neighbors and fdb.
+    diff.vxlan = 'ok';
+    diff.vxlan6 = 'ok';
     const n = diffCount(diff);
     if (n > 0) {
       const errors = await this.kernel.applyDiff(diff);
@@ -415,8 +479,10 @@ export class Agent {
     );
 
     const m = this.deps.metrics;
-    m.peers.set({ mode: 'vxlan' }, desired.peers.filter((p) => p.mode === 'vxlan').length);
-    m.peers.set({ mode: 'host-gw' }, desired.peers.filter((p) => p.mode === 'host-gw').length);
+    // Peers count once each (the IPv6 half of a dual-stack peer is not a second peer).
+    const peers4 = desired.peers.filter((p) => !p.family);
+    m.peers.set({ mode: 'vxlan' }, peers4.filter((p) => p.mode === 'vxlan').length);
+    m.peers.set({ mode: 'host-gw' }, peers4.filter((p) => p.mode === 'host-gw').length);
     m.pending.set(desired.pending.length);
     m.programSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
     if (changes > 0)
@@ -443,6 +509,13 @@ export class Agent {
     return deriveVtepMAC(this.opts.nodeName, vni);
   }
 
+  private pickV6MAC(lease: SubnetLease, deviceMAC: string | undefined, vni: number): string {
+    const fromLease = lease.status?.backend?.v6VtepMAC;
+    if (fromLease && isValidMac(fromLease)) return normalizeMac(fromLease);
+    if (deviceMAC && isValidMac(deviceMAC)) return normalizeMac(deviceMAC);
+    return deriveV6VtepMAC(this.opts.nodeName, vni);
+  }
+
   /**
    * Server-side applies this node's lease status. A `problem` (a failed pass) turns Ready False
    * and Degraded True with the error, so kubectl wait / Argo CD / the CLI show it.
@@ -452,17 +525,26 @@ export class Agent {
     cfg: NetworkConfig,
     problem?: { reason: string; message: string },
   ): Promise<void> {
+    const dual = !!cfg.ipv6Network && !!lease.spec.ipv6Subnet;
+    const v6MAC = dual && cfg.type === 'vxlan' ? this.v6VtepMAC : undefined;
     const backend =
       cfg.type === 'vxlan'
-        ? { type: 'vxlan' as const, vtepMAC: this.vtepMAC, vni: cfg.vni }
+        ? {
+            type: 'vxlan' as const,
+            vtepMAC: this.vtepMAC,
+            ...(v6MAC ? { v6VtepMAC: v6MAC } : {}),
+            vni: cfg.vni,
+          }
         : { type: 'host-gw' as const };
+    const publicIPv6 = dual ? this.publicIPv6 : undefined;
     const gen = lease.metadata.generation;
-    const want = { publicIP: this.publicIP, backend, gen, problem };
+    const want = { publicIP: this.publicIP, publicIPv6, backend, gen, problem };
     const key = JSON.stringify(want);
     const prev = lease.status;
     const upToDate =
       !problem &&
       prev?.publicIP === this.publicIP &&
+      prev.publicIPv6 === publicIPv6 &&
       JSON.stringify(prev.backend ?? {}) === JSON.stringify(backend) &&
       prev.conditions?.some(
         (c) => c.type === 'Ready' && c.status === 'True' && c.observedGeneration === gen,
@@ -505,7 +587,13 @@ export class Agent {
         apiVersion: API_VERSION,
         kind: SUBNET_LEASE.kind,
         metadata: { name: lease.metadata.name },
-        status: { observedGeneration: gen, publicIP: this.publicIP, backend, conditions },
+        status: {
+          observedGeneration: gen,
+          publicIP: this.publicIP,
+          ...(publicIPv6 ? { publicIPv6 } : {}),
+          backend,
+          conditions,
+        },
       },
       { fieldManager: FIELD_MANAGER_AGENT, force: true },
     );

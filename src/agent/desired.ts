@@ -10,6 +10,8 @@ import ipaddr from 'ipaddr.js';
 export const ROUTE_PROTOCOL = 157;
 /** Bytes of outer headers VXLAN adds (IPv4 outer). */
 export const VXLAN_OVERHEAD = 50;
+/** Bytes of outer headers VXLAN adds over an IPv6 underlay (40 IPv6 + 8 UDP + 8 VXLAN + 14 Ethernet). */
+export const VXLAN6_OVERHEAD = 70;
 
 export type BackendType = 'vxlan' | 'host-gw';
 
@@ -21,6 +23,9 @@ export interface UnderlayInfo {
   ip: string;
   /** Connected prefix of that address, e.g. 10.200.0.0/24; peers inside it share our L2 segment. */
   prefix: string;
+  /** Global IPv6 address of the underlay interface (dual-stack), and its connected prefix. */
+  ipv6?: string;
+  prefixV6?: string;
 }
 
 export interface SelfInfo {
@@ -31,6 +36,10 @@ export interface SelfInfo {
   underlay: UnderlayInfo;
   /** MAC of flannel.<vni>. */
   vtepMAC: string;
+  /** Dual-stack: this node's IPv6 pod subnet, the v6 address peers send to, MAC of flannel-v6.<vni>. */
+  subnetV6?: string;
+  publicIPv6?: string;
+  v6VtepMAC?: string;
 }
 
 export interface NetworkConfig {
@@ -40,6 +49,8 @@ export interface NetworkConfig {
   port: number;
   directRouting: boolean;
   mtu?: number;
+  /** IPv6 pod network of a dual-stack FlannelNetwork. */
+  ipv6Network?: string;
 }
 
 /** What the agent needs to know about one lease (own or remote). */
@@ -48,6 +59,9 @@ export interface PeerLease {
   subnet?: string;
   publicIP?: string;
   vtepMAC?: string;
+  ipv6Subnet?: string;
+  publicIPv6?: string;
+  v6VtepMAC?: string;
   /** Lease is being deleted: treat as gone. */
   deleting?: boolean;
 }
@@ -60,7 +74,7 @@ export interface VxlanSpec {
   linkIndex: number;
   mtu: number;
   mac: string;
-  /** <subnet network address>/32 */
+  /** <subnet network address>/32 (/128 for flannel-v6.<vni>) */
   address: string;
 }
 
@@ -87,6 +101,8 @@ export interface PeerPlan {
   nodeName: string;
   subnet: string;
   mode: PeerMode;
+  /** Set on the IPv6 half of a dual-stack peer. */
+  family?: 'ipv6';
 }
 export interface PendingPeer {
   nodeName: string;
@@ -95,6 +111,8 @@ export interface PendingPeer {
 
 export interface DesiredState {
   vxlan?: VxlanSpec;
+  /** flannel-v6.<vni> of a dual-stack vxlan network. */
+  vxlan6?: VxlanSpec;
   routes: RouteSpec[];
   neighbors: NeighSpec[];
   fdb: FdbSpec[];
@@ -110,6 +128,10 @@ export class DesiredStateError extends Error {
 
 export function vxlanDeviceName(vni: number): string {
   return `flannel.${vni}`;
+}
+
+export function vxlan6DeviceName(vni: number): string {
+  return `flannel-v6.${vni}`;
 }
 
 /** Canonical "a.b.c.d/len" with host bits cleared; throws DesiredStateError on garbage. */
@@ -155,6 +177,15 @@ export function ipInCidr(ip: string, cidr: string): boolean {
   }
 }
 
+/** RFC 5952 text of an address ("fd00:200:0::1" -> "fd00:200::1"), as the kernel reports it. */
+export function canonicalIP(ip: string): string {
+  try {
+    return ipaddr.parse(ip).toString();
+  } catch {
+    return ip;
+  }
+}
+
 export function normalizeMac(mac: string): string {
   return mac.toLowerCase();
 }
@@ -175,10 +206,44 @@ export function deriveVtepMAC(nodeName: string, vni: number): string {
   return b.map((x) => x.toString(16).padStart(2, '0')).join(':');
 }
 
+/** The stable MAC of flannel-v6.<vni>: derived like the v4 one, from a different seed. */
+export function deriveV6VtepMAC(nodeName: string, vni: number): string {
+  return deriveVtepMAC(`${nodeName}/ipv6`, vni);
+}
+
 /** MTU of flannel.<vni> and of the pods. */
 export function computeMTU(cfg: NetworkConfig, underlayMTU: number): number {
   const max = cfg.type === 'vxlan' ? underlayMTU - VXLAN_OVERHEAD : underlayMTU;
   return cfg.mtu !== undefined ? Math.min(cfg.mtu, max) : max;
+}
+
+/** MTU of flannel-v6.<vni>: the IPv6 outer header is 20 bytes larger. */
+export function computeMTU6(cfg: NetworkConfig, underlayMTU: number): number {
+  const max = cfg.type === 'vxlan' ? underlayMTU - VXLAN6_OVERHEAD : underlayMTU;
+  return cfg.mtu !== undefined ? Math.min(cfg.mtu, max) : max;
+}
+
+/** How to reach the IPv6 half of one peer: vxlan (flannel-v6), host-gw, or pending. */
+export function peerMode6(
+  cfg: NetworkConfig,
+  self: SelfInfo,
+  peer: PeerLease,
+): PeerMode | { pending: string } {
+  if (!peer.ipv6Subnet) return { pending: 'ipv6: lease has no ipv6Subnet yet' };
+  if (!peer.publicIPv6) return { pending: 'ipv6: peer has not published its publicIPv6' };
+  const sameL2 = !!self.underlay.prefixV6 && ipInCidr(peer.publicIPv6, self.underlay.prefixV6);
+  if (cfg.type === 'host-gw') {
+    return sameL2
+      ? 'host-gw'
+      : {
+          pending: `ipv6: host-gw peer ${peer.publicIPv6} is not on ${self.underlay.prefixV6 ?? 'an IPv6 underlay prefix'}`,
+        };
+  }
+  if (cfg.directRouting && sameL2) return 'host-gw';
+  if (!self.underlay.ipv6) return { pending: 'ipv6: this node has no IPv6 underlay address' };
+  if (!peer.v6VtepMAC || !isValidMac(peer.v6VtepMAC))
+    return { pending: 'ipv6: peer has not published its v6 VTEP MAC' };
+  return 'vxlan';
 }
 
 /** How to reach one peer: vxlan, host-gw, or pending (with why). */
@@ -233,6 +298,7 @@ export function computeDesired(
   }
   const seen = new Set<string>([ownSubnet]);
   const sorted = [...leases].sort((a, b) => a.nodeName.localeCompare(b.nodeName));
+  if (cfg.ipv6Network && self.subnetV6) addIPv6(state, self, cfg, sorted);
   for (const peer of sorted) {
     if (peer.nodeName === self.nodeName || peer.deleting) continue;
     const mode = peerMode(cfg, self, peer);
@@ -271,6 +337,76 @@ export function computeDesired(
   return state;
 }
 
+/** The IPv6 half of a dual-stack network: flannel-v6.<vni>, v6 routes, neighbors and FDB. */
+function addIPv6(
+  state: DesiredState,
+  self: SelfInfo,
+  cfg: NetworkConfig,
+  peers: PeerLease[],
+): void {
+  const ownSubnet = canonicalCidr(self.subnetV6!);
+  const dev = vxlan6DeviceName(cfg.vni);
+  if (cfg.type === 'vxlan' && self.underlay.ipv6) {
+    const mtu = computeMTU6(cfg, self.underlay.mtu);
+    // Pods carry both families on one interface: the smaller MTU fits both tunnels.
+    state.podMTU = Math.min(state.podMTU, mtu);
+    state.vxlan6 = {
+      name: dev,
+      vni: cfg.vni,
+      port: cfg.port,
+      local: canonicalIP(self.underlay.ipv6),
+      linkIndex: self.underlay.index,
+      mtu,
+      mac: normalizeMac(self.v6VtepMAC ?? deriveV6VtepMAC(self.nodeName, cfg.vni)),
+      address: `${networkAddress(ownSubnet)}/128`,
+    };
+  }
+  const seen = new Set<string>([ownSubnet]);
+  for (const peer of peers) {
+    if (peer.nodeName === self.nodeName || peer.deleting) continue;
+    if (!peer.ipv6Subnet && !peer.publicIPv6) continue; // a v4-only peer: nothing to say
+    const mode = peerMode6(cfg, self, peer);
+    if (typeof mode === 'object') {
+      state.pending.push({ nodeName: peer.nodeName, reason: mode.pending });
+      continue;
+    }
+    let subnet: string;
+    try {
+      subnet = canonicalCidr(peer.ipv6Subnet!);
+      if (!ipInCidr(networkAddress(subnet), cfg.ipv6Network!)) throw new Error('outside');
+    } catch {
+      state.pending.push({
+        nodeName: peer.nodeName,
+        reason: `ipv6: invalid ipv6Subnet "${peer.ipv6Subnet}"`,
+      });
+      continue;
+    }
+    if (seen.has(subnet)) {
+      state.pending.push({
+        nodeName: peer.nodeName,
+        reason: `ipv6: subnet ${subnet} is held twice`,
+      });
+      continue;
+    }
+    seen.add(subnet);
+    state.peers.push({ nodeName: peer.nodeName, subnet, mode, family: 'ipv6' });
+    if (mode === 'host-gw') {
+      state.routes.push({
+        dst: subnet,
+        gateway: canonicalIP(peer.publicIPv6!),
+        dev: self.underlay.name,
+        onlink: false,
+      });
+    } else {
+      const gw = networkAddress(subnet);
+      const mac = normalizeMac(peer.v6VtepMAC!);
+      state.neighbors.push({ dev, ip: gw, mac });
+      state.fdb.push({ dev, mac, dst: canonicalIP(peer.publicIPv6!) });
+      state.routes.push({ dst: subnet, gateway: gw, dev, onlink: true });
+    }
+  }
+}
+
 /** Kernel objects as the reader reports them (only what the diff needs). */
 export interface ActualRoute extends RouteSpec {
   protocol: number;
@@ -281,6 +417,7 @@ export interface ActualNeigh extends NeighSpec {
 }
 export interface ActualState {
   vxlan?: VxlanSpec & { up: boolean; learning: boolean; addresses: string[] };
+  vxlan6?: VxlanSpec & { up: boolean; learning: boolean; addresses: string[] };
   routes: ActualRoute[];
   neighbors: ActualNeigh[];
   fdb: FdbSpec[];
@@ -290,6 +427,10 @@ export interface Ownership {
   network: string;
   vxlanDev: string;
   ownSubnet: string;
+  /** Dual-stack: the IPv6 pod network, flannel-v6.<vni>, this node's IPv6 subnet. */
+  network6?: string;
+  vxlanDev6?: string;
+  ownSubnet6?: string;
 }
 
 /**
@@ -298,10 +439,17 @@ export interface Ownership {
  */
 export function ownsRoute(r: ActualRoute, o: Ownership): boolean {
   if (r.table !== 254) return false;
-  if (canonicalCidr(r.dst) === canonicalCidr(o.ownSubnet)) return false;
+  const dst = canonicalCidr(r.dst);
+  if (dst === canonicalCidr(o.ownSubnet)) return false;
+  if (o.ownSubnet6 && dst === canonicalCidr(o.ownSubnet6)) return false;
   if (r.protocol === ROUTE_PROTOCOL) return true;
-  return r.dev === o.vxlanDev && cidrInside(r.dst, o.network);
+  // The kernel's own routes (the /128 of flannel-v6's address) are not leftovers.
+  if (r.protocol === RTPROT_KERNEL) return false;
+  if (r.dev === o.vxlanDev && cidrInside(r.dst, o.network)) return true;
+  return !!o.vxlanDev6 && !!o.network6 && r.dev === o.vxlanDev6 && cidrInside(r.dst, o.network6);
 }
+
+const RTPROT_KERNEL = 2;
 
 function cidrInside(inner: string, outer: string): boolean {
   const [net, len] = inner.split('/') as [string, string];
@@ -311,6 +459,8 @@ function cidrInside(inner: string, outer: string): boolean {
 
 export interface Diff {
   vxlan: 'ok' | 'create' | 'update' | 'delete';
+  /** flannel-v6.<vni>; absent means 'ok'. */
+  vxlan6?: 'ok' | 'create' | 'update' | 'delete';
   addRoutes: RouteSpec[];
   replaceRoutes: RouteSpec[];
   removeRoutes: RouteSpec[];
@@ -325,6 +475,7 @@ export interface Diff {
 export function isEmptyDiff(d: Diff): boolean {
   return (
     d.vxlan === 'ok' &&
+    (d.vxlan6 ?? 'ok') === 'ok' &&
     [
       d.addRoutes,
       d.replaceRoutes,
@@ -342,6 +493,7 @@ export function isEmptyDiff(d: Diff): boolean {
 export function diffCount(d: Diff): number {
   return (
     (d.vxlan === 'ok' ? 0 : 1) +
+    ((d.vxlan6 ?? 'ok') === 'ok' ? 0 : 1) +
     d.addRoutes.length +
     d.replaceRoutes.length +
     d.removeRoutes.length +
@@ -401,6 +553,9 @@ export function diffState(desired: DesiredState, actual: ActualState, o: Ownersh
   };
   if (desired.vxlan) d.vxlan = actual.vxlan ? vxlanDiffers(desired.vxlan, actual.vxlan) : 'create';
   else if (actual.vxlan) d.vxlan = 'delete';
+  if (desired.vxlan6)
+    d.vxlan6 = actual.vxlan6 ? vxlanDiffers(desired.vxlan6, actual.vxlan6) : 'create';
+  else if (actual.vxlan6) d.vxlan6 = 'delete';
 
   const haveRoutes = new Map<string, ActualRoute>();
   for (const r of actual.routes) if (ownsRoute(r, o)) haveRoutes.set(canonicalCidr(r.dst), r);
@@ -416,28 +571,33 @@ export function diffState(desired: DesiredState, actual: ActualState, o: Ownersh
   for (const [dst, r] of haveRoutes) if (!wantRoutes.has(dst)) d.removeRoutes.push(r);
 
   // A recreated device has lost all its neighbors and fdb entries: everything is an add.
-  const fresh = d.vxlan === 'create';
+  const owned = new Set<string>();
+  if (d.vxlan !== 'create') owned.add(o.vxlanDev);
+  if (o.vxlanDev6 && d.vxlan6 !== 'create') owned.add(o.vxlanDev6);
   const haveNeigh = new Map<string, ActualNeigh>();
-  if (!fresh) for (const n of actual.neighbors) if (n.dev === o.vxlanDev) haveNeigh.set(n.ip, n);
+  for (const n of actual.neighbors) if (owned.has(n.dev)) haveNeigh.set(`${n.dev}|${n.ip}`, n);
   const wantNeigh = new Set<string>();
   for (const n of desired.neighbors) {
-    wantNeigh.add(n.ip);
-    const have = haveNeigh.get(n.ip);
+    const key = `${n.dev}|${n.ip}`;
+    wantNeigh.add(key);
+    const have = haveNeigh.get(key);
     if (!have) d.addNeighbors.push(n);
     else if (normalizeMac(have.mac) !== n.mac || !have.permanent) d.replaceNeighbors.push(n);
   }
-  for (const [ip, n] of haveNeigh) if (!wantNeigh.has(ip) && n.permanent) d.removeNeighbors.push(n);
+  for (const [key, n] of haveNeigh)
+    if (!wantNeigh.has(key) && n.permanent) d.removeNeighbors.push(n);
 
   const haveFdb = new Map<string, FdbSpec>();
-  if (!fresh)
-    for (const f of actual.fdb) if (f.dev === o.vxlanDev) haveFdb.set(normalizeMac(f.mac), f);
+  for (const f of actual.fdb)
+    if (owned.has(f.dev)) haveFdb.set(`${f.dev}|${normalizeMac(f.mac)}`, f);
   const wantFdb = new Set<string>();
   for (const f of desired.fdb) {
-    wantFdb.add(f.mac);
-    const have = haveFdb.get(f.mac);
+    const key = `${f.dev}|${f.mac}`;
+    wantFdb.add(key);
+    const have = haveFdb.get(key);
     if (!have) d.addFdb.push(f);
     else if (have.dst !== f.dst) d.replaceFdb.push(f);
   }
-  for (const [mac, f] of haveFdb) if (!wantFdb.has(mac)) d.removeFdb.push(f);
+  for (const [key, f] of haveFdb) if (!wantFdb.has(key)) d.removeFdb.push(f);
   return d;
 }

@@ -16,6 +16,8 @@ Flags:
   --kubeconfig PATH                 kubeconfig (default: in-cluster, then $KUBECONFIG)
   --iface NAME                      underlay interface (default: the one holding the node's InternalIP)
   --public-ip IP                    address peers send to (default: the underlay interface's IPv4)
+  --public-ipv6 IP                  dual-stack: IPv6 address peers send to (default: the Node's
+                                    IPv6 InternalIP, then the underlay interface's global IPv6)
   --subnet-file PATH                subnet.env for the CNI plugin (default ${DEFAULT_SUBNET_FILE})
   --cni-conf-dir DIR                where 10-flannel.conflist goes (default ${DEFAULT_CNI_CONF_DIR})
   --cni-data-dir DIR                per-node CNI state dir put in the conflist (default: plugin defaults)
@@ -60,6 +62,7 @@ export function parseFlags(
       kubeconfig: { type: 'string' },
       iface: { type: 'string' },
       'public-ip': { type: 'string' },
+      'public-ipv6': { type: 'string' },
       'subnet-file': { type: 'string' },
       'cni-conf-dir': { type: 'string' },
       'cni-data-dir': { type: 'string' },
@@ -85,6 +88,7 @@ export function parseFlags(
     kubeconfig: values.kubeconfig,
     iface: values.iface,
     publicIP: values['public-ip'],
+    publicIPv6: values['public-ipv6'],
     subnetFile: values['subnet-file'] ?? DEFAULT_SUBNET_FILE,
     cniConfDir: values['cni-conf-dir'] ?? DEFAULT_CNI_CONF_DIR,
     cniDataDir: values['cni-data-dir'],

@@ -32,6 +32,7 @@ export function prerequisites(): string | undefined {
 
 export interface NetworkSpec {
   network?: string;
+  ipv6Network?: string;
   backend?: {
     type?: 'vxlan' | 'host-gw';
     vni?: number;

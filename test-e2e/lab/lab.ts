@@ -2,11 +2,13 @@
  * Netns lab: a real multi-node dataplane on one machine.
  *
  *   <p>ul        underlay: one bridge per L2 segment (brseg0, brseg1)
- *   <p>rt        router between the segments (10.200.0.254 / 10.201.0.254)
+ *   <p>rt        router between the segments (10.200.0.254 / 10.201.0.254, fd00:200::fe /
+ *                fd00:200:1::fe), forwarding both families
  *   <p><node>    one per node: eth0 on its segment's bridge, lo, an API relay, the agent
  *   <p>p<n>-<pod> pods, wired by the real CNI plugins (flannel -> bridge + host-local, portmap)
  *
- * Addresses exist only inside these namespaces (10.200.0.0/24, 10.201.0.0/24 underlay).
+ * Addresses exist only inside these namespaces (underlay 10.200.0.0/24 + fd00:200::/64 and
+ * 10.201.0.0/24 + fd00:200:1::/64; each node is registered with both InternalIPs).
  * Processes in a node namespace reach the API server at the same https://127.0.0.1:<port>
  * through relay.mjs (TCP -> unix socket -> TCP), so one kubeconfig works everywhere.
  * `teardown.sh [prefix]` removes everything, also after a crash.
@@ -36,6 +38,8 @@ const RELAY = join(REPO, 'test-e2e/lab/relay.mjs');
 const TEARDOWN = join(REPO, 'test-e2e/lab/teardown.sh');
 export const STATE_ROOT = process.env.FLOP_LAB_STATE ?? '/tmp/flop-lab';
 const SEGMENTS = ['10.200.0', '10.201.0'];
+/** IPv6 underlay, one /64 per segment (router ::fe on each). */
+const SEGMENTS6 = ['fd00:200::', 'fd00:200:1::'];
 
 export interface ExecResult {
   code: number;
@@ -128,6 +132,8 @@ export interface LabNode {
   name: string;
   ns: string;
   ip: string;
+  /** IPv6 underlay address (registered as the Node's second InternalIP). */
+  ip6: string;
   segment: number;
   dir: string;
   subnetFile: string;
@@ -140,6 +146,8 @@ export interface LabPod {
   node: string;
   ns: string;
   ip: string;
+  /** Set when the node's subnet.env has FLANNEL_IPV6_SUBNET (dual-stack network). */
+  ip6?: string;
   containerId: string;
 }
 
@@ -327,9 +335,10 @@ export class Lab {
     const containerId = `${this.prefix}${name}`;
     const result = await this.cni(n, 'ADD', podNs, containerId);
     const ips = (result as { ips?: Array<{ address: string }> }).ips ?? [];
-    const ip = ips[0]?.address.split('/')[0];
+    const ip = ips.find((a) => !a.address.includes(':'))?.address.split('/')[0];
+    const ip6 = ips.find((a) => a.address.includes(':'))?.address.split('/')[0];
     if (!ip) throw new Error(`CNI ADD for ${name} returned no IP: ${JSON.stringify(result)}`);
-    const pod: LabPod = { name, node: nodeName, ns: podNs, ip, containerId };
+    const pod: LabPod = { name, node: nodeName, ns: podNs, ip, ip6, containerId };
     this.pods.set(name, pod);
     return pod;
   }
@@ -421,18 +430,20 @@ export class Lab {
     return r.code === 0;
   }
 
-  /** Every pod pings every other pod (retrying up to `tries` times per pair). */
+  /** Every pod pings every other pod (retrying up to `tries` times per pair), v4 or v6 addresses. */
   async pingMatrix(
     tries = 3,
     only?: string[],
+    family: 'ipv4' | 'ipv6' = 'ipv4',
   ): Promise<Array<{ from: string; to: string; ok: boolean }>> {
     const out: Array<{ from: string; to: string; ok: boolean }> = [];
     const pods = [...this.pods.values()].filter((p) => !only || only.includes(p.name));
     for (const a of pods) {
       for (const b of pods) {
         if (a === b) continue;
+        const dst = family === 'ipv6' ? b.ip6 : b.ip;
         let ok = false;
-        for (let i = 0; i < tries && !ok; i++) ok = await this.ping(a.name, b.ip);
+        for (let i = 0; i < tries && !ok && dst; i++) ok = await this.ping(a.name, dst);
         out.push({ from: a.name, to: b.name, ok });
       }
     }
@@ -511,6 +522,7 @@ export class Lab {
         status: {
           addresses: [
             { type: 'InternalIP', address: n.ip },
+            { type: 'InternalIP', address: n.ip6 },
             { type: 'Hostname', address: n.name },
           ],
           conditions: [
@@ -553,6 +565,7 @@ export async function createLab(opts: LabOptions): Promise<Lab> {
     await must('ip', ['link', 'set', 'lo', 'up'], { ns: ul });
     await must('ip', ['link', 'set', 'lo', 'up'], { ns: rtr });
     await must('sysctl', ['-qw', 'net.ipv4.ip_forward=1'], { ns: rtr });
+    await must('sysctl', ['-qw', 'net.ipv6.conf.all.forwarding=1'], { ns: rtr });
     for (const [i, seg] of SEGMENTS.entries()) {
       await must('ip', ['link', 'add', `brseg${i}`, 'type', 'bridge'], { ns: ul });
       await must('ip', ['link', 'set', `brseg${i}`, 'up'], { ns: ul });
@@ -563,6 +576,9 @@ export async function createLab(opts: LabOptions): Promise<Lab> {
       await must('ip', ['link', 'set', `rtr${i}`, 'netns', rtr], { ns: ul });
       await must('ip', ['link', 'set', `r${i}`, 'master', `brseg${i}`, 'up'], { ns: ul });
       await must('ip', ['addr', 'add', `${seg}.254/24`, 'dev', `rtr${i}`], { ns: rtr });
+      await must('ip', ['-6', 'addr', 'add', `${SEGMENTS6[i]}fe/64`, 'dev', `rtr${i}`, 'nodad'], {
+        ns: rtr,
+      });
       await must('ip', ['link', 'set', `rtr${i}`, 'up'], { ns: rtr });
     }
     // Root netns side of the API relay.
@@ -578,12 +594,14 @@ export async function createLab(opts: LabOptions): Promise<Lab> {
       const segment = spec.segment ?? 0;
       const ns = `${prefix}${spec.name}`;
       const ip = `${SEGMENTS[segment]}.${++hostCount[segment]!}`;
+      const ip6 = `${SEGMENTS6[segment]}${hostCount[segment]!}`;
       const dir = join(stateDir, spec.name);
       mkdirSync(dir, { recursive: true });
       const n: LabNode = {
         name: spec.name,
         ns,
         ip,
+        ip6,
         segment,
         dir,
         subnetFile: join(dir, 'subnet.env'),
@@ -600,6 +618,10 @@ export async function createLab(opts: LabOptions): Promise<Lab> {
       await must('ip', ['addr', 'add', `${ip}/24`, 'dev', 'eth0'], { ns });
       await must('ip', ['link', 'set', 'eth0', 'up'], { ns });
       await must('ip', ['route', 'add', 'default', 'via', `${SEGMENTS[segment]}.254`], { ns });
+      await must('ip', ['-6', 'addr', 'add', `${ip6}/64`, 'dev', 'eth0', 'nodad'], { ns });
+      await must('ip', ['-6', 'route', 'add', 'default', 'via', `${SEGMENTS6[segment]}fe`], {
+        ns,
+      });
       const r = lab.spawnProcess(
         `relay-${spec.name}`,
         process.execPath,
@@ -642,8 +664,15 @@ export function flannelDelegate(conf: Record<string, unknown>): Record<string, u
     ipam: {
       ...ipam,
       type: 'host-local',
-      ranges: [[{ subnet: canonicalCidr(env.FLANNEL_SUBNET!) }]],
-      routes: [{ dst: env.FLANNEL_NETWORK }],
+      // Both families when subnet.env has the IPv6 keys, like the plugin itself (v0.9.1 does).
+      ranges: [
+        [{ subnet: canonicalCidr(env.FLANNEL_SUBNET!) }],
+        ...(env.FLANNEL_IPV6_SUBNET ? [[{ subnet: canonicalCidr(env.FLANNEL_IPV6_SUBNET) }]] : []),
+      ],
+      routes: [
+        { dst: env.FLANNEL_NETWORK },
+        ...(env.FLANNEL_IPV6_NETWORK ? [{ dst: env.FLANNEL_IPV6_NETWORK }] : []),
+      ],
     },
   };
 }

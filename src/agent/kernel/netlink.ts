@@ -17,6 +17,7 @@ import {
 } from '../desired.js';
 
 const AF_INET = 2;
+const AF_INET6 = 10;
 const AF_BRIDGE = 7;
 const RT_TABLE_MAIN = 254;
 /** RTNH_F_ONLINK: the netlink package has no name for it. */
@@ -33,7 +34,9 @@ export class KernelError extends Error {
   }
 }
 
-const ip4 = (s: string): Buffer => Buffer.from(ipaddr.IPv4.parse(s).toByteArray());
+/** Address bytes, 4 or 16 of them. */
+const ip4 = (s: string): Buffer => Buffer.from(ipaddr.parse(s).toByteArray());
+const familyOf = (s: string): number => (ipaddr.parse(s).kind() === 'ipv6' ? AF_INET6 : AF_INET);
 const macBuf = (s: string): Buffer => Buffer.from(s.replace(/:/g, ''), 'hex');
 const macStr = (b?: Buffer): string =>
   b ? [...b].map((x) => x.toString(16).padStart(2, '0')).join(':') : '';
@@ -110,6 +113,33 @@ export class Kernel {
       }));
   }
 
+  /** Global (not link-local) IPv6 addresses. */
+  async ipv6Addresses(): Promise<Array<{ index: number; ip: string; prefixLen: number }>> {
+    const msgs = await this.sock.getAddresses({ family: AF_INET6 });
+    return msgs
+      .filter((m) => m.data.family === AF_INET6)
+      .map((m) => ({
+        index: m.data.index ?? 0,
+        ip: ipStr(m.attrs.address ?? m.attrs.local),
+        prefixLen: m.data.prefixlen ?? 128,
+      }))
+      .filter((a) => a.ip && !ipInCidr(a.ip, 'fe80::/10'));
+  }
+
+  /**
+   * The IPv6 side of the underlay interface: `ip` when the interface holds it, else its first
+   * global address. Undefined when it has none (a v4-only node).
+   */
+  async underlayV6(
+    underlay: UnderlayInfo,
+    ip?: string,
+  ): Promise<{ ipv6: string; prefixV6: string } | undefined> {
+    const onLink = (await this.ipv6Addresses()).filter((a) => a.index === underlay.index);
+    const addr = onLink.find((a) => a.ip === ip) ?? onLink[0];
+    if (!addr) return undefined;
+    return { ipv6: addr.ip, prefixV6: canonicalCidr(`${addr.ip}/${addr.prefixLen}`) };
+  }
+
   /** Underlay facts: by interface name, or the interface holding `ip`. */
   async underlay(sel: { iface?: string; ip?: string }): Promise<UnderlayInfo> {
     const [links, addrs] = await Promise.all([this.links(), this.ipv4Addresses()]);
@@ -139,24 +169,29 @@ export class Kernel {
     };
   }
 
-  /** Everything the diff needs about flannel.<vni> and the main IPv4 routing table. */
-  async readState(dev: string): Promise<ActualState> {
+  /**
+   * Everything the diff needs about flannel.<vni> (and flannel-v6.<vni> when `dev6` is given)
+   * and the main IPv4 (and IPv6) routing table.
+   */
+  async readState(dev: string, dev6?: string): Promise<ActualState> {
     const links = await this.sock.getLinks();
     const byIndex = new Map<number, string>();
     let vx: ActualState['vxlan'];
+    let vx6: ActualState['vxlan6'];
     let vxIndex = -1;
+    let vx6Index = -1;
     for (const m of links) {
       byIndex.set(m.data.index ?? 0, m.attrs.ifname ?? '');
-      if (m.attrs.ifname !== dev || !m.attrs.linkinfo) continue;
+      const name = m.attrs.ifname;
+      if ((name !== dev && (!dev6 || name !== dev6)) || !m.attrs.linkinfo) continue;
       const info = ifla.parseInfo(m.attrs.linkinfo);
       if (info.kind !== 'vxlan' || !info.data) continue;
       const v = ifla.parseVxlan(info.data);
-      vxIndex = m.data.index ?? 0;
-      vx = {
-        name: dev,
+      const found: NonNullable<ActualState['vxlan']> = {
+        name,
         vni: v.id ?? 0,
         port: v.port ? v.port.readUInt16BE(0) : 0,
-        local: ipStr(v.local),
+        local: ipStr(v.local ?? v.local6),
         linkIndex: v.link ?? 0,
         mtu: m.attrs.mtu ?? 0,
         mac: macStr(m.attrs.address),
@@ -165,20 +200,40 @@ export class Kernel {
         learning: !!v.learning,
         addresses: [],
       };
+      if (name === dev) {
+        vx = found;
+        vxIndex = m.data.index ?? 0;
+      } else {
+        vx6 = found;
+        vx6Index = m.data.index ?? 0;
+      }
     }
     if (vx) {
       const addrs = await this.ipv4Addresses();
       vx.addresses = addrs.filter((a) => a.index === vxIndex).map((a) => `${a.ip}/${a.prefixLen}`);
     }
+    if (vx6) {
+      const addrs = await this.ipv6Addresses();
+      vx6.addresses = addrs
+        .filter((a) => a.index === vx6Index)
+        .map((a) => `${a.ip}/${a.prefixLen}`);
+    }
     const routes: ActualRoute[] = [];
-    for (const m of await this.sock.getRoutes({ family: AF_INET })) {
-      if (m.data.family !== AF_INET || m.attrs.multipath) continue;
+    const routeMsgs = [...(await this.sock.getRoutes({ family: AF_INET }))];
+    if (dev6) routeMsgs.push(...(await this.sock.getRoutes({ family: AF_INET6 })));
+    for (const m of routeMsgs) {
+      const fam = m.data.family;
+      if ((fam !== AF_INET && fam !== AF_INET6) || m.attrs.multipath) continue;
       const table = m.attrs.table ?? m.data.table ?? 0;
       if (table !== RT_TABLE_MAIN) continue;
       const type = m.data.type;
       if (type !== 'UNICAST' && type !== 1) continue;
       const dstLen = m.data.dstLen ?? 0;
-      const dst = m.attrs.dst ? `${ipStr(m.attrs.dst)}/${dstLen}` : `0.0.0.0/0`;
+      const dst = m.attrs.dst
+        ? `${ipStr(m.attrs.dst)}/${dstLen}`
+        : fam === AF_INET6
+          ? '::/0'
+          : `0.0.0.0/0`;
       const protocol =
         typeof m.data.protocol === 'number' ? m.data.protocol : protoNumber(m.data.protocol);
       routes.push({
@@ -192,25 +247,28 @@ export class Kernel {
     }
     const neighbors: ActualState['neighbors'] = [];
     const fdb: FdbSpec[] = [];
-    if (vxIndex >= 0) {
-      for (const m of await this.sock.getNeighbors({ family: AF_INET })) {
-        if (m.data.ifindex !== vxIndex || m.data.family !== AF_INET || !m.attrs.lladdr) continue;
+    const devices: Array<[string, number, number]> = [[dev, vxIndex, AF_INET]];
+    if (dev6) devices.push([dev6, vx6Index, AF_INET6]);
+    for (const [name, index, family] of devices) {
+      if (index < 0) continue;
+      for (const m of await this.sock.getNeighbors({ family })) {
+        if (m.data.ifindex !== index || m.data.family !== family || !m.attrs.lladdr) continue;
         neighbors.push({
-          dev,
+          dev: name,
           ip: ipStr(m.attrs.dst),
           mac: macStr(m.attrs.lladdr),
           permanent: !!m.data.state?.permanent,
         });
       }
-      for (const m of await this.sock.getNeighbors({ family: AF_BRIDGE, ifindex: vxIndex })) {
-        if (m.data.ifindex !== vxIndex || !m.data.flags?.self || !m.attrs.dst || !m.attrs.lladdr)
+      for (const m of await this.sock.getNeighbors({ family: AF_BRIDGE, ifindex: index })) {
+        if (m.data.ifindex !== index || !m.data.flags?.self || !m.attrs.dst || !m.attrs.lladdr)
           continue;
         const mac = macStr(m.attrs.lladdr);
         if (mac === '00:00:00:00:00:00') continue;
-        fdb.push({ dev, mac, dst: ipStr(m.attrs.dst) });
+        fdb.push({ dev: name, mac, dst: ipStr(m.attrs.dst) });
       }
     }
-    return { vxlan: vx, routes, neighbors, fdb };
+    return { vxlan: vx, vxlan6: vx6, routes, neighbors, fdb };
   }
 
   /** Interface indexes cached for the duration of one applyDiff (saves a link dump per object). */
@@ -234,10 +292,11 @@ export class Kernel {
     if (mode === 'create') {
       await this.deleteLink(spec.name);
       const data = new AttrStream();
+      const v6 = familyOf(spec.local) === AF_INET6;
       data.emit(
         ifla.formatVxlan({
           id: spec.vni,
-          local: ip4(spec.local),
+          ...(v6 ? { local6: ip4(spec.local) } : { local: ip4(spec.local) }),
           link: spec.linkIndex,
           learning: 0,
           port: Buffer.from([spec.port >> 8, spec.port & 0xff]),
@@ -258,12 +317,17 @@ export class Kernel {
       );
       // Disable router advertisements before the device is up (no v6 autoconf on the overlay).
       await writeFile(`/proc/sys/net/ipv6/conf/${spec.name}/accept_ra`, '0').catch(() => undefined);
+      // No duplicate address detection on the overlay: the /128 is usable at once.
+      if (v6)
+        await writeFile(`/proc/sys/net/ipv6/conf/${spec.name}/accept_dad`, '0').catch(
+          () => undefined,
+        );
     }
     const index = await this.linkIndex(spec.name);
     await this.sock.setLink({ index }, { mtu: spec.mtu, address: macBuf(spec.mac) });
     const [addr, len] = spec.address.split('/') as [string, string];
     await this.sock.newAddress(
-      { family: AF_INET, prefixlen: Number(len), index },
+      { family: familyOf(addr), prefixlen: Number(len), index },
       { local: ip4(addr), address: ip4(addr) },
       CREATE_OR_REPLACE,
     );
@@ -274,7 +338,7 @@ export class Kernel {
     const [dst, len] = canonicalCidr(r.dst).split('/') as [string, string];
     await this.sock.newRoute(
       {
-        family: AF_INET,
+        family: familyOf(dst),
         dstLen: Number(len),
         table: RT_TABLE_MAIN,
         protocol: ROUTE_PROTOCOL as unknown as rt.RouteProtocol,
@@ -291,7 +355,7 @@ export class Kernel {
     const [dst, len] = canonicalCidr(r.dst).split('/') as [string, string];
     await ignoreMissing(
       this.sock.delRoute(
-        { family: AF_INET, dstLen: Number(len), table: RT_TABLE_MAIN },
+        { family: familyOf(dst), dstLen: Number(len), table: RT_TABLE_MAIN },
         { dst: ip4(dst), ...(r.gateway ? { gateway: ip4(r.gateway) } : {}) },
       ),
     );
@@ -299,7 +363,7 @@ export class Kernel {
 
   async replaceNeighbor(n: NeighSpec): Promise<void> {
     await this.sock.newNeighbor(
-      { family: AF_INET, ifindex: await this.linkIndex(n.dev), state: { permanent: true } },
+      { family: familyOf(n.ip), ifindex: await this.linkIndex(n.dev), state: { permanent: true } },
       { dst: ip4(n.ip), lladdr: macBuf(n.mac) },
       CREATE_OR_REPLACE,
     );
@@ -308,7 +372,9 @@ export class Kernel {
   async deleteNeighbor(n: NeighSpec): Promise<void> {
     const ifindex = await this.linkIndex(n.dev).catch(() => -1);
     if (ifindex < 0) return;
-    await ignoreMissing(this.sock.delNeighbor({ family: AF_INET, ifindex }, { dst: ip4(n.ip) }));
+    await ignoreMissing(
+      this.sock.delNeighbor({ family: familyOf(n.ip), ifindex }, { dst: ip4(n.ip) }),
+    );
   }
 
   async replaceFdb(f: FdbSpec): Promise<void> {
@@ -398,8 +464,9 @@ async function ignoreMissing(p: Promise<unknown>): Promise<void> {
  * Turns on IPv4 forwarding. In an unprivileged container /proc/sys is read-only: then it is fine
  * when forwarding is already on (kubelet/node setup), and reported as a problem otherwise.
  */
-export async function enableForwarding(): Promise<'enabled' | 'already' | 'off'> {
-  const path = '/proc/sys/net/ipv4/ip_forward';
+export async function enableForwarding(
+  path = '/proc/sys/net/ipv4/ip_forward',
+): Promise<'enabled' | 'already' | 'off'> {
   try {
     await writeFile(path, '1');
     return 'enabled';
@@ -417,7 +484,7 @@ export class KernelWatcher extends EventEmitter {
   private sock?: RtNetlinkSocket;
   start(): void {
     const s = createRtNetlink();
-    for (const g of ['LINK', 'IPV4_ROUTE', 'NEIGH'] as const) s.addMembership(g);
+    for (const g of ['LINK', 'IPV4_ROUTE', 'IPV6_ROUTE', 'NEIGH'] as const) s.addMembership(g);
     s.on('message', (msgs) => {
       for (const m of msgs) {
         // ARP churn of ordinary neighbors is not ours to repair.

@@ -1,0 +1,187 @@
+/**
+ * Dual-stack (IPv4 + IPv6) FlannelNetwork in the netns lab: real controller, real agents, pods
+ * wired by the real flannel CNI plugin (v0.9.1 reads FLANNEL_IPV6_SUBNET and asks host-local for
+ * both families). n1, n2 share a segment (10.200.0.0/24 + fd00:200:0::/64); n3 sits behind the
+ * router (10.201.0.0/24 + fd00:200:1::/64).
+ */
+import { useControlPlane } from '../harness/jest.js';
+import { waitUntil, type Lab } from '../lab/lab.js';
+import { applyNetwork, bootLab, describeLab, leases, type NetworkSpec } from './helpers.js';
+
+const NET = 'dual';
+const V6NET = 'fd00:10::/48';
+const SPEC: NetworkSpec = { ipv6Network: V6NET, backend: { type: 'vxlan' } };
+
+interface Route6 {
+  dst: string;
+  gateway?: string;
+  dev: string;
+  protocol?: string;
+  flags?: string[];
+}
+
+async function routes6(lab: Lab, node: string): Promise<Route6[]> {
+  const r = await lab.exec(node, 'ip', ['-6', '-j', 'route', 'show', 'table', 'main']);
+  return JSON.parse(r.stdout || '[]') as Route6[];
+}
+async function route6To(lab: Lab, node: string, dst: string): Promise<Route6 | undefined> {
+  return (await routes6(lab, node)).find((r) => r.dst === dst);
+}
+async function subnet6(lab: Lab, node: string): Promise<string> {
+  const l = (await leases(lab, NET)).find((x) => x.spec.nodeName === node);
+  if (!l?.spec.ipv6Subnet) throw new Error(`no ipv6Subnet for ${node}`);
+  return l.spec.ipv6Subnet;
+}
+const gw6 = (cidr: string): string => cidr.split('/')[0]!;
+
+async function expectMatrix(lab: Lab, family: 'ipv4' | 'ipv6'): Promise<void> {
+  const m = await lab.pingMatrix(3, undefined, family);
+  expect(m.filter((x) => !x.ok)).toEqual([]);
+  expect(m).toHaveLength(6);
+}
+
+describeLab('agent dual-stack vxlan / directRouting (netns lab)', () => {
+  const cp = useControlPlane({
+    root: true,
+    tools: ['etcd', 'kube-apiserver', 'bridge', 'host-local', 'portmap'],
+  });
+  let lab: Lab;
+
+  beforeAll(async () => {
+    lab = await bootLab(cp(), NET, SPEC);
+    await waitUntil(
+      'v6 data on every lease',
+      async () => {
+        const ls = await leases(lab, NET);
+        return (
+          ls.length === 3 &&
+          ls.every((l) => l.spec.ipv6Subnet && l.status?.publicIPv6 && l.status.backend?.v6VtepMAC)
+        );
+      },
+      30_000,
+      250,
+    );
+    for (const n of ['n1', 'n2', 'n3']) await lab.addPod(n, `p${n.slice(1)}`);
+  }, 180_000);
+
+  afterAll(async () => {
+    if (lab) {
+      if (process.env.FLOP_LAB_DUMP)
+        for (const p of lab.processes)
+          process.stderr.write(`--- ${p.name}\n${p.logs().slice(-3000)}\n`);
+      await lab.destroy();
+    }
+  }, 60_000);
+
+  it('publishes publicIPv6 and a distinct v6 VTEP MAC; pods get both families', async () => {
+    for (const l of await leases(lab, NET)) {
+      const n = lab.node(l.spec.nodeName);
+      expect(l.status?.publicIPv6).toBe(n.ip6);
+      expect(l.status?.backend?.v6VtepMAC).toMatch(/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/);
+      expect(l.status?.backend?.v6VtepMAC).not.toBe(l.status?.backend?.vtepMAC);
+    }
+    for (const p of lab.pods.values()) expect(p.ip6).toMatch(/^fd00:10:/);
+  });
+
+  it('vxlan v6: flannel-v6.1 device, onlink routes, permanent neighbors, fdb to peer v6', async () => {
+    const ls = await leases(lab, NET);
+    const own = ls.find((l) => l.spec.nodeName === 'n1')!;
+    const link = JSON.parse(
+      (await lab.exec('n1', 'ip', ['-d', '-j', 'link', 'show', 'flannel-v6.1'])).stdout,
+    ) as Array<{
+      mtu: number;
+      address: string;
+      linkinfo: { info_data: { id: number; local6?: string; port?: number; learning?: boolean } };
+    }>;
+    expect(link[0]!.mtu).toBe(1430);
+    expect(link[0]!.address).toBe(own.status?.backend?.v6VtepMAC);
+    expect(link[0]!.linkinfo.info_data).toMatchObject({
+      id: 1,
+      local6: lab.node('n1').ip6,
+      port: 8472,
+    });
+    expect(link[0]!.linkinfo.info_data.learning).toBeFalsy();
+    const addrs = (await lab.exec('n1', 'ip', ['-6', '-o', 'addr', 'show', 'dev', 'flannel-v6.1']))
+      .stdout;
+    expect(addrs).toContain(`${gw6(own.spec.ipv6Subnet!)}/128`);
+    const neigh = JSON.parse(
+      (await lab.exec('n1', 'ip', ['-6', '-j', 'neigh', 'show', 'dev', 'flannel-v6.1'])).stdout,
+    ) as Array<{ dst: string; lladdr?: string; state?: string[] }>;
+    const fdb = await lab.fdb('n1', 'flannel-v6.1');
+    for (const peer of ['n2', 'n3']) {
+      const l = ls.find((x) => x.spec.nodeName === peer)!;
+      const s6 = l.spec.ipv6Subnet!;
+      const r = await route6To(lab, 'n1', s6);
+      expect(r).toMatchObject({ gateway: gw6(s6), dev: 'flannel-v6.1', protocol: '157' });
+      expect(r?.flags).toContain('onlink');
+      const nb = neigh.find((x) => x.dst === gw6(s6));
+      expect(nb?.lladdr).toBe(l.status?.backend?.v6VtepMAC);
+      expect(nb?.state).toContain('PERMANENT');
+      expect(fdb.find((f) => f.mac === l.status?.backend?.v6VtepMAC)?.dst).toBe(lab.node(peer).ip6);
+    }
+    await expectMatrix(lab, 'ipv4');
+    await expectMatrix(lab, 'ipv6');
+  }, 60_000);
+
+  it('steady state: a full resync changes nothing (v6 objects compare equal to the kernel)', async () => {
+    const before = await lab.metric('n1', 'flannel_agent_kernel_changes_total');
+    await new Promise((r) => setTimeout(r, 6000)); // > --resync-period 5s
+    expect(await lab.metric('n1', 'flannel_agent_kernel_changes_total')).toBe(before);
+    expect(await lab.metric('n1', 'flannel_agent_pending_peers')).toBe(0);
+    expect(await lab.metric('n1', 'flannel_agent_peers')).toBe(2);
+  }, 30_000);
+
+  it('repairs a deleted v6 route and a deleted flannel-v6 device (peers replayed)', async () => {
+    const s2 = await subnet6(lab, 'n2');
+    await lab.exec('n1', 'ip', ['-6', 'route', 'del', s2]);
+    await waitUntil('v6 route repaired', async () => route6To(lab, 'n1', s2), 15_000);
+    await lab.exec('n1', 'ip', ['link', 'del', 'flannel-v6.1']);
+    await waitUntil(
+      'flannel-v6.1 recreated with its routes',
+      async () =>
+        (await route6To(lab, 'n1', s2))?.dev === 'flannel-v6.1' &&
+        (await route6To(lab, 'n1', await subnet6(lab, 'n3')))?.dev === 'flannel-v6.1',
+      15_000,
+    );
+    await expectMatrix(lab, 'ipv6');
+  }, 60_000);
+
+  it('directRouting: same-segment v6 peer via host-gw, the routed one via flannel-v6', async () => {
+    await applyNetwork(lab, NET, { ...SPEC, backend: { type: 'vxlan', directRouting: true } });
+    const s1 = await subnet6(lab, 'n1');
+    const s2 = await subnet6(lab, 'n2');
+    const s3 = await subnet6(lab, 'n3');
+    await waitUntil(
+      'v6 host-gw route n1 -> n2',
+      async () => (await route6To(lab, 'n1', s2))?.gateway === lab.node('n2').ip6,
+      20_000,
+    );
+    expect(await route6To(lab, 'n1', s2)).toMatchObject({ dev: 'eth0', protocol: '157' });
+    expect(await route6To(lab, 'n2', s1)).toMatchObject({
+      gateway: lab.node('n1').ip6,
+      dev: 'eth0',
+    });
+    expect(await route6To(lab, 'n1', s3)).toMatchObject({
+      gateway: gw6(s3),
+      dev: 'flannel-v6.1',
+    });
+    // The n2 neighbor/fdb on flannel-v6 went with its vxlan route.
+    const fdb = await lab.fdb('n1', 'flannel-v6.1');
+    expect(fdb.filter((f) => f.dst === lab.node('n2').ip6)).toEqual([]);
+    await expectMatrix(lab, 'ipv4');
+    await expectMatrix(lab, 'ipv6');
+  }, 60_000);
+
+  it('node removal cleans its v6 route, neighbor and fdb entry', async () => {
+    const s3 = await subnet6(lab, 'n3');
+    await lab.stopAgent('n3');
+    await lab.client.delete('/api/v1/nodes/n3');
+    await waitUntil('n3 v6 route gone', async () => !(await route6To(lab, 'n1', s3)), 30_000);
+    const neigh = (await lab.exec('n1', 'ip', ['-6', 'neigh', 'show', 'dev', 'flannel-v6.1']))
+      .stdout;
+    expect(neigh).not.toContain(gw6(s3));
+    const fdb = await lab.fdb('n1', 'flannel-v6.1');
+    expect(fdb.filter((f) => f.dst === lab.node('n3').ip6)).toEqual([]);
+    expect(await route6To(lab, 'n2', s3)).toBeUndefined();
+  }, 60_000);
+});
