@@ -319,10 +319,7 @@ export class NetworkController {
         { network: name, family: 'ipv4' },
         plan.summary.allocated,
       );
-      this.opts.metrics.subnetsFree.set(
-        { network: name, family: 'ipv4' },
-        Math.max(0, plan.summary.capacity - plan.summary.allocated),
-      );
+      this.opts.metrics.subnetsFree.set({ network: name, family: 'ipv4' }, plan.summary.free);
       if (plan.summary.ipv6Allocated !== undefined)
         this.opts.metrics.subnetsAllocated.set(
           { network: name, family: 'ipv6' },

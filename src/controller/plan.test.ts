@@ -115,6 +115,18 @@ describe('planNetwork', () => {
     expect(c.find((x) => x.lease.nodeName === 'new')!.lease.subnet).toBe('10.244.1.0/24');
   });
 
+  it('counts free subnets from in-range holders only (an adopted subnet below subnetMin uses no capacity)', () => {
+    const { net: n, plan } = plan1(
+      [net('a', { network: '10.244.0.0/16' })],
+      [node('old', {}, '10.244.0.0/24'), node('new')],
+      [],
+    );
+    // 10.244.0.0/24 lies below the default subnetMin 10.244.1.0/24: held, but not out of the 255.
+    expect(plan.summary).toMatchObject({ capacity: 255, allocated: 2, free: 254 });
+    const status = computeStatus({ network: n, summary: plan.summary, failures: 0, changed: true });
+    expect(status).toMatchObject({ capacity: 255, allocated: 2, free: 254 });
+  });
+
   it('skips a node whose podCIDR lies outside the network, with an event', () => {
     const { plan } = plan1(
       [net('a', { network: '10.244.0.0/16' })],

@@ -235,7 +235,10 @@ export interface PlanSummary {
   /** Nodes selected here but served by an older network. */
   contested: string[];
   capacity: number;
+  /** All held subnets, including adopted ones outside subnetMin..subnetMax. */
   allocated: number;
+  /** capacity minus the held subnets inside subnetMin..subnetMax. */
+  free: number;
   ipv6Capacity?: string;
   ipv6Allocated?: number;
 }
@@ -311,6 +314,7 @@ export function planNetwork(
     contested: [],
     capacity: 0,
     allocated: 0,
+    free: 0,
   };
   const pool4 = network.v4 ? newPool(network.v4) : undefined;
   const pool6 = network.v6 ? newPool(network.v6) : undefined;
@@ -567,6 +571,7 @@ export function planNetwork(
     });
   }
   summary.allocated = pool4 ? pool4.allocated : 0;
+  summary.free = pool4 ? Number(pool4.free) : 0;
   if (pool6) summary.ipv6Allocated = pool6.allocated;
   return { actions, events, summary };
 }

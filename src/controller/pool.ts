@@ -130,6 +130,11 @@ export class SubnetPool {
     return this.pool.allocated;
   }
 
+  /** Subnets in subnetMin..subnetMax still unheld (holders outside that range do not use up capacity). */
+  get free(): bigint {
+    return this.pool.free;
+  }
+
   /** Whether `cidr` lies inside the network (any prefix). */
   containsCidr(cidr: string): boolean {
     try {

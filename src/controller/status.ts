@@ -132,7 +132,7 @@ export function computeStatus(input: StatusInput): FlannelNetworkStatus {
   if (network.v4) {
     status.capacity = summary.capacity;
     status.allocated = summary.allocated;
-    status.free = Math.max(0, summary.capacity - summary.allocated);
+    status.free = summary.free;
   }
   if (network.v6) {
     status.ipv6Capacity = summary.ipv6Capacity;
