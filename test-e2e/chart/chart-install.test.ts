@@ -16,6 +16,7 @@ import type { V1DaemonSet, V1Deployment } from '@kubernetes/client-node';
 import { useControlPlane } from '../harness/jest.js';
 import { freePort } from '../harness/control-plane.js';
 import { KubeApiError, KubeClient } from '../../src/kube/client.js';
+import { microTime } from '../../src/kube/leader.js';
 import type { FlannelNetwork, SubnetLease } from '../../src/api/index.js';
 import { CONFIG_HASH_ANNOTATION } from '../../src/controller/dataplane/index.js';
 import { CHART, REPO, helm, scratchDir } from './helpers.js';
@@ -440,6 +441,56 @@ describe('chart installed into a real API server', () => {
         group: 'network.flannel-operator.io',
       }),
     ).toBe(true);
+
+    // Warning Events (events.k8s.io/v1, what the agent writes when programming fails) go to its
+    // pod namespace, the release namespace: allowed there, denied anywhere else.
+    const event = (namespace: string) => ({
+      apiVersion: 'events.k8s.io/v1',
+      kind: 'Event',
+      metadata: { name: `agent-rbac-${nodeA}.${Date.now().toString(16)}`, namespace },
+      eventTime: microTime(Date.now()),
+      type: 'Warning',
+      reason: 'ProgramFailed',
+      action: 'ProgramDataplane',
+      note: 'chart RBAC test',
+      reportingController: 'flannel-operator-agent',
+      reportingInstance: nodeA,
+      // A namespaced object: the API server accepts Events about cluster-scoped objects only in
+      // the default and kube-system namespaces (422 elsewhere), whatever RBAC allows.
+      regarding: {
+        apiVersion: 'apps/v1',
+        kind: 'DaemonSet',
+        namespace,
+        name: 'flannel-agent-default',
+      },
+    });
+    const created = await agentA.create<{ metadata: { namespace: string } }>(
+      `/apis/events.k8s.io/v1/namespaces/${NS}/events`,
+      event(NS),
+    );
+    expect(created.metadata.namespace).toBe(NS);
+    expect(
+      await can(agentA, {
+        verb: 'patch',
+        resource: 'events',
+        group: 'events.k8s.io',
+        namespace: NS,
+      }),
+    ).toBe(true);
+    await expectApiError(
+      agentA.create('/apis/events.k8s.io/v1/namespaces/default/events', event('default')),
+      403,
+      'cannot create resource "events"',
+    );
+    expect(
+      await can(agentA, {
+        verb: 'create',
+        resource: 'events',
+        group: 'events.k8s.io',
+        namespace: 'kube-system',
+      }),
+    ).toBe(false);
+    expect(await can(agentA, { verb: 'create', resource: 'events', namespace: NS })).toBe(false);
   });
 
   it('helm upgrade --set netpol.enabled=true: agent RBAC grows, the controller rolls the sidecar in', async () => {

@@ -67,8 +67,10 @@ describe('helm chart charts/flannel-operator', () => {
       'Deployment/fo-flannel-operator-controller',
       'FlannelNetwork/default',
       'PodDisruptionBudget/fo-flannel-operator-controller',
+      'Role/fo-flannel-operator-agent-events',
       'Role/fo-flannel-operator-controller',
       'Role/fo-flannel-operator-controller-events',
+      'RoleBinding/fo-flannel-operator-agent-events',
       'RoleBinding/fo-flannel-operator-controller',
       'RoleBinding/fo-flannel-operator-controller-events',
       'ServiceAccount/fo-flannel-operator-agent',
@@ -227,6 +229,12 @@ describe('helm chart charts/flannel-operator', () => {
         resources: ['subnetleases/status'],
         verbs: ['patch'],
       },
+    ]);
+    // Its only other write: Warning Events in its own (the release) namespace.
+    const agentEvents = pick<V1Role>(objs, 'Role', 'fo-flannel-operator-agent-events');
+    expect(agentEvents.metadata!.namespace).toBe('flannel-system');
+    expect(agentEvents.rules).toEqual([
+      { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
     ]);
   });
 
