@@ -17,7 +17,7 @@ import {
   prefixOf,
 } from './cel.js';
 import { formatIp, tryParseCidr, tryParseIp, type Family } from '../ipam/cidr.js';
-import { defaultSubnetLen } from '../ipam/config.js';
+import { defaultSubnetLen, type PoolSpec } from '../ipam/config.js';
 
 /**
  * FlannelNetwork: one pod network (v4 and optionally v6) and how nodes reach each other in it.
@@ -194,17 +194,8 @@ function addressRules(f: FamilyFields, field: string): Rule<string>[] {
   ];
 }
 
-type SpecShape = {
-  network?: string | undefined;
-  subnetLen?: number | undefined;
-  subnetMin?: string | undefined;
-  subnetMax?: string | undefined;
-  ipv6Network?: string | undefined;
-  ipv6SubnetLen?: number | undefined;
-  ipv6SubnetMin?: string | undefined;
-  ipv6SubnetMax?: string | undefined;
-  reservedSubnets?: string[] | undefined;
-};
+/** The pool fields the rules check: the same ones the IPAM reads. */
+type SpecShape = PoolSpec;
 
 function familySpecRules(f: FamilyFields): Rule<SpecShape>[] {
   const net = `self.${f.net}`;
