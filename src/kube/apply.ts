@@ -1,14 +1,8 @@
 import { isAlreadyExists, type KubeClient } from './client.js';
 import { resourceInfo, collectionPath, resourcePath, type ObjectRef } from './resources.js';
+import type { OwnerReference } from '../api/common.js';
 
-export interface OwnerReference {
-  apiVersion: string;
-  kind: string;
-  name: string;
-  uid: string;
-  controller?: boolean;
-  blockOwnerDeletion?: boolean;
-}
+export type { OwnerReference };
 
 /** An ownerReference pointing at `owner` (which must carry metadata.uid). */
 export function ownerReference(
