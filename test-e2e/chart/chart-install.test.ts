@@ -19,7 +19,7 @@ import { KubeApiError, KubeClient } from '../../src/kube/client.js';
 import { microTime } from '../../src/kube/leader.js';
 import type { FlannelNetwork, SubnetLease } from '../../src/api/index.js';
 import { CONFIG_HASH_ANNOTATION } from '../../src/controller/dataplane/index.js';
-import { CHART, REPO, helm, scratchDir } from './helpers.js';
+import { CHART, REPO, helm, scratchDir, waitFor } from './helpers.js';
 
 jest.setTimeout(180_000);
 
@@ -33,25 +33,6 @@ const LEASES = '/apis/network.flannel-operator.io/v1alpha1/subnetleases';
 const NODES = ['chart-node-a', 'chart-node-b'];
 
 const cp = useControlPlane({ installCrds: false, tools: ['etcd', 'kube-apiserver', 'helm'] });
-
-async function waitFor<T>(
-  what: string,
-  fn: () => Promise<T | undefined | false>,
-  timeoutMs = 60_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-}
 
 const clients: KubeClient[] = [];
 function track(c: KubeClient): KubeClient {

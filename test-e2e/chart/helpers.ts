@@ -1,12 +1,14 @@
 /**
  * Helpers for the chart tests: run the built helm, render the chart with values, pick objects.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
 import { toolPath } from '../harness/control-plane.js';
+import { runProcess, waitFor, type RunResult } from '../harness/process.js';
+
+export { waitFor, type RunResult };
 
 export const REPO = resolve(new URL('.', import.meta.url).pathname, '../..');
 
@@ -27,33 +29,12 @@ export const CHART = join(REPO, 'charts/flannel-operator');
 /** helm built without client-go version ldflags defaults to v1.20; the chart needs >= 1.30. */
 export const KUBE_VERSION = '1.34.0';
 
-export interface RunResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 export function run(
   cmd: string,
   args: string[],
   opts: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
 ): Promise<RunResult> {
-  return new Promise((res, rej) => {
-    const child = spawn(cmd, args, {
-      stdio: ['pipe', 'pipe', 'pipe'],
-      timeout: opts.timeoutMs ?? 120_000,
-      env: opts.env ?? process.env,
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', rej);
-    child.on('close', (code, signal) => res({ code: code ?? (signal ? 128 : -1), stdout, stderr }));
-    // A child that never reads stdin may close it first: that is not an error of the run.
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(opts.input ?? '');
-  });
+  return runProcess(cmd, args, { ...opts, timeoutMs: opts.timeoutMs ?? 120_000 });
 }
 
 export function helm(args: string[], opts: { timeoutMs?: number } = {}): Promise<RunResult> {
@@ -193,24 +174,4 @@ export async function spawnController(
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     },
   };
-}
-
-/** Polls `fn` until it returns a truthy value. */
-export async function waitFor<T>(
-  what: string,
-  fn: () => Promise<T | undefined | false>,
-  timeoutMs = 60_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
 }

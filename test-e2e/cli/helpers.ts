@@ -1,8 +1,8 @@
 /** Helpers of the CLI integration tests: run the built binary as a real process, make upstream-flannel state. */
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { ControlPlane } from '../harness/control-plane.js';
+import { runProcess, type RunResult } from '../harness/process.js';
 
 export const REPO = resolve(new URL('.', import.meta.url).pathname, '../..');
 /** The built binary; FLOP_CLI points at another build. */
@@ -12,11 +12,7 @@ export function cliMissing(): string | undefined {
   return existsSync(CLI) ? undefined : `${CLI} missing (run npm run build)`;
 }
 
-export interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+export type CliResult = RunResult;
 
 /** Runs `node dist/cli/main.js ...args`, optionally inside a network namespace. */
 export function runCli(
@@ -26,18 +22,9 @@ export function runCli(
   const [cmd, argv] = opts.netns
     ? ['ip', ['netns', 'exec', opts.netns, process.execPath, CLI, ...args]]
     : [process.execPath, [CLI, ...args]];
-  return new Promise((res, rej) => {
-    const child = spawn(cmd as string, argv as string[], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      timeout: opts.timeoutMs ?? 60_000,
-      env: { ...process.env, KUBECONFIG: '' },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', rej);
-    child.on('close', (code, signal) => res({ code: code ?? (signal ? 128 : -1), stdout, stderr }));
+  return runProcess(cmd as string, argv as string[], {
+    timeoutMs: opts.timeoutMs ?? 60_000,
+    env: { ...process.env, KUBECONFIG: '' },
   });
 }
 

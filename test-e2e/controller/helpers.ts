@@ -3,11 +3,11 @@
  * controller binary as a child process, make fake Nodes, wait for conditions.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { createWriteStream, existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { KubeClient } from '../../src/kube/client.js';
+import { freePort } from '../harness/control-plane.js';
 import { runLimited } from '../../src/controller/controller.js';
 import type { SubnetLease, FlannelNetwork } from '../../src/api/index.js';
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -26,16 +26,7 @@ export const CLI = join(REPO, 'dist/cli/main.js');
 export const LEASES = '/apis/network.flannel-operator.io/v1alpha1/subnetleases';
 export const NETWORKS = '/apis/network.flannel-operator.io/v1alpha1/flannelnetworks';
 
-export async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
-  });
-}
+export { freePort };
 
 export interface ControllerProcess {
   child: ChildProcess;

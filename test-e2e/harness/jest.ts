@@ -7,7 +7,6 @@
  * Prerequisites missing (tools not built, not root when asked for): with CI unset the file's tests
  * are reported as skipped with a warning saying why; with CI=true the file fails.
  */
-import { spawn } from 'node:child_process';
 import {
   missingTools,
   startControlPlane,
@@ -15,6 +14,7 @@ import {
   type ControlPlane,
   type StartOptions,
 } from './control-plane.js';
+import { runProcess, type RunResult } from './process.js';
 
 // Jest's globals, typed here so this module also compiles without @types/jest (tsconfig.bench.json
 // includes test-e2e/harness).
@@ -126,11 +126,7 @@ export function useControlPlane(opts: UseControlPlaneOptions = {}): () => Contro
   };
 }
 
-export interface KubectlResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+export type KubectlResult = RunResult;
 
 /** Runs the built kubectl with the admin kubeconfig (or `kubeconfig`). Never throws on non-zero exit. */
 export function kubectl(
@@ -138,21 +134,9 @@ export function kubectl(
   args: string[],
   opts: { input?: string; kubeconfig?: string; timeoutMs?: number } = {},
 ): Promise<KubectlResult> {
-  return new Promise((res, rej) => {
-    const child = spawn(
-      toolPath('kubectl'),
-      ['--kubeconfig', opts.kubeconfig ?? cp.kubeconfigPath, ...args],
-      {
-        stdio: ['pipe', 'pipe', 'pipe'],
-        timeout: opts.timeoutMs ?? 60_000,
-      },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', rej);
-    child.on('close', (code, signal) => res({ code: code ?? (signal ? 128 : -1), stdout, stderr }));
-    child.stdin.end(opts.input ?? '');
-  });
+  return runProcess(
+    toolPath('kubectl'),
+    ['--kubeconfig', opts.kubeconfig ?? cp.kubeconfigPath, ...args],
+    { input: opts.input ?? '', timeoutMs: opts.timeoutMs ?? 60_000 },
+  );
 }

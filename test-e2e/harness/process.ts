@@ -1,0 +1,57 @@
+/** Process and polling helpers shared by the integration tests. */
+import { spawn } from 'node:child_process';
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs `cmd args` to its end and collects its output. Never rejects on a non-zero exit (a killed
+ * child reports 128), only when the process cannot start. Without `input`, stdin is empty.
+ */
+export function runProcess(
+  cmd: string,
+  args: string[],
+  opts: { input?: string; timeoutMs: number; env?: NodeJS.ProcessEnv },
+): Promise<RunResult> {
+  return new Promise((res, rej) => {
+    const child = spawn(cmd, args, {
+      stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+      timeout: opts.timeoutMs,
+      env: opts.env ?? process.env,
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', rej);
+    child.on('close', (code, signal) => res({ code: code ?? (signal ? 128 : -1), stdout, stderr }));
+    if (child.stdin) {
+      // A child that never reads stdin may close it first: that is not an error of the run.
+      child.stdin.on('error', () => undefined);
+      child.stdin.end(opts.input);
+    }
+  });
+}
+
+/** Polls `fn` every 200 ms until it returns a truthy value; the last error is in the timeout's message. */
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs = 60_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
