@@ -6,7 +6,8 @@ import pino, { type Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { KubeClient, loadKubeConfig } from '../kube/client.js';
 import { LeaderElector } from '../kube/leader.js';
-import { startOpsServer, parseBindAddress, type OpsServer } from '../kube/http-server.js';
+import { startOpsServers, parseBindAddress, type OpsServer } from '../kube/http-server.js';
+import { parseDaemonFlags } from '../cli/output/flags.js';
 import { EventRecorder } from '../kube/events.js';
 import { createControllerMetrics } from './metrics.js';
 import { NetworkController } from './controller.js';
@@ -158,17 +159,9 @@ export function parseFlags(argv: string[]): ControllerFlags | 'help' {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  let flags: ControllerFlags | 'help';
-  try {
-    flags = parseFlags(argv);
-  } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
-  if (flags === 'help') {
-    process.stdout.write(USAGE);
-    return 0;
-  }
+  const parsed = parseDaemonFlags(argv, parseFlags, USAGE);
+  if ('exit' in parsed) return parsed.exit;
+  const { flags } = parsed;
   const logger = pino({ level: flags.logLevel, base: { role: 'controller', pid: process.pid } });
   const stop = new AbortController();
   const onSignal = (sig: string): void => {
@@ -222,14 +215,11 @@ export async function runController(
 
   let controller: NetworkController | undefined;
   let leading = !flags.leaderElect;
-  const servers: OpsServer[] = [];
   const ready = (): boolean => (flags.leaderElect ? true : !!controller?.hasSynced());
-  const bindMetrics = parseBindAddress(flags.metricsBindAddress);
-  const bindProbe = parseBindAddress(flags.healthProbeBindAddress);
-  if (bindMetrics) servers.push(await startOpsServer({ ...bindMetrics, registry, ready, logger }));
-  if (bindProbe && flags.healthProbeBindAddress !== flags.metricsBindAddress) {
-    servers.push(await startOpsServer({ ...bindProbe, registry, ready, logger }));
-  }
+  const servers: OpsServer[] = await startOpsServers(
+    { metrics: flags.metricsBindAddress, probe: flags.healthProbeBindAddress },
+    { registry, ready, logger },
+  );
 
   const lead = async (leadSignal: AbortSignal): Promise<void> => {
     metrics.leader.set(1);

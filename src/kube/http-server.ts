@@ -28,6 +28,23 @@ export function parseBindAddress(addr: string): { host?: string; port: number } 
   return { host, port };
 }
 
+/**
+ * The ops server on the metrics address and, when the probe address is another one, on that too
+ * ("0" or "" turns an address off).
+ */
+export async function startOpsServers(
+  addrs: { metrics: string; probe: string },
+  opts: Omit<OpsServerOptions, 'port' | 'host'>,
+): Promise<OpsServer[]> {
+  const servers: OpsServer[] = [];
+  const metrics = parseBindAddress(addrs.metrics);
+  const probe = parseBindAddress(addrs.probe);
+  if (metrics) servers.push(await startOpsServer({ ...metrics, ...opts }));
+  if (probe && addrs.probe !== addrs.metrics)
+    servers.push(await startOpsServer({ ...probe, ...opts }));
+  return servers;
+}
+
 /** /healthz, /readyz and /metrics (Prometheus text) on one small HTTP server. */
 export function startOpsServer(opts: OpsServerOptions): Promise<OpsServer> {
   const server = http.createServer((req, res) => {

@@ -65,3 +65,30 @@ export function outputFormat(
   }
   return v;
 }
+
+/**
+ * Flags of a long-running command (controller, agent): bad flags print the error and the usage
+ * on stderr (exit 2), --help prints the usage on stdout (exit 0).
+ */
+export function parseDaemonFlags<F>(
+  argv: string[],
+  parse: (argv: string[]) => F | 'help',
+  usage: string,
+  io: { out(s: string): void; err(s: string): void } = {
+    out: (s) => process.stdout.write(s),
+    err: (s) => process.stderr.write(s),
+  },
+): { flags: F } | { exit: number } {
+  let flags: F | 'help';
+  try {
+    flags = parse(argv);
+  } catch (err) {
+    io.err(`${(err as Error).message}\n\n${usage}`);
+    return { exit: 2 };
+  }
+  if (flags === 'help') {
+    io.out(usage);
+    return { exit: 0 };
+  }
+  return { flags };
+}

@@ -1,0 +1,38 @@
+import pino from 'pino';
+import { Registry } from 'prom-client';
+import { startOpsServers } from './http-server.js';
+
+describe('startOpsServers', () => {
+  const opts = () => ({
+    registry: new Registry(),
+    ready: () => true,
+    logger: pino({ level: 'silent' }),
+  });
+
+  it('serves metrics and probes on one server when both addresses are the same', async () => {
+    const servers = await startOpsServers({ metrics: '127.0.0.1:0', probe: '127.0.0.1:0' }, opts());
+    try {
+      expect(servers).toHaveLength(1);
+      const r = await fetch(`http://127.0.0.1:${servers[0]!.port}/readyz`);
+      expect(r.status).toBe(200);
+    } finally {
+      await Promise.all(servers.map((s) => s.close()));
+    }
+  });
+
+  it('starts a second server for another probe address, none for a disabled one', async () => {
+    const servers = await startOpsServers({ metrics: '0', probe: 'localhost:0' }, opts());
+    try {
+      expect(servers).toHaveLength(1);
+    } finally {
+      await Promise.all(servers.map((s) => s.close()));
+    }
+    const both = await startOpsServers({ metrics: '127.0.0.1:0', probe: ':0' }, opts());
+    try {
+      expect(both).toHaveLength(2);
+      expect(both[0]!.port).not.toBe(both[1]!.port);
+    } finally {
+      await Promise.all(both.map((s) => s.close()));
+    }
+  });
+});
