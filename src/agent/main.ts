@@ -121,7 +121,9 @@ export async function main(argv: string[]): Promise<number> {
   });
   const events = new EventRecorder({
     client,
-    namespace: process.env.POD_NAMESPACE ?? 'kube-system',
+    // Its Events are about its SubnetLease, a cluster-scoped object: the API server accepts those
+    // only in `default` (or kube-system), so they go where the controller's go.
+    namespace: 'default',
     reportingController: 'flannel-operator-agent',
     reportingInstance: flags.nodeName,
     logger,

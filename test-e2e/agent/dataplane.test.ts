@@ -286,7 +286,7 @@ describeLab('agent dataplane (netns lab)', () => {
     const l = await lease();
     expect(l.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('False');
     const ev = await lab.client.list<{ reason?: string; regarding?: { name?: string } }>(
-      '/apis/events.k8s.io/v1/namespaces/kube-system/events',
+      '/apis/events.k8s.io/v1/namespaces/default/events',
     );
     expect(
       ev.items.some(

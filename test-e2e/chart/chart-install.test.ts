@@ -423,8 +423,9 @@ describe('chart installed into a real API server', () => {
       }),
     ).toBe(true);
 
-    // Warning Events (events.k8s.io/v1, what the agent writes when programming fails) go to its
-    // pod namespace, the release namespace: allowed there, denied anywhere else.
+    // Warning Events (events.k8s.io/v1, what the agent writes when programming fails) are about
+    // its SubnetLease, a cluster-scoped object: the API server takes those only in `default`,
+    // which is where the chart lets the agent write them; denied anywhere else.
     const event = (namespace: string) => ({
       apiVersion: 'events.k8s.io/v1',
       kind: 'Event',
@@ -436,30 +437,27 @@ describe('chart installed into a real API server', () => {
       note: 'chart RBAC test',
       reportingController: 'flannel-operator-agent',
       reportingInstance: nodeA,
-      // A namespaced object: the API server accepts Events about cluster-scoped objects only in
-      // the default and kube-system namespaces (422 elsewhere), whatever RBAC allows.
       regarding: {
-        apiVersion: 'apps/v1',
-        kind: 'DaemonSet',
-        namespace,
-        name: 'flannel-agent-default',
+        apiVersion: 'network.flannel-operator.io/v1alpha1',
+        kind: 'SubnetLease',
+        name: `default.${nodeA}`,
       },
     });
     const created = await agentA.create<{ metadata: { namespace: string } }>(
-      `/apis/events.k8s.io/v1/namespaces/${NS}/events`,
-      event(NS),
+      '/apis/events.k8s.io/v1/namespaces/default/events',
+      event('default'),
     );
-    expect(created.metadata.namespace).toBe(NS);
+    expect(created.metadata.namespace).toBe('default');
     expect(
       await can(agentA, {
         verb: 'patch',
         resource: 'events',
         group: 'events.k8s.io',
-        namespace: NS,
+        namespace: 'default',
       }),
     ).toBe(true);
     await expectApiError(
-      agentA.create('/apis/events.k8s.io/v1/namespaces/default/events', event('default')),
+      agentA.create(`/apis/events.k8s.io/v1/namespaces/${NS}/events`, event(NS)),
       403,
       'cannot create resource "events"',
     );

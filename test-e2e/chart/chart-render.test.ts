@@ -230,9 +230,10 @@ describe('helm chart charts/flannel-operator', () => {
         verbs: ['patch'],
       },
     ]);
-    // Its only other write: Warning Events in its own (the release) namespace.
+    // Its only other write: Warning Events about its (cluster-scoped) SubnetLease, which the API
+    // server accepts only in `default` (controller.eventsNamespace), where the controller's go too.
     const agentEvents = pick<V1Role>(objs, 'Role', 'fo-flannel-operator-agent-events');
-    expect(agentEvents.metadata!.namespace).toBe('flannel-system');
+    expect(agentEvents.metadata!.namespace).toBe('default');
     expect(agentEvents.rules).toEqual([
       { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
     ]);
