@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
+import { parseDaemonFlags } from '../cli/output/flags.js';
 import { KubeClient, loadKubeConfig } from '../kube/client.js';
 import { EventRecorder } from '../kube/events.js';
 import { parseBindAddress, startOpsServer, type OpsServer } from '../kube/http-server.js';
@@ -101,17 +102,9 @@ export function parseFlags(
 }
 
 export async function main(argv: string[]): Promise<number> {
-  let flags: AgentFlags | 'help';
-  try {
-    flags = parseFlags(argv);
-  } catch (e) {
-    process.stderr.write(`${(e as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
-  if (flags === 'help') {
-    process.stdout.write(USAGE);
-    return 0;
-  }
+  const parsed = parseDaemonFlags(argv, parseFlags, USAGE);
+  if ('exit' in parsed) return parsed.exit;
+  const { flags } = parsed;
   const logger = pino({ level: flags.logLevel, base: { role: 'agent', node: flags.nodeName } });
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
