@@ -1,59 +1,36 @@
-import ipaddr from 'ipaddr.js';
 import {
   SubnetPool as IpamPool,
   IpamError,
+  formatCidr,
+  overlaps,
   resolvePoolConfig,
+  tryParseCidr,
+  type Cidr as IpamCidr,
   type PoolConfig,
 } from '../ipam/index.js';
 
 /**
  * The controller's view of one address family of one network: which per-node subnets exist
- * and which are taken. Addresses are bigints so IPv4 and IPv6 share the code.
- * (A thin local allocator; the shared src/ipam pool can replace it behind the same methods.)
+ * and which are taken: an adapter over the src/ipam pool that speaks the planner's terms
+ * (claim results instead of exceptions). Addresses are bigints so IPv4 and IPv6 share the code.
  */
 export class PoolConfigError extends Error {
   readonly code = 'EPOOL_CONFIG';
 }
 
-export interface Cidr {
-  family: 4 | 6;
-  addr: bigint;
-  prefix: number;
+export interface Cidr extends IpamCidr {
   /** False when the text had host bits set (10.0.0.1/24). */
   exact?: boolean;
 }
 
+/** Like ipam's parser, but keeps non-canonical text (host bits set) and says so in `exact`. */
 export function parseCidr(text: string): Cidr {
-  if (typeof text !== 'string' || !ipaddr.isValidCIDR(text))
-    throw new PoolConfigError(`"${text}" is not a CIDR`);
-  const [ip, prefix] = ipaddr.parseCIDR(text);
-  const bytes = ip.toByteArray();
-  let addr = 0n;
-  for (const b of bytes) addr = (addr << 8n) | BigInt(b);
-  const family = ip.kind() === 'ipv4' ? 4 : 6;
-  const bits = family === 4 ? 32 : 128;
-  const hostMask = (1n << BigInt(bits - prefix)) - 1n;
-  return { family, addr: addr & ~hostMask, prefix, exact: (addr & hostMask) === 0n };
+  const c = tryParseCidr(text);
+  if (!c) throw new PoolConfigError(`"${text}" is not a CIDR`);
+  return { family: c.family, addr: c.addr, prefix: c.prefix, exact: c.ip === c.addr };
 }
 
-export function formatCidr(c: Cidr): string {
-  return `${formatAddr(c.family, c.addr)}/${c.prefix}`;
-}
-
-export function formatAddr(family: 4 | 6, addr: bigint): string {
-  const n = family === 4 ? 4 : 16;
-  const bytes: number[] = [];
-  for (let i = n - 1; i >= 0; i--) bytes.push(Number((addr >> BigInt(i * 8)) & 0xffn));
-  return ipaddr.fromByteArray(bytes).toString();
-}
-
-export function cidrsOverlap(a: Cidr, b: Cidr): boolean {
-  if (a.family !== b.family) return false;
-  const bits = a.family === 4 ? 32 : 128;
-  const p = Math.min(a.prefix, b.prefix);
-  const shift = BigInt(bits - p);
-  return a.addr >> shift === b.addr >> shift;
-}
+export { formatCidr, overlaps as cidrsOverlap };
 
 export interface PoolSpec {
   network: string;
@@ -140,7 +117,7 @@ export class SubnetPool {
     try {
       const c = parseCidr(cidr);
       return (
-        c.family === this.family && c.prefix >= this.network.prefix && cidrsOverlap(c, this.network)
+        c.family === this.family && c.prefix >= this.network.prefix && overlaps(c, this.network)
       );
     } catch {
       return false;
@@ -163,11 +140,7 @@ export class SubnetPool {
     } catch {
       return 'misaligned';
     }
-    if (
-      c.family !== this.family ||
-      !cidrsOverlap(c, this.network) ||
-      c.prefix < this.network.prefix
-    )
+    if (c.family !== this.family || !overlaps(c, this.network) || c.prefix < this.network.prefix)
       return 'outside';
     if (c.prefix !== this.subnetLen || !c.exact) return 'misaligned';
     try {
