@@ -38,9 +38,11 @@ import {
   type SelfInfo,
   type UnderlayInfo,
 } from './desired.js';
-import { Kernel, KernelWatcher, enableForwarding } from './kernel/netlink.js';
+import { Kernel, KernelWatcher } from './kernel/netlink.js';
 import { Netfilter, type NetfilterMode, detectMode } from './netfilter/apply.js';
 import type { RuleInput } from './netfilter/render.js';
+import { describeBlocker } from './netfilter/forward-check.js';
+import { desiredSysctls, ensureSysctl } from './sysctl.js';
 import { CNI_CONFLIST_NAME, renderConflist, renderSubnetEnv, writeFileAtomic } from './files.js';
 import type { AgentMetrics } from './metrics.js';
 
@@ -133,6 +135,11 @@ export class Agent {
   lastError?: string;
   /** Consecutive failed passes, for the retry backoff. */
   private failures = 0;
+  /** Why forwarded pod traffic is dropped by a chain not ours (undefined: it is not). */
+  forwardingBlocked?: string;
+  /** Address families whose netfilter rules were last applied (others get removed). */
+  private ruleFamilies?: string;
+  private readonly sysctlOff = new Set<string>();
 
   constructor(
     private readonly opts: AgentOptions,
@@ -198,19 +205,6 @@ export class Agent {
       'underlay selected',
     );
     this.netfilter = new Netfilter(await detectMode(this.opts.netfilter));
-    if ((await enableForwarding()) === 'off') {
-      this.log.warn(
-        'net.ipv4.ip_forward is 0 and cannot be changed here: pods will not reach other nodes',
-      );
-    }
-    if (
-      this.publicIPv6 &&
-      (await enableForwarding('/proc/sys/net/ipv6/conf/all/forwarding')) === 'off'
-    ) {
-      this.log.warn(
-        'IPv6 forwarding is off and cannot be changed here: v6 pod traffic will not leave',
-      );
-    }
 
     this.networks = new Informer<FlannelNetwork>({
       client,
@@ -453,15 +447,9 @@ export class Agent {
         ipMasq: cfg.ipMasq,
       });
     }
-    for (const rules of ruleSets) {
-      if (await this.netfilter!.inSync(rules)) continue;
-      await this.netfilter!.apply(rules);
-      this.log.info(
-        { mode: this.netfilter!.mode, family: rules.family },
-        'netfilter rules applied',
-      );
-      changes++;
-    }
+    changes += await this.ensureSysctls(cfg);
+    changes += await this.ensureNetfilter(ruleSets);
+    const blocked = await this.checkForwarding(ruleSets, lease);
     await writeFileAtomic(
       this.opts.subnetFile,
       renderSubnetEnv({
@@ -497,8 +485,84 @@ export class Agent {
       );
     this.lastError = undefined;
     this.failures = 0;
-    this.ready = true;
+    // Programmed, but not ready while another chain drops the traffic it is meant to carry.
+    this.ready = !blocked;
     await this.publishStatus(lease, cfg);
+  }
+
+  /** Host-wide sysctls (src/agent/sysctl.ts): checked every pass, written only when they differ. */
+  private async ensureSysctls(cfg: NetworkConfig): Promise<number> {
+    let changes = 0;
+    for (const s of desiredSysctls(cfg)) {
+      const r = await ensureSysctl(s);
+      if (r === 'changed') {
+        this.log.info({ sysctl: s.key, value: s.value }, 'sysctl set');
+        changes++;
+      } else if (r === 'off' && !this.sysctlOff.has(s.key)) {
+        this.log.warn(
+          { sysctl: s.key, want: s.value },
+          `${s.key} is not ${s.value} and cannot be changed here (${s.why})`,
+        );
+      }
+      if (r === 'off') this.sysctlOff.add(s.key);
+      else this.sysctlOff.delete(s.key);
+    }
+    return changes;
+  }
+
+  /** Own rules per family; a family no longer wanted (former dual-stack) loses its rules. */
+  private async ensureNetfilter(ruleSets: RuleInput[]): Promise<number> {
+    const nf = this.netfilter!;
+    const families = ruleSets.map((r) => r.family).join(',');
+    if (families !== this.ruleFamilies) {
+      for (const f of ['ipv4', 'ipv6'] as const)
+        if (!ruleSets.some((r) => r.family === f)) await nf.remove(f);
+      this.ruleFamilies = families;
+    }
+    let changes = 0;
+    for (const rules of ruleSets) {
+      if (await nf.inSync(rules)) continue;
+      await nf.apply(rules);
+      this.log.info({ mode: nf.mode, family: rules.family }, 'netfilter rules applied');
+      changes++;
+    }
+    return changes;
+  }
+
+  /**
+   * Another nftables base chain at the forward hook that drops pod traffic cannot be overridden
+   * from our table: say so (log, Warning Event, ForwardingBlocked condition, not ready).
+   */
+  private async checkForwarding(
+    ruleSets: RuleInput[],
+    lease: SubnetLease,
+  ): Promise<string | undefined> {
+    const probes = ruleSets.map((r) => ({ family: r.family, network: r.network }));
+    const blockers = await this.netfilter!.forwardBlockers(probes).catch((err: unknown) => {
+      this.log.warn({ err }, 'cannot inspect the forward hook; assuming it is not blocked');
+      return [];
+    });
+    const message = blockers.map(describeBlocker).join('; ') || undefined;
+    this.deps.metrics.forwardingBlocked.set(blockers.length);
+    if (message && message !== this.forwardingBlocked) {
+      this.log.warn({ blockers }, message);
+      void this.deps.events?.record(
+        {
+          apiVersion: API_VERSION,
+          kind: SUBNET_LEASE.kind,
+          name: lease.metadata.name ?? '',
+          uid: lease.metadata.uid,
+        },
+        'Warning',
+        'ForwardingBlocked',
+        'CheckForwarding',
+        message,
+      );
+    } else if (!message && this.forwardingBlocked) {
+      this.log.info('forwarded pod traffic no longer dropped by another chain');
+    }
+    this.forwardingBlocked = message;
+    return message;
   }
 
   /** Lease status first (a migrated node keeps its MAC), then the live device, then derived. */
@@ -538,11 +602,14 @@ export class Agent {
         : { type: 'host-gw' as const };
     const publicIPv6 = dual ? this.publicIPv6 : undefined;
     const gen = lease.metadata.generation;
-    const want = { publicIP: this.publicIP, publicIPv6, backend, gen, problem };
+    const blocked = this.forwardingBlocked;
+    const want = { publicIP: this.publicIP, publicIPv6, backend, gen, problem, blocked };
     const key = JSON.stringify(want);
     const prev = lease.status;
     const upToDate =
       !problem &&
+      !blocked &&
+      prev?.conditions?.some((c) => c.type === 'ForwardingBlocked' && c.status === 'False') &&
       prev?.publicIP === this.publicIP &&
       prev.publicIPv6 === publicIPv6 &&
       JSON.stringify(prev.backend ?? {}) === JSON.stringify(backend) &&
@@ -554,16 +621,28 @@ export class Agent {
     const keep = (type: string, status: Condition['status']): string =>
       prev?.conditions?.find((c) => c.type === type && c.status === status)?.lastTransitionTime ??
       now;
+    const bad =
+      problem ?? (blocked ? { reason: 'ForwardingBlocked', message: blocked } : undefined);
     const conditions: Condition[] = [
       {
         type: 'Ready',
-        status: problem ? 'False' : 'True',
+        status: bad ? 'False' : 'True',
         observedGeneration: gen,
-        lastTransitionTime: keep('Ready', problem ? 'False' : 'True'),
-        reason: problem ? problem.reason : 'DataplaneProgrammed',
+        lastTransitionTime: keep('Ready', bad ? 'False' : 'True'),
+        reason: bad ? bad.reason : 'DataplaneProgrammed',
         message: problem
           ? `dataplane programming failed on ${this.opts.nodeName}`
-          : `${cfg.type} dataplane programmed on ${this.opts.nodeName}`,
+          : blocked
+            ? `${cfg.type} dataplane programmed on ${this.opts.nodeName}, but another netfilter chain drops forwarded pod traffic (see ForwardingBlocked)`
+            : `${cfg.type} dataplane programmed on ${this.opts.nodeName}`,
+      },
+      {
+        type: 'ForwardingBlocked',
+        status: blocked ? 'True' : 'False',
+        observedGeneration: gen,
+        lastTransitionTime: keep('ForwardingBlocked', blocked ? 'True' : 'False'),
+        reason: blocked ? 'ForeignChainDrops' : 'NotBlocked',
+        message: blocked ? blocked.slice(0, 4000) : '',
       },
       {
         type: 'Reconciling',
@@ -575,11 +654,11 @@ export class Agent {
       },
       {
         type: 'Degraded',
-        status: problem ? 'True' : 'False',
+        status: bad ? 'True' : 'False',
         observedGeneration: gen,
-        lastTransitionTime: keep('Degraded', problem ? 'True' : 'False'),
-        reason: problem ? problem.reason : 'Healthy',
-        message: problem ? problem.message.slice(0, 4000) : '',
+        lastTransitionTime: keep('Degraded', bad ? 'True' : 'False'),
+        reason: bad ? bad.reason : 'Healthy',
+        message: bad ? bad.message.slice(0, 4000) : '',
       },
     ];
     await this.deps.client.applyStatus(

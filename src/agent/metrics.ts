@@ -7,6 +7,7 @@ export interface AgentMetrics {
   errors: Counter<'kind'>;
   resyncs: Counter<'trigger'>;
   kernelOps: Counter<'op'>;
+  forwardingBlocked: Gauge;
 }
 
 export function createAgentMetrics(registry: Registry): AgentMetrics {
@@ -44,6 +45,11 @@ export function createAgentMetrics(registry: Registry): AgentMetrics {
       name: 'flannel_agent_kernel_changes_total',
       help: 'Kernel objects changed',
       labelNames: ['op'],
+      registers: [registry],
+    }),
+    forwardingBlocked: new Gauge({
+      name: 'flannel_agent_forwarding_blocked',
+      help: 'Foreign nftables forward-hook chains (per address family) that drop pod traffic',
       registers: [registry],
     }),
   };

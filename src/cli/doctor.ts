@@ -22,8 +22,16 @@ import {
 } from '../agent/desired.js';
 import { networkConfig, toPeer } from '../agent/agent.js';
 import { Kernel } from '../agent/kernel/netlink.js';
-import { Netfilter, detectMode, run, type NetfilterMode } from '../agent/netfilter/apply.js';
+import {
+  Netfilter,
+  detectMode,
+  forwardAcceptDrift,
+  run,
+  type NetfilterMode,
+} from '../agent/netfilter/apply.js';
 import { nftTableName, renderNft, type RuleInput } from '../agent/netfilter/render.js';
+import { describeBlocker } from '../agent/netfilter/forward-check.js';
+import { desiredSysctls, readSysctl } from '../agent/sysctl.js';
 import { DEFAULT_SUBNET_FILE, renderSubnetEnv } from '../agent/files.js';
 import { CliError, EXIT_OK, EXIT_RUNTIME, UsageError } from './output/errors.js';
 import { HELP_FLAG, KUBE_FLAGS, OUTPUT_FLAG, outputFormat, parseFlags } from './output/flags.js';
@@ -42,8 +50,11 @@ import type { NodeLike } from './status/types.js';
 
 export const DOCTOR_USAGE = `Compare the dataplane a node should have (computed exactly as its agent does, from its
 SubnetLease, its FlannelNetwork and all peer leases) with what the kernel of THIS network
-namespace holds: vxlan device, routes, neighbors, FDB entries, netfilter rules, ip_forward and
-subnet.env. Run it inside the node's network namespace (e.g. kubectl exec into the agent pod).
+namespace holds: vxlan device, routes, neighbors, FDB entries, netfilter rules (with the accept
+rules in iptables' filter FORWARD chain), forwarding sysctls and subnet.env. It also reports any
+other nftables chain at the forward hook that would drop pod traffic (e.g. a host firewall's
+\`policy drop\`), which the agent cannot override. Run it inside the node's network namespace
+(e.g. kubectl exec into the agent pod).
 
 Usage: kubectl flannel doctor NODE [flags]
 
@@ -120,7 +131,17 @@ async function inspectNetfilter(mode: NetfilterMode, rules: RuleInput): Promise<
       const t = await run('nft', ['list', 'table', rules.family === 'ipv4' ? 'ip' : 'ip6', table]);
       observed.comment = /^\s*comment "([^"]*)"/m.exec(t.stdout)?.[1];
     }
-    return nftDifferences(table, renderNft(rules), rules.ipMasq, observed);
+    const drift = await forwardAcceptDrift(rules);
+    return [
+      ...nftDifferences(table, renderNft(rules), rules.ipMasq, observed),
+      ...drift.map((bin): Difference => ({
+        kind: 'netfilter',
+        change: 'missing',
+        object: `${bin} filter FORWARD -> FLANNEL-OP-FWD`,
+        want: `-s ${rules.network} -j ACCEPT, -d ${rules.network} -j ACCEPT`,
+        have: 'missing or different rules',
+      })),
+    ];
   }
   // iptables: the agent's own check; it answers only in-sync or not.
   if (await new Netfilter('iptables').inSync(rules)) return [];
@@ -133,6 +154,19 @@ async function inspectNetfilter(mode: NetfilterMode, rules: RuleInput): Promise<
       have: 'missing or different rules',
     },
   ];
+}
+
+/** Foreign nftables chains at the forward hook that would drop pod traffic, whatever the mode. */
+async function forwardingDifferences(ruleSets: RuleInput[]): Promise<Difference[]> {
+  const probes = ruleSets.map((r) => ({ family: r.family, network: r.network }));
+  const blockers = await new Netfilter('nftables').forwardBlockers(probes);
+  return blockers.map((b) => ({
+    kind: 'netfilter',
+    change: 'drops',
+    object: `chain ${b.chain} (hook forward)`,
+    want: `forwarded traffic of ${b.network} accepted`,
+    have: describeBlocker(b),
+  }));
 }
 
 export function renderDoctorTable(r: DoctorReport): string {
@@ -152,6 +186,9 @@ export function renderDoctorTable(r: DoctorReport): string {
   out += r.clean
     ? `RESULT: OK - kernel matches the desired state (${c.peers} peers: ${c.routes} routes, ${c.neighbors} neighbors, ${c.fdb} fdb entries${r.netfilter === 'none' ? '' : `, ${r.netfilter} rules`})\n`
     : `RESULT: ${r.differences.length} difference(s) - the agent repairs these on its next pass; if they persist, check its logs\n`;
+  if (r.differences.some((d) => d.change === 'drops'))
+    out +=
+      "A chain that drops pod traffic is not the agent's to change: add the accept rules shown to it (or remove its drop).\n";
   return out;
 }
 
@@ -250,25 +287,24 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
 
       const mode: NetfilterMode | 'none' =
         nf === 'none' ? 'none' : await detectMode(nf as NetfilterMode | undefined);
-      if (mode !== 'none') {
-        differences.push(
-          ...(await inspectNetfilter(mode, {
-            family: 'ipv4',
-            network: cfg.network,
-            podSubnet: subnet,
-            ipMasq: cfg.ipMasq,
-          })),
-        );
-      }
-      const fwd = (await readFile('/proc/sys/net/ipv4/ip_forward', 'utf8').catch(() => '?')).trim();
-      if (fwd !== '1')
-        differences.push({
-          kind: 'sysctl',
-          change: 'wrong',
-          object: 'net.ipv4.ip_forward',
-          want: '1',
-          have: fwd,
+      const ruleSets: RuleInput[] = [
+        { family: 'ipv4', network: cfg.network, podSubnet: subnet, ipMasq: cfg.ipMasq },
+      ];
+      if (cfg.ipv6Network && lease.spec.ipv6Subnet)
+        ruleSets.push({
+          family: 'ipv6',
+          network: cfg.ipv6Network,
+          podSubnet: canonicalCidr(lease.spec.ipv6Subnet),
+          ipMasq: cfg.ipMasq,
         });
+      if (mode !== 'none')
+        for (const rules of ruleSets) differences.push(...(await inspectNetfilter(mode, rules)));
+      differences.push(...(await forwardingDifferences(ruleSets)));
+      for (const s of desiredSysctls(cfg)) {
+        const have = (await readSysctl(s.key)) ?? '?';
+        if (have !== s.value)
+          differences.push({ kind: 'sysctl', change: 'wrong', object: s.key, want: s.value, have });
+      }
 
       const subnetFile = values['subnet-file'] ?? DEFAULT_SUBNET_FILE;
       const haveEnv = await readFile(subnetFile, 'utf8').catch(() => undefined);

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import ipaddr from 'ipaddr.js';
 import { AttrStream, FlagsNew, createRtNetlink, ifla, rt, type RtNetlinkSocket } from 'netlink';
 import {
@@ -315,13 +315,15 @@ export class Kernel {
         },
         { flags: FlagsNew.CREATE | FlagsNew.EXCL },
       );
-      // Disable router advertisements before the device is up (no v6 autoconf on the overlay).
-      await writeFile(`/proc/sys/net/ipv6/conf/${spec.name}/accept_ra`, '0').catch(() => undefined);
-      // No duplicate address detection on the overlay: the /128 is usable at once.
-      if (v6)
-        await writeFile(`/proc/sys/net/ipv6/conf/${spec.name}/accept_dad`, '0').catch(
-          () => undefined,
-        );
+      // IPv6 overlay only (an IPv4-only network writes no IPv6 sysctl): no router advertisements
+      // before the device is up (no autoconf on the overlay), no duplicate address detection
+      // (the /128 is usable at once).
+      if (v6) {
+        for (const key of ['accept_ra', 'accept_dad'])
+          await writeFile(`/proc/sys/net/ipv6/conf/${spec.name}/${key}`, '0').catch(
+            () => undefined,
+          );
+      }
     }
     const index = await this.linkIndex(spec.name);
     await this.sock.setLink({ index }, { mtu: spec.mtu, address: macBuf(spec.mac) });
@@ -457,22 +459,6 @@ async function ignoreMissing(p: Promise<unknown>): Promise<void> {
     const msg = String((e as Error).message ?? e);
     if (/ENOENT|ESRCH|ENODEV/.test(msg)) return;
     throw e;
-  }
-}
-
-/**
- * Turns on IPv4 forwarding. In an unprivileged container /proc/sys is read-only: then it is fine
- * when forwarding is already on (kubelet/node setup), and reported as a problem otherwise.
- */
-export async function enableForwarding(
-  path = '/proc/sys/net/ipv4/ip_forward',
-): Promise<'enabled' | 'already' | 'off'> {
-  try {
-    await writeFile(path, '1');
-    return 'enabled';
-  } catch {
-    const cur = (await readFile(path, 'utf8').catch(() => '0')).trim();
-    return cur === '1' ? 'already' : 'off';
   }
 }
 

@@ -1,4 +1,12 @@
 import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import {
+  findForwardBlockers,
+  foreignForwardChains,
+  type ForwardBlocker,
+  type ForwardProbe,
+  type NftItem,
+} from './forward-check.js';
 import {
   IPT_CHAIN_FWD,
   IPT_CHAIN_NAT,
@@ -7,6 +15,7 @@ import {
   nftTableName,
   renderIptables,
   renderNft,
+  renderNftDelete,
   type RuleInput,
 } from './render.js';
 
@@ -46,19 +55,146 @@ export async function detectMode(preferred?: NetfilterMode): Promise<NetfilterMo
 /**
  * Owns the agent's netfilter rules: applies them atomically and reports drift
  * (a table/chain/rule deleted or edited by hand) so the agent can re-apply.
+ *
+ * nftables mode also keeps the pod network's accept rules in the iptables `filter FORWARD` chain
+ * of every iptables flavour in use here (see forwardAcceptTables): an accept in our own table
+ * cannot override a drop in another base chain at the same hook (Docker's `-P FORWARD DROP`).
  */
 export class Netfilter {
   constructor(readonly mode: NetfilterMode) {}
 
   async apply(i: RuleInput): Promise<void> {
-    if (this.mode === 'nftables') {
-      const r = await run('nft', ['-f', '-'], renderNft(i).script);
-      if (r.code !== 0) throw new NetfilterError(`nft -f failed: ${r.stderr.trim()}`);
-      return;
+    if (this.mode === 'iptables') return new Xtables(i.family, 'default').apply(i);
+    const r = await run('nft', ['-f', '-'], renderNft(i).script);
+    if (r.code !== 0) throw new NetfilterError(`nft -f failed: ${r.stderr.trim()}`);
+    for (const xt of await forwardAcceptTables(i.family)) await xt.apply(forwardOnly(i));
+  }
+
+  /** True when the kernel holds exactly what `apply(i)` would write. */
+  async inSync(i: RuleInput): Promise<boolean> {
+    if (this.mode === 'iptables') return new Xtables(i.family, 'default').inSync(i);
+    if (!(await nftInSync(i))) return false;
+    for (const xt of await forwardAcceptTables(i.family))
+      if (!(await xt.inSync(forwardOnly(i)))) return false;
+    return true;
+  }
+
+  /**
+   * Removes everything of ours for a family, whatever the mode that wrote it: the nft table,
+   * and our chains and jumps in every iptables flavour in use. Absent pieces are no error.
+   */
+  async remove(family: RuleInput['family']): Promise<void> {
+    await run('nft', ['-f', '-'], renderNftDelete(family));
+    const flavours: Xtables[] = [new Xtables(family, 'default')];
+    flavours.push(...(await forwardAcceptTables(family)));
+    for (const xt of flavours) await xt.remove();
+  }
+
+  /**
+   * Foreign nftables base chains at the forward hook that would drop pod traffic (after our own
+   * rules are in place). Empty when nft is not usable here: nothing can be said then.
+   */
+  async forwardBlockers(probes: ForwardProbe[]): Promise<ForwardBlocker[]> {
+    const chains = await run('nft', ['-j', 'list', 'chains']);
+    if (chains.code !== 0) return [];
+    const items: NftItem[] = [];
+    for (const t of foreignForwardChains(nftItems(chains.stdout))) {
+      const r = await run('nft', ['-j', 'list', 'table', t.family, t.table]);
+      if (r.code === 0) items.push(...nftItems(r.stdout));
     }
-    const bin = i.family === 'ipv4' ? 'iptables' : 'ip6tables';
-    const r = await run(`${bin}-restore`, ['--noflush', '-w', '5'], renderIptables(i));
-    if (r.code !== 0) throw new NetfilterError(`${bin}-restore failed: ${r.stderr.trim()}`);
+    return findForwardBlockers(items, probes);
+  }
+}
+
+function nftItems(stdout: string): NftItem[] {
+  try {
+    return (JSON.parse(stdout) as { nftables?: NftItem[] }).nftables ?? [];
+  } catch {
+    return [];
+  }
+}
+
+async function nftInSync(i: RuleInput): Promise<boolean> {
+  const fam = i.family === 'ipv4' ? 'ip' : 'ip6';
+  const want = renderNft(i);
+  // Text, not -j: nft 1.0.x leaves the table comment (our hash) out of its JSON.
+  const r = await run('nft', ['list', 'table', fam, nftTableName(i.family)]);
+  if (r.code !== 0) return false;
+  const got = parseNftListing(r.stdout);
+  if (got.comment !== `flannel-operator ${want.hash}`) return false;
+  if (got.chains.get('forward') !== want.ruleCounts.forward) return false;
+  if (i.ipMasq && got.chains.get('postrtg') !== want.ruleCounts.postrtg) return false;
+  if (!i.ipMasq && got.chains.has('postrtg')) return false;
+  return true;
+}
+
+/**
+ * nftables mode: the iptables binaries whose filter FORWARD chain lacks our accept rules
+ * (doctor's view of what `inSync` checks beyond our own table).
+ */
+export async function forwardAcceptDrift(i: RuleInput): Promise<string[]> {
+  const out: string[] = [];
+  for (const xt of await forwardAcceptTables(i.family))
+    if (!(await xt.inSync(forwardOnly(i)))) out.push(xt.bin);
+  return out;
+}
+
+/** The forward accept rules alone (FLANNEL-OP-FWD and its jump), as in upstream's FLANNEL-FWD. */
+const forwardOnly = (i: RuleInput): RuleInput => ({ ...i, ipMasq: false });
+
+/** `iptables` on PATH, or the iptables-nft / iptables-legacy flavour by its explicit name. */
+export type XtFlavour = 'default' | 'nft' | 'legacy';
+
+const usable = new Map<string, Promise<boolean>>();
+/** Whether a binary runs here (cached: the image does not change under us). */
+function binaryWorks(bin: string): Promise<boolean> {
+  let p = usable.get(bin);
+  if (!p) {
+    p = run(bin, ['-V']).then((r) => r.code === 0);
+    usable.set(bin, p);
+  }
+  return p;
+}
+
+/**
+ * The iptables flavours whose `filter FORWARD` chain must hold our accept rules: iptables-nft
+ * always (created ahead, so a `-P FORWARD DROP` set later, e.g. by Docker starting, finds them
+ * already there), iptables-legacy only when this netns has a legacy filter table. The legacy
+ * check reads /proc/net/ip{,6}_tables_names: running iptables-legacy would create the table.
+ */
+export async function forwardAcceptTables(family: RuleInput['family']): Promise<Xtables[]> {
+  const base = family === 'ipv4' ? 'iptables' : 'ip6tables';
+  const out: Xtables[] = [];
+  if (await binaryWorks(`${base}-nft`)) out.push(new Xtables(family, 'nft'));
+  if ((await legacyTables(family)).has('filter') && (await binaryWorks(`${base}-legacy`)))
+    out.push(new Xtables(family, 'legacy'));
+  return out;
+}
+
+/** The legacy iptables tables that exist in this netns (listing them with iptables-legacy would create them). */
+async function legacyTables(family: RuleInput['family']): Promise<Set<string>> {
+  const names = family === 'ipv4' ? 'ip_tables_names' : 'ip6_tables_names';
+  const text = await readFile(`/proc/net/${names}`, 'utf8').catch(() => '');
+  return new Set(text.split('\n').filter(Boolean));
+}
+
+/** Our iptables chains and jumps for one family in one iptables flavour. */
+export class Xtables {
+  readonly bin: string;
+  readonly restore: string;
+  constructor(
+    readonly family: RuleInput['family'],
+    readonly flavour: XtFlavour,
+  ) {
+    const base = family === 'ipv4' ? 'iptables' : 'ip6tables';
+    this.bin = flavour === 'default' ? base : `${base}-${flavour}`;
+    this.restore = flavour === 'default' ? `${base}-restore` : `${base}-${flavour}-restore`;
+  }
+
+  async apply(i: RuleInput): Promise<void> {
+    const bin = this.bin;
+    const r = await run(this.restore, ['--noflush', '-w', '5'], renderIptables(i));
+    if (r.code !== 0) throw new NetfilterError(`${this.restore} failed: ${r.stderr.trim()}`);
     for (const [table, chain, target] of jumpsFor(i)) {
       if (await hasJump(bin, table, chain, target)) continue;
       const ins = await run(bin, ['-w', '5', '-t', table, '-I', chain, '1', ...jumpSpec(target)]);
@@ -67,22 +203,8 @@ export class Netfilter {
     }
   }
 
-  /** True when the kernel holds exactly what `apply(i)` would write. */
   async inSync(i: RuleInput): Promise<boolean> {
-    if (this.mode === 'nftables') {
-      const fam = i.family === 'ipv4' ? 'ip' : 'ip6';
-      const want = renderNft(i);
-      // Text, not -j: nft 1.0.x leaves the table comment (our hash) out of its JSON.
-      const r = await run('nft', ['list', 'table', fam, nftTableName(i.family)]);
-      if (r.code !== 0) return false;
-      const got = parseNftListing(r.stdout);
-      if (got.comment !== `flannel-operator ${want.hash}`) return false;
-      if (got.chains.get('forward') !== want.ruleCounts.forward) return false;
-      if (i.ipMasq && got.chains.get('postrtg') !== want.ruleCounts.postrtg) return false;
-      if (!i.ipMasq && got.chains.has('postrtg')) return false;
-      return true;
-    }
-    const bin = i.family === 'ipv4' ? 'iptables' : 'ip6tables';
+    const bin = this.bin;
     const want = iptablesRuleCounts(i);
     const tag = `flannel-operator ${iptablesHash(i)}`;
     for (const [table, chain, target] of jumpsFor(i)) {
@@ -104,6 +226,31 @@ export class Netfilter {
         return false;
     }
     return true;
+  }
+
+  private async tableExists(table: string): Promise<boolean> {
+    const legacy =
+      this.flavour === 'legacy' ||
+      (this.flavour === 'default' && (await run(this.bin, ['-V'])).stdout.includes('legacy'));
+    return !legacy || (await legacyTables(this.family)).has(table);
+  }
+
+  /** Deletes our jumps (every copy) and chains; listing first so nothing is created. */
+  async remove(): Promise<void> {
+    for (const [table, chain, target] of [
+      ['filter', 'FORWARD', IPT_CHAIN_FWD],
+      ['nat', 'POSTROUTING', IPT_CHAIN_NAT],
+    ] as const) {
+      if (!(await this.tableExists(table))) continue;
+      if ((await run(this.bin, ['-w', '5', '-t', table, '-S', target])).code !== 0) continue;
+      while (await hasJump(this.bin, table, chain, target))
+        if ((await run(this.bin, ['-w', '5', '-t', table, '-D', chain, ...jumpSpec(target)])).code)
+          break;
+      await run(this.bin, ['-w', '5', '-t', table, '-F', target]);
+      const x = await run(this.bin, ['-w', '5', '-t', table, '-X', target]);
+      if (x.code !== 0)
+        throw new NetfilterError(`${this.bin} -X ${target} failed: ${x.stderr.trim()}`);
+    }
   }
 }
 

@@ -17,7 +17,8 @@ import {
 
 export type DifferenceKind =
   'device' | 'route' | 'neighbor' | 'fdb' | 'netfilter' | 'sysctl' | 'file';
-export type Change = 'missing' | 'extra' | 'wrong';
+/** `drops`: something not ours (another chain at the forward hook) drops pod traffic. */
+export type Change = 'missing' | 'extra' | 'wrong' | 'drops';
 
 export interface Difference {
   kind: DifferenceKind;
