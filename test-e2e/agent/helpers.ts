@@ -67,7 +67,11 @@ export async function bootLab(
   cp: ControlPlaneLike,
   network: string,
   spec: NetworkSpec,
-  opts: { agentArgs?: string[] } = {},
+  opts: {
+    agentArgs?: string[];
+    /** Runs once the node namespaces exist, before any agent starts (host state to start from). */
+    beforeAgents?: (lab: Lab) => Promise<void>;
+  } = {},
 ): Promise<Lab> {
   const lab = await createLab({
     controlPlane: cp,
@@ -82,6 +86,7 @@ export async function bootLab(
       30_000,
       250,
     );
+    await opts.beforeAgents?.(lab);
     for (const n of lab.nodes.keys())
       lab.startAgent(n, network, ['--resync-period', '5s', ...(opts.agentArgs ?? [])]);
     await waitAgentsReady(lab);
