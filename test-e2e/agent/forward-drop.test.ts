@@ -86,7 +86,7 @@ async function ipv6Sysctls(lab: Lab, node: string): Promise<Map<string, string>>
     r.stdout
       .split('\n')
       .filter((l) => l.includes('='))
-      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1).trim()]),
   );
 }
 
