@@ -1,5 +1,12 @@
 import type { FlannelNetwork, SubnetLease } from '../api/index.js';
-import { planNetwork, prepareNetworks, leaseObject, type NodeLike, type Action } from './plan.js';
+import {
+  planNetwork,
+  prepareNetworks,
+  leaseObject,
+  type NodeLike,
+  type Action,
+  type PlanSummary,
+} from './plan.js';
 import { computeStatus } from './status.js';
 import { matchesSelector } from './selector.js';
 import { labelValue, leaseName } from '../api/index.js';
@@ -343,6 +350,197 @@ describe('planNetwork', () => {
     ]);
     expect(labelValue('x'.repeat(100))).toHaveLength(63);
     expect(leaseName('n', 'y'.repeat(300)).length).toBeLessThanOrEqual(253);
+  });
+});
+
+describe('planNetwork: a subnet held by any Node stays with that Node', () => {
+  const conds = (n: Parameters<typeof computeStatus>[0]['network'], summary: PlanSummary) =>
+    Object.fromEntries(
+      computeStatus({ network: n, summary, failures: 0, changed: false }).conditions!.map((c) => [
+        c.type,
+        c,
+      ]),
+    );
+
+  it("takes a younger node's podCIDR before giving the older node a subnet (adoption order)", () => {
+    const { plan } = plan1(
+      [net('a', { network: '10.244.0.0/16' })],
+      [node('m1'), node('m2', {}, '10.244.1.0/24')],
+      [],
+    );
+    expect(
+      creates(plan.actions).map((c) => [c.lease.nodeName, c.lease.subnet, c.lease.adopted]),
+    ).toEqual([
+      ['m1', '10.244.2.0/24', false],
+      ['m2', '10.244.1.0/24', true],
+    ]);
+    expect(plan.summary).toMatchObject({ nodes: 2, leased: 2, skipped: 0, podCIDRProblems: [] });
+  });
+
+  it('never hands out the podCIDR of a node that left the network; the node adopts it on return', () => {
+    const sel = {
+      nodeSelector: { matchExpressions: [{ key: 'evict', operator: 'DoesNotExist' }] },
+    };
+    const a = net('a', { network: '10.1.0.0/16', ...sel });
+    const s1out = node('s1', { evict: 'yes' }, '10.1.1.0/24');
+    const s2 = node('s2', {}, '10.1.2.0/24');
+    const s3 = node('s3');
+    // Same pass as the release, and the pass after it landed.
+    const leases = [lease('a', 's1', '10.1.1.0/24'), lease('a', 's2', '10.1.2.0/24')];
+    const p1 = plan1([a], [s1out, s2, s3], leases).plan;
+    expect(deletes(p1.actions).map((d) => [d.nodeName, d.reason])).toEqual([
+      ['s1', 'NodeNotSelected'],
+    ]);
+    expect(creates(p1.actions).map((c) => c.lease.subnet)).toEqual(['10.1.3.0/24']);
+    const p2 = plan1([a], [s1out, s2, s3], leases.slice(1)).plan;
+    expect(creates(p2.actions).map((c) => c.lease.subnet)).toEqual(['10.1.3.0/24']);
+    expect(p2.summary).toMatchObject({ nodes: 2, allocated: 3 });
+    const s1back = { ...s1out, metadata: { ...s1out.metadata, labels: {} } };
+    const p3 = plan1([a], [s1back, s2, s3], [leases[1]!, lease('a', 's3', '10.1.3.0/24')]).plan;
+    expect(creates(p3.actions)).toEqual([
+      expect.objectContaining({
+        lease: expect.objectContaining({ nodeName: 's1', subnet: '10.1.1.0/24', adopted: true }),
+      }),
+    ]);
+  });
+
+  it('keeps the podCIDR of a terminating node taken until the Node is gone', () => {
+    const dying = node('dying', {}, '10.1.1.0/24');
+    dying.metadata.deletionTimestamp = ts();
+    const { plan } = plan1([net('a', { network: '10.1.0.0/16' })], [dying, node('n')], []);
+    expect(creates(plan.actions).map((c) => [c.lease.nodeName, c.lease.subnet])).toEqual([
+      ['n', '10.1.2.0/24'],
+    ]);
+  });
+
+  it('gives a shared podCIDR (admin error) to one node only and says so for the other', () => {
+    const { net: n, plan } = plan1(
+      [net('a', { network: '10.1.0.0/16' })],
+      [node('d1', {}, '10.1.1.0/24'), node('d2', {}, '10.1.1.0/24'), node('f')],
+      [],
+    );
+    expect(creates(plan.actions).map((c) => [c.lease.nodeName, c.lease.subnet])).toEqual([
+      ['d1', '10.1.1.0/24'],
+      ['f', '10.1.2.0/24'],
+    ]);
+    expect(plan.events).toContainEqual(
+      expect.objectContaining({
+        target: 'node',
+        name: 'd2',
+        reason: 'PodCIDRConflict',
+        note: expect.stringMatching(/10\.1\.1\.0\/24 is also node d1's podCIDR.*node skipped/),
+      }),
+    );
+    expect(plan.summary).toMatchObject({ nodes: 3, leased: 2, skipped: 1 });
+    const c = conds(n, plan.summary);
+    expect(c.Ready).toMatchObject({ status: 'False', reason: 'UnusablePodCIDR' });
+    expect(c.Degraded!.message).toMatch(
+      /^1 node\(s\) have a podCIDR .*d2: node podCIDR 10\.1\.1\.0\/24/,
+    );
+    expect(c.Stalled).toMatchObject({ status: 'True', reason: 'UnusablePodCIDR' });
+    expect(c.Reconciling).toMatchObject({
+      status: 'False',
+      reason: 'Blocked',
+      message: '2/3 served nodes hold a lease; 1 have an unusable podCIDR (see Degraded)',
+    });
+  });
+
+  it('reports a shared podCIDR also when the second Node is not served by the network', () => {
+    const { plan } = plan1(
+      [net('a', { network: '10.1.0.0/16', nodeSelector: { matchLabels: { pool: 'a' } } })],
+      [node('d1', { pool: 'a' }, '10.1.1.0/24'), node('x', {}, '10.1.1.0/24')],
+      [lease('a', 'd1', '10.1.1.0/24')],
+    );
+    expect(plan.summary.podCIDRProblems).toEqual([
+      expect.stringMatching(/^x: node podCIDR 10\.1\.1\.0\/24 is also node d1's podCIDR/),
+    ]);
+    expect(plan.events).toContainEqual(
+      expect.objectContaining({ name: 'x', note: expect.stringMatching(/it stays with d1$/) }),
+    );
+  });
+
+  it('allocates nothing on top of podCIDRs of the wrong size or wider than the network', () => {
+    const { net: n, plan } = plan1(
+      [net('a', { network: '10.1.0.0/16' })],
+      [
+        node('half', {}, '10.1.1.128/25'),
+        node('two', {}, '10.1.2.0/23'),
+        node('hostbits', {}, '10.1.5.7/24'),
+        node('other', { pool: 'x' }, '10.1.6.0/24'),
+        node('f1'),
+      ],
+      [],
+    );
+    expect(creates(plan.actions).map((c) => [c.lease.nodeName, c.lease.subnet])).toEqual([
+      ['other', '10.1.6.0/24'],
+      ['f1', '10.1.4.0/24'],
+    ]);
+    expect(plan.summary.podCIDRProblems).toEqual([
+      'half: node podCIDR 10.1.1.128/25 is not a /24 subnet of 10.1.0.0/16',
+      'two: node podCIDR 10.1.2.0/23 is not a /24 subnet of 10.1.0.0/16',
+      'hostbits: node podCIDR 10.1.5.7/24 is not a /24 subnet of 10.1.0.0/16',
+    ]);
+    // 255 subnets minus the four the misfits cover (.1, .2, .3, .5).
+    expect(plan.summary.capacity).toBe(251);
+    expect(conds(n, plan.summary).Degraded!.reason).toBe('UnusablePodCIDR');
+    const wide = plan1(
+      [net('b', { network: '10.2.0.0/16' })],
+      [node('w', {}, '10.0.0.0/8'), node('f')],
+      [],
+    );
+    expect(creates(wide.plan.actions)).toHaveLength(0);
+    expect(wide.plan.summary).toMatchObject({ capacity: 0, skipped: 1, exhausted: 1 });
+  });
+
+  it('releases a lease (node without podCIDR) whose subnet another Node holds as podCIDR; that Node waits for it', () => {
+    const leases = [lease('a', 'a1', '10.1.1.0/24')];
+    const nodes = [node('a1'), node('b1', {}, '10.1.1.0/24')];
+    const { net: n, plan } = plan1([net('a', { network: '10.1.0.0/16' })], nodes, leases);
+    expect(patches(plan.actions)).toEqual([]);
+    expect(deletes(plan.actions).map((d) => [d.nodeName, d.reason])).toEqual([
+      ['a1', 'PodCIDRTakenByNode'],
+    ]);
+    expect(creates(plan.actions)).toEqual([]);
+    expect(plan.summary).toMatchObject({ nodes: 2, leased: 0, skipped: 0 });
+    expect(conds(n, plan.summary).Reconciling).toMatchObject({
+      status: 'True',
+      reason: 'AllocatingSubnets',
+    });
+    const next = plan1([net('a', { network: '10.1.0.0/16' })], nodes, []).plan;
+    expect(creates(next.actions).map((c) => [c.lease.nodeName, c.lease.subnet])).toEqual([
+      ['a1', '10.1.2.0/24'],
+      ['b1', '10.1.1.0/24'],
+    ]);
+  });
+
+  it('dual-stack: a node skipped for its IPv6 podCIDR keeps its IPv4 podCIDR taken', () => {
+    const { plan } = plan1(
+      [net('d', { network: '10.5.0.0/16', ipv6Network: 'fd00:5::/56' })],
+      [node('m', {}, ['10.5.1.0/24', 'fd00:9::/64']), node('f')],
+      [],
+    );
+    expect(creates(plan.actions).map((c) => [c.lease.nodeName, c.lease.subnet])).toEqual([
+      ['f', '10.5.2.0/24'],
+    ]);
+    expect(plan.summary.podCIDRProblems).toEqual([
+      expect.stringMatching(/^m: node podCIDR fd00:9::\/64 is outside IPv6 network/),
+    ]);
+  });
+
+  it('does not claim "all served nodes hold a lease" while nodes wait for a subnet', () => {
+    const nodes = Array.from({ length: 4 }, (_, i) => node(`n${i}`));
+    const { net: n, plan } = plan1(
+      [net('a', { network: '10.3.0.0/24', subnetLen: 26 })],
+      nodes,
+      [],
+    );
+    const c = conds(n, plan.summary);
+    expect(c.Reconciling).toMatchObject({
+      status: 'False',
+      reason: 'Blocked',
+      message: '3/4 served nodes hold a lease; 1 wait for a free subnet (see Degraded)',
+    });
+    expect(c.Ready!.status).toBe('False');
   });
 });
 

@@ -10,7 +10,15 @@ import {
   leaseName,
   labelValue,
 } from '../api/index.js';
-import { SubnetPool, cidrsOverlap, parseCidr, formatCidr, PoolConfigError } from './pool.js';
+import {
+  SubnetPool,
+  cidrsOverlap,
+  clipToNetwork,
+  parseCidr,
+  formatCidr,
+  PoolConfigError,
+  type ClaimResult,
+} from './pool.js';
 import { matchesSelector } from './selector.js';
 
 /** The parts of a v1 Node the controller reads. */
@@ -26,7 +34,7 @@ export interface NodeLike {
 }
 
 export type DegradedReason =
-  'InvalidSpec' | 'OverlappingNetwork' | 'NetworkExhausted' | 'SubnetConflict';
+  'InvalidSpec' | 'OverlappingNetwork' | 'NetworkExhausted' | 'SubnetConflict' | 'UnusablePodCIDR';
 
 /** A FlannelNetwork after validation: its pools, or why it cannot serve. */
 export interface PreparedNetwork {
@@ -230,12 +238,19 @@ export interface PlanSummary {
   exhausted: number;
   /** Nodes skipped for a podCIDR the network cannot honour. */
   skipped: number;
+  /** Served nodes whose lease is one of `conflicts`. */
+  conflictedNodes: number;
   /** Leases flagged for sharing a subnet with an older lease (or lying outside the network). */
   conflicts: string[];
+  /**
+   * "node: why" for every node whose podCIDR this network cannot lease: served nodes skipped,
+   * and Nodes sharing a podCIDR inside the network with another Node.
+   */
+  podCIDRProblems: string[];
   /** Nodes selected here but served by an older network. */
   contested: string[];
   capacity: number;
-  /** All held subnets, including adopted ones outside subnetMin..subnetMax. */
+  /** All held subnets: leases, podCIDRs of Nodes without a lease, adopted ones outside subnetMin..subnetMax. */
   allocated: number;
   /** capacity minus the held subnets inside subnetMin..subnetMax. */
   free: number;
@@ -249,12 +264,16 @@ export interface Plan {
   summary: PlanSummary;
 }
 
+type Family = 'IPv4' | 'IPv6';
+
+/** Every podCIDR a Node lists (spec.podCIDRs, else spec.podCIDR). */
+function podCIDRsOf(node: NodeLike): string[] {
+  if (node.spec?.podCIDRs?.length) return node.spec.podCIDRs;
+  return node.spec?.podCIDR ? [node.spec.podCIDR] : [];
+}
+
 function nodeCidrs(node: NodeLike): { v4?: string; v6?: string; any: boolean } {
-  const list = node.spec?.podCIDRs?.length
-    ? node.spec.podCIDRs
-    : node.spec?.podCIDR
-      ? [node.spec.podCIDR]
-      : [];
+  const list = podCIDRsOf(node);
   let v4: string | undefined;
   let v6: string | undefined;
   for (const c of list) {
@@ -267,6 +286,15 @@ function nodeCidrs(node: NodeLike): { v4?: string; v6?: string; any: boolean } {
     }
   }
   return { v4, v6, any: list.length > 0 };
+}
+
+/** Canonical text of a CIDR (host bits cleared), so "equal" podCIDRs compare equal. */
+function canonical(cidr: string): string {
+  try {
+    return formatCidr(parseCidr(cidr));
+  } catch {
+    return cidr;
+  }
 }
 
 function sameCidr(a: string | undefined, b: string | undefined): boolean {
@@ -285,6 +313,53 @@ function leaseNodeUid(lease: SubnetLease): string | undefined {
     ?.uid;
 }
 
+function leaseAge(l: SubnetLease): { created: number; name: string } {
+  return { created: timeOf(l.metadata.creationTimestamp), name: l.metadata.name ?? '' };
+}
+
+/** Named Nodes, oldest first. */
+function nodesByAge(nodes: NodeLike[]): Array<{ node: NodeLike; name: string; created: number }> {
+  return nodes
+    .filter((n) => n.metadata.name)
+    .map((node) => ({
+      node,
+      name: node.metadata.name!,
+      created: timeOf(node.metadata.creationTimestamp),
+    }))
+    .sort(byAge);
+}
+
+/** Pool holder of a Node's podCIDR while the node has no lease on it ("/" never occurs in lease names). */
+const nodeHolder = (nodeName: string): string => `node/${nodeName}`;
+
+/** What one planNetwork call works on; the phases below fill it in order. */
+interface PlanState {
+  network: PreparedNetwork;
+  allNetworks: PreparedNetwork[];
+  pool4?: SubnetPool;
+  pool6?: SubnetPool;
+  nodeByName: Map<string, NodeLike>;
+  /** This network's leases, oldest first. */
+  leases: SubnetLease[];
+  /** Lease name (existing or pending) -> its node. */
+  leaseNodes: Map<string, string>;
+  /** Node podCIDRs that overlap the network without being one of its subnets: reserved whole. */
+  misfits: Array<{ node: string; cidr: string }>;
+  /** Canonical podCIDR inside the network -> the Nodes holding it, oldest first. */
+  podCIDRNodes: Map<string, string[]>;
+  conflicted: Set<string>;
+  /** Nodes with a lease create of unknown outcome. */
+  waiting: Set<string>;
+  leaseOfNode: Map<string, SubnetLease>;
+  /** Leases released this pass: their subnets stay taken until the deletion lands. */
+  released: Set<string>;
+  /** Nodes already reported in podCIDRProblems. */
+  reported: Set<string>;
+  actions: Action[];
+  events: PlannedEvent[];
+  summary: PlanSummary;
+}
+
 /**
  * Decides, without I/O, what one network needs: leases to create (new or adopted podCIDRs),
  * node podCIDRs to set, leases to release, and events to report.
@@ -292,7 +367,9 @@ function leaseNodeUid(lease: SubnetLease): string | undefined {
  * Safety rules:
  *  - every existing lease of the network claims its subnet first (oldest lease wins a clash),
  *    so a subnet in any lease is never handed out again — also for leases about to be deleted;
- *  - a node's podCIDR is immutable once set, so the node's value wins over a lease's;
+ *  - a node's podCIDR is immutable once set, so the node's value wins over a lease's, and every
+ *    Node's podCIDR inside the network (selected or not, leased or not) is taken before anything
+ *    is allocated: a subnet stays with its Node while that Node exists;
  *  - a lease is created before the node is patched (the lease is the durable claim).
  */
 export function planNetwork(
@@ -303,50 +380,116 @@ export function planNetwork(
   /** Leases that may exist (create outcome unknown): their subnets stay taken, their nodes wait. */
   pending: SubnetLease[] = [],
 ): Plan {
-  const actions: Action[] = [];
-  const events: PlannedEvent[] = [];
+  const st = newPlanState(network, allNetworks, nodes, leases);
+  claimLeases(st);
+  claimPending(st, pending);
+  claimNodePodCIDRs(st, nodes);
+  reviewLeases(st);
+  serveNodes(st, nodes);
+  reportSharedPodCIDRs(st);
+  finishSummary(st);
+  return { actions: st.actions, events: st.events, summary: st.summary };
+}
+
+function newPlanState(
+  network: PreparedNetwork,
+  allNetworks: PreparedNetwork[],
+  nodes: NodeLike[],
+  leases: SubnetLease[],
+): PlanState {
+  const misfits: PlanState['misfits'] = [];
+  const pool4 = network.v4 ? poolWithMisfits(network.v4, nodes, misfits) : undefined;
+  const pool6 = network.v6 ? poolWithMisfits(network.v6, nodes, misfits) : undefined;
   const summary: PlanSummary = {
     nodes: 0,
     leased: 0,
     exhausted: 0,
     skipped: 0,
+    conflictedNodes: 0,
     conflicts: [],
+    podCIDRProblems: [],
     contested: [],
     capacity: 0,
     allocated: 0,
     free: 0,
   };
-  const pool4 = network.v4 ? newPool(network.v4) : undefined;
-  const pool6 = network.v6 ? newPool(network.v6) : undefined;
   if (pool4) summary.capacity = Number(pool4.capacity);
   if (pool6) summary.ipv6Capacity = pool6.capacity.toString();
   const nodeByName = new Map<string, NodeLike>();
   for (const n of nodes) if (n.metadata.name) nodeByName.set(n.metadata.name, n);
+  return {
+    network,
+    allNetworks,
+    pool4,
+    pool6,
+    nodeByName,
+    leases: [...leases].sort((a, b) => byAge(leaseAge(a), leaseAge(b))),
+    leaseNodes: new Map(),
+    misfits,
+    podCIDRNodes: new Map(),
+    conflicted: new Set(),
+    waiting: new Set(),
+    leaseOfNode: new Map(),
+    released: new Set(),
+    reported: new Set(),
+    actions: [],
+    events: [],
+    summary,
+  };
+}
 
-  // 1. Existing leases claim their subnets, oldest first.
-  const sorted = [...leases].sort((a, b) =>
-    byAge(
-      { created: timeOf(a.metadata.creationTimestamp), name: a.metadata.name ?? '' },
-      { created: timeOf(b.metadata.creationTimestamp), name: b.metadata.name ?? '' },
-    ),
-  );
-  const conflicted = new Set<string>();
-  for (const l of sorted) {
+/**
+ * A pool that also reserves every Node podCIDR overlapping the network without being exactly one
+ * of its subnets (wrong size, host bits set, wider than the network): nothing is allocated on
+ * top of addresses a Node already uses.
+ */
+function poolWithMisfits(
+  cfg: NonNullable<PreparedNetwork['v4']>,
+  nodes: NodeLike[],
+  misfits: PlanState['misfits'],
+): SubnetPool {
+  const network = parseCidr(cfg.network);
+  const extra: string[] = [];
+  for (const n of nodes) {
+    for (const c of podCIDRsOf(n)) {
+      const inside = clipToNetwork(c, network);
+      if (!inside) continue;
+      const p = parseCidr(c);
+      if (p.exact && p.prefix === cfg.subnetLen) continue; // a subnet: claimed, not reserved
+      extra.push(inside);
+      misfits.push({ node: n.metadata.name ?? '', cidr: c });
+    }
+  }
+  return newPool(extra.length ? { ...cfg, reserved: [...cfg.reserved, ...extra] } : cfg);
+}
+
+/** The network's pools with their lease fields and family names. */
+function poolsOf(st: PlanState): Array<[SubnetPool, 'subnet' | 'ipv6Subnet', Family]> {
+  const out: Array<[SubnetPool, 'subnet' | 'ipv6Subnet', Family]> = [];
+  if (st.pool4) out.push([st.pool4, 'subnet', 'IPv4']);
+  if (st.pool6) out.push([st.pool6, 'ipv6Subnet', 'IPv6']);
+  return out;
+}
+
+/** Phase 1: existing leases claim their subnets, oldest first; a clash flags the newer lease. */
+function claimLeases(st: PlanState): void {
+  for (const l of st.leases) {
     const name = l.metadata.name ?? '';
+    st.leaseNodes.set(name, l.spec.nodeName);
     for (const [pool, subnet] of [
-      [pool4, l.spec.subnet],
-      [pool6, l.spec.ipv6Subnet],
+      [st.pool4, l.spec.subnet],
+      [st.pool6, l.spec.ipv6Subnet],
     ] as const) {
       if (!subnet) continue;
       if (!pool) {
-        conflicted.add(name);
+        st.conflicted.add(name);
         continue;
       }
       const r = pool.claim(subnet, name);
       if (r === 'ok') continue;
-      conflicted.add(name);
+      st.conflicted.add(name);
       const holder = r === 'taken' ? pool.holder(subnet) : undefined;
-      events.push({
+      st.events.push({
         target: 'lease',
         name,
         uid: l.metadata.uid,
@@ -359,221 +502,351 @@ export function planNetwork(
       });
     }
   }
-  summary.conflicts = [...conflicted].sort();
-  const waiting = new Set<string>();
+  st.summary.conflicts = [...st.conflicted].sort();
+}
+
+/** Phase 2: creates with unknown outcome keep their subnets taken; their nodes wait. */
+function claimPending(st: PlanState, pending: SubnetLease[]): void {
   for (const l of pending) {
-    if (l.spec.subnet) pool4?.claim(l.spec.subnet, l.metadata.name ?? '');
-    if (l.spec.ipv6Subnet) pool6?.claim(l.spec.ipv6Subnet, l.metadata.name ?? '');
-    waiting.add(l.spec.nodeName);
-  }
-
-  // 2. Decide per lease: keep, release, or fix the node.
-  const leaseOfNode = new Map<string, SubnetLease>();
-  for (const l of sorted) {
     const name = l.metadata.name ?? '';
-    const nodeName = l.spec.nodeName;
-    const node = nodeByName.get(nodeName);
-    const release = (reason: string): void => {
-      actions.push({
-        type: 'deleteLease',
-        name,
-        uid: l.metadata.uid,
-        nodeName,
-        reason,
-        subnet: l.spec.subnet ?? l.spec.ipv6Subnet,
-      });
-    };
-    if (!node || node.metadata.deletionTimestamp) {
-      release('NodeDeleted');
-      continue;
-    }
-    const ownerUid = leaseNodeUid(l);
-    if (ownerUid && node.metadata.uid && ownerUid !== node.metadata.uid) {
-      release('NodeReplaced');
-      continue;
-    }
-    const owner = ownerOf(node, allNetworks);
-    if (owner?.name !== network.name) {
-      release('NodeNotSelected');
-      continue;
-    }
-    if (leaseOfNode.has(nodeName)) {
-      // A second lease for one node (e.g. written by hand): keep the canonical/older one.
-      release('DuplicateLease');
-      continue;
-    }
-    leaseOfNode.set(nodeName, l);
-    if (conflicted.has(name)) continue;
-    const have = nodeCidrs(node);
-    if (!have.any) {
-      const cidrs = [l.spec.subnet, l.spec.ipv6Subnet].filter((x): x is string => !!x);
-      if (cidrs.length) actions.push({ type: 'patchNode', nodeName, podCIDRs: cidrs });
-      continue;
-    }
-    const v4ok = !pool4 || !have.v4 || sameCidr(have.v4, l.spec.subnet);
-    const v6ok = !pool6 || !have.v6 || sameCidr(have.v6, l.spec.ipv6Subnet);
-    if (!v4ok || !v6ok) {
-      const nodeValue = [have.v4, have.v6].filter(Boolean).join(',');
-      const inside =
-        (!have.v4 || !pool4 || pool4.containsCidr(have.v4)) &&
-        (!have.v6 || !pool6 || pool6.containsCidr(have.v6));
-      if (inside) {
-        // The node's podCIDR is immutable: re-lease to match it (adopted on the next pass).
-        release('PodCIDRMismatch');
-        events.push({
-          target: 'node',
-          name: nodeName,
-          uid: node.metadata.uid,
-          type: 'Warning',
-          reason: 'PodCIDRMismatch',
-          note: `node podCIDR ${nodeValue} differs from lease ${name}; re-leasing the node's podCIDR`,
-        });
-      } else {
-        events.push({
-          target: 'node',
-          name: nodeName,
-          uid: node.metadata.uid,
-          type: 'Warning',
-          reason: 'PodCIDROutsideNetwork',
-          note: `node podCIDR ${nodeValue} is outside FlannelNetwork ${network.name}; node keeps lease ${name}`,
-        });
-      }
-    }
+    st.leaseNodes.set(name, l.spec.nodeName);
+    if (l.spec.subnet) st.pool4?.claim(l.spec.subnet, name);
+    if (l.spec.ipv6Subnet) st.pool6?.claim(l.spec.ipv6Subnet, name);
+    st.waiting.add(l.spec.nodeName);
   }
-  const released = new Set(
-    actions.filter((a) => a.type === 'deleteLease').map((a) => (a as { name: string }).name),
-  );
-  for (const [nodeName, l] of leaseOfNode) {
-    if (released.has(l.metadata.name ?? '')) leaseOfNode.delete(nodeName);
-  }
+}
 
-  // 3. Nodes this network serves that lack a lease: adopt their podCIDR or allocate.
-  const served = nodes
-    .filter((n) => n.metadata.name && !n.metadata.deletionTimestamp)
-    .map((n) => ({ n, name: n.metadata.name!, created: timeOf(n.metadata.creationTimestamp) }))
-    .sort(byAge);
-  for (const { n: node, name: nodeName } of served) {
+/**
+ * Phase 3: the podCIDR of every Node (selected or not, also terminating: it exists until it is
+ * gone) inside the network is taken, oldest Node first, before anything is allocated.
+ */
+function claimNodePodCIDRs(st: PlanState, nodes: NodeLike[]): void {
+  for (const { node, name } of nodesByAge(nodes)) {
+    for (const c of podCIDRsOf(node)) {
+      const pool = [st.pool4, st.pool6].find((p) => p?.containsCidr(c));
+      if (!pool) continue;
+      const key = canonical(c);
+      st.podCIDRNodes.set(key, [...(st.podCIDRNodes.get(key) ?? []), name]);
+      pool.claim(c, nodeHolder(name)); // 'taken' (a lease, or a shared podCIDR) is sorted out later
+    }
+  }
+}
+
+/** The node a pool holder stands for (a lease's node, or the Node holding its podCIDR). */
+function holderNode(st: PlanState, holder: string | undefined): string | undefined {
+  if (holder === undefined) return undefined;
+  return holder.startsWith('node/') ? holder.slice(5) : st.leaseNodes.get(holder);
+}
+
+/** Other Nodes whose podCIDR is `cidr`. */
+function otherNodesWith(st: PlanState, cidr: string | undefined, nodeName: string): string[] {
+  if (!cidr) return [];
+  return (st.podCIDRNodes.get(canonical(cidr)) ?? []).filter((n) => n !== nodeName);
+}
+
+function release(st: PlanState, l: SubnetLease, reason: string): void {
+  const name = l.metadata.name ?? '';
+  st.released.add(name);
+  st.actions.push({
+    type: 'deleteLease',
+    name,
+    uid: l.metadata.uid,
+    nodeName: l.spec.nodeName,
+    reason,
+    subnet: l.spec.subnet ?? l.spec.ipv6Subnet,
+  });
+}
+
+/** Why a lease must go regardless of subnets, or undefined when its node still wants it. */
+function releaseReason(st: PlanState, l: SubnetLease): string | undefined {
+  const node = st.nodeByName.get(l.spec.nodeName);
+  if (!node || node.metadata.deletionTimestamp) return 'NodeDeleted';
+  const ownerUid = leaseNodeUid(l);
+  if (ownerUid && node.metadata.uid && ownerUid !== node.metadata.uid) return 'NodeReplaced';
+  if (ownerOf(node, st.allNetworks)?.name !== st.network.name) return 'NodeNotSelected';
+  // A second lease for one node (e.g. written by hand): keep the canonical/older one.
+  if (st.leaseOfNode.has(l.spec.nodeName)) return 'DuplicateLease';
+  return undefined;
+}
+
+/** Phase 4: per lease, keep it, release it, or set its node's podCIDR. */
+function reviewLeases(st: PlanState): void {
+  for (const l of st.leases) {
+    const reason = releaseReason(st, l);
+    if (reason) {
+      release(st, l, reason);
+      continue;
+    }
+    st.leaseOfNode.set(l.spec.nodeName, l);
+    if (!st.conflicted.has(l.metadata.name ?? '')) matchNode(st, l);
+  }
+  for (const [nodeName, l] of st.leaseOfNode) {
+    if (st.released.has(l.metadata.name ?? '')) st.leaseOfNode.delete(nodeName);
+  }
+}
+
+/** Brings a kept lease and its node's podCIDR together (the node's immutable value wins). */
+function matchNode(st: PlanState, l: SubnetLease): void {
+  const name = l.metadata.name ?? '';
+  const nodeName = l.spec.nodeName;
+  const node = st.nodeByName.get(nodeName)!;
+  const have = nodeCidrs(node);
+  const note = (reason: string, text: string): void => {
+    st.events.push({
+      target: 'node',
+      name: nodeName,
+      uid: node.metadata.uid,
+      type: 'Warning',
+      reason,
+      note: text,
+    });
+  };
+  if (!have.any) {
+    const cidrs = [l.spec.subnet, l.spec.ipv6Subnet].filter((x): x is string => !!x);
+    const owner = cidrs.map((c) => [c, otherNodesWith(st, c, nodeName)[0]]).find(([, o]) => o);
+    if (owner) {
+      // Another Node got this subnet as its (immutable) podCIDR: it keeps it, this node re-leases.
+      release(st, l, 'PodCIDRTakenByNode');
+      note(
+        'PodCIDRTakenByNode',
+        `lease ${name} holds ${owner[0]}, which is node ${owner[1]}'s podCIDR; releasing it so that this node gets another subnet`,
+      );
+    } else if (cidrs.length) st.actions.push({ type: 'patchNode', nodeName, podCIDRs: cidrs });
+    return;
+  }
+  const v4ok = !st.pool4 || !have.v4 || sameCidr(have.v4, l.spec.subnet);
+  const v6ok = !st.pool6 || !have.v6 || sameCidr(have.v6, l.spec.ipv6Subnet);
+  if (v4ok && v6ok) return;
+  const nodeValue = [have.v4, have.v6].filter(Boolean).join(',');
+  const inside =
+    (!have.v4 || !st.pool4 || st.pool4.containsCidr(have.v4)) &&
+    (!have.v6 || !st.pool6 || st.pool6.containsCidr(have.v6));
+  if (inside) {
+    // The node's podCIDR is immutable: re-lease to match it (adopted on the next pass).
+    release(st, l, 'PodCIDRMismatch');
+    note(
+      'PodCIDRMismatch',
+      `node podCIDR ${nodeValue} differs from lease ${name}; re-leasing the node's podCIDR`,
+    );
+  } else {
+    note(
+      'PodCIDROutsideNetwork',
+      `node podCIDR ${nodeValue} is outside FlannelNetwork ${st.network.name}; node keeps lease ${name}`,
+    );
+  }
+}
+
+/** Phase 5: served nodes without a lease adopt their podCIDR or get the lowest free subnet. */
+function serveNodes(st: PlanState, nodes: NodeLike[]): void {
+  const { network, summary } = st;
+  for (const { node, name: nodeName } of nodesByAge(nodes)) {
+    if (node.metadata.deletionTimestamp) continue;
     if (!matchesSelector(network.spec?.nodeSelector, node.metadata.labels)) continue;
-    const owner = ownerOf(node, allNetworks);
+    const owner = ownerOf(node, st.allNetworks);
     if (owner && owner.name !== network.name) {
-      summary.contested.push(nodeName);
-      if (summary.contested.length > MAX_NODE_EVENTS) continue;
-      events.push({
-        target: 'node',
-        name: nodeName,
-        uid: node.metadata.uid,
-        type: 'Warning',
-        reason: 'NodeSelectedByMultipleNetworks',
-        note: `node is selected by FlannelNetworks ${owner.name} and ${network.name}; the older, ${owner.name}, serves it`,
-      });
+      noteContested(st, node, owner.name);
       continue;
     }
     if (network.refused) continue;
     summary.nodes++;
-    const existing = leaseOfNode.get(nodeName);
+    const existing = st.leaseOfNode.get(nodeName);
     if (existing) {
-      if (!conflicted.has(existing.metadata.name ?? '')) summary.leased++;
+      if (st.conflicted.has(existing.metadata.name ?? '')) summary.conflictedNodes++;
+      else summary.leased++;
       continue;
     }
-    if (released.has(leaseName(network.name, nodeName))) continue; // re-leased after deletion lands
-    if (waiting.has(nodeName)) continue; // a create with unknown outcome is settled first
-    const have = nodeCidrs(node);
-    const name = leaseName(network.name, nodeName);
-    const lease: PlannedLease = { name, nodeName, nodeUid: node.metadata.uid, adopted: false };
-    let problem: string | undefined;
-    let exhausted = false;
-    const take = (
-      pool: SubnetPool | undefined,
-      current: string | undefined,
-      fam: 'IPv4' | 'IPv6',
-    ): string | undefined => {
-      if (!pool) return undefined;
-      if (current) {
-        const r = pool.claim(current, name);
-        if (r === 'ok') {
-          lease.adopted = true;
-          return current;
-        }
-        problem =
-          r === 'outside'
-            ? `node podCIDR ${current} is outside ${fam} network ${formatCidr(pool.network)} of FlannelNetwork ${network.name}; node skipped`
-            : r === 'taken'
-              ? `node podCIDR ${current} is already leased to ${pool.holder(current)}; node skipped`
-              : `node podCIDR ${current} is not a /${pool.subnetLen} subnet of ${formatCidr(pool.network)}; node skipped`;
-        return undefined;
-      }
-      // No podCIDR of this family: allocate (the node is patched only when it has none at all).
-      const s = pool.allocate(name);
-      if (!s) exhausted = true;
-      return s;
-    };
-    lease.subnet = take(pool4, have.v4, 'IPv4');
-    lease.ipv6Subnet = take(pool6, have.v6, 'IPv6');
-    if (!problem && have.any && !have.v4 && !have.v6) {
-      problem = `node podCIDR ${(node.spec?.podCIDRs ?? [node.spec?.podCIDR]).join(',')} is malformed; node skipped`;
-    }
-    if (problem || exhausted) {
-      if (lease.subnet && pool4) pool4.release(lease.subnet, name);
-      if (lease.ipv6Subnet && pool6) pool6.release(lease.ipv6Subnet, name);
-      if (problem) {
-        summary.skipped++;
-        events.push({
-          target: 'node',
-          name: nodeName,
-          uid: node.metadata.uid,
-          type: 'Warning',
-          reason: problem.includes('outside') ? 'PodCIDROutsideNetwork' : 'PodCIDRConflict',
-          note: problem,
-        });
-      } else {
-        summary.exhausted++;
-      }
-      continue;
-    }
-    summary.leased++;
-    const patch = !have.any
-      ? [lease.subnet, lease.ipv6Subnet].filter((x): x is string => !!x)
-      : undefined;
-    actions.push({
-      type: 'createLease',
-      lease,
-      patchNode: patch && patch.length ? patch : undefined,
-    });
+    if (st.released.has(leaseName(network.name, nodeName))) continue; // re-leased after deletion lands
+    if (st.waiting.has(nodeName)) continue; // a create with unknown outcome is settled first
+    const r = planLease(st, node, nodeName);
+    if ('lease' in r) {
+      summary.leased++;
+      st.actions.push({ type: 'createLease', lease: r.lease, patchNode: r.patchNode });
+    } else if ('problem' in r) {
+      summary.skipped++;
+      skipNode(st, node, r.reason, r.problem, 'node skipped');
+    } else if ('exhausted' in r) summary.exhausted++;
   }
-  if (summary.exhausted > 0) {
-    events.push({
+}
+
+function noteContested(st: PlanState, node: NodeLike, owner: string): void {
+  const nodeName = node.metadata.name ?? '';
+  st.summary.contested.push(nodeName);
+  if (st.summary.contested.length > MAX_NODE_EVENTS) return;
+  st.events.push({
+    target: 'node',
+    name: nodeName,
+    uid: node.metadata.uid,
+    type: 'Warning',
+    reason: 'NodeSelectedByMultipleNetworks',
+    note: `node is selected by FlannelNetworks ${owner} and ${st.network.name}; the older, ${owner}, serves it`,
+  });
+}
+
+/** Records a node whose podCIDR cannot be leased: an Event and a line of the Degraded message. */
+function skipNode(
+  st: PlanState,
+  node: NodeLike,
+  reason: string,
+  problem: string,
+  outcome: string,
+): void {
+  const nodeName = node.metadata.name ?? '';
+  st.reported.add(nodeName);
+  st.summary.podCIDRProblems.push(`${nodeName}: ${problem}`);
+  st.events.push({
+    target: 'node',
+    name: nodeName,
+    uid: node.metadata.uid,
+    type: 'Warning',
+    reason,
+    note: `${problem}; ${outcome}`,
+  });
+}
+
+type LeasePlan =
+  | { lease: PlannedLease; patchNode?: string[] }
+  | { problem: string; reason: 'PodCIDROutsideNetwork' | 'PodCIDRConflict' }
+  | { exhausted: true }
+  /** Its podCIDR is held by a lease released this pass: adopted once the deletion lands. */
+  | { wait: true };
+
+/** The lease a served node without one gets (all families), or why it gets none this pass. */
+function planLease(st: PlanState, node: NodeLike, nodeName: string): LeasePlan {
+  const have = nodeCidrs(node);
+  if (have.any && !have.v4 && !have.v6) {
+    const list = podCIDRsOf(node).join(',');
+    return { problem: `node podCIDR ${list} is malformed`, reason: 'PodCIDRConflict' };
+  }
+  const name = leaseName(st.network.name, nodeName);
+  const lease: PlannedLease = { name, nodeName, nodeUid: node.metadata.uid, adopted: false };
+  const taken: Array<[SubnetPool, string, string | undefined]> = [];
+  for (const [pool, field, fam] of poolsOf(st)) {
+    const current = fam === 'IPv4' ? have.v4 : have.v6;
+    const r = takeSubnet(st, pool, current, name, nodeName, fam);
+    if (!('subnet' in r)) {
+      // Give back what this node took in the other family (its own podCIDR stays its own).
+      for (const [p, s, cur] of taken) {
+        p.release(s, name);
+        if (cur) p.claim(cur, nodeHolder(nodeName));
+      }
+      return r;
+    }
+    taken.push([pool, r.subnet, current]);
+    lease[field] = r.subnet;
+    if (current) lease.adopted = true;
+  }
+  // Only a node with no podCIDR at all is patched (one family may be allocated without a patch).
+  const patch = !have.any
+    ? [lease.subnet, lease.ipv6Subnet].filter((x): x is string => !!x)
+    : undefined;
+  return { lease, patchNode: patch && patch.length ? patch : undefined };
+}
+
+/** One family's subnet for a new lease: the node's podCIDR when it has one, else the lowest free. */
+function takeSubnet(
+  st: PlanState,
+  pool: SubnetPool,
+  current: string | undefined,
+  name: string,
+  nodeName: string,
+  fam: Family,
+): { subnet: string } | Exclude<LeasePlan, { lease: PlannedLease }> {
+  if (!current) {
+    const s = pool.allocate(name);
+    return s ? { subnet: s } : { exhausted: true };
+  }
+  const holder = pool.holder(current);
+  if (holder === nodeHolder(nodeName))
+    pool.release(current, holder); // its own podCIDR: adopt
+  else if (holder !== undefined && st.released.has(holder)) return { wait: true };
+  const r = pool.claim(current, name);
+  if (r === 'ok') return { subnet: current };
+  const net = formatCidr(pool.network);
+  if (r === 'outside') {
+    return {
+      reason: 'PodCIDROutsideNetwork',
+      problem: `node podCIDR ${current} is outside ${fam} network ${net} of FlannelNetwork ${st.network.name}`,
+    };
+  }
+  return { reason: 'PodCIDRConflict', problem: podCIDRConflict(st, pool, current, nodeName, r) };
+}
+
+/** Why a node's podCIDR inside the network cannot be leased to it. */
+function podCIDRConflict(
+  st: PlanState,
+  pool: SubnetPool,
+  current: string,
+  nodeName: string,
+  r: ClaimResult,
+): string {
+  const sharer = otherNodesWith(st, current, nodeName)[0];
+  if (sharer)
+    return `node podCIDR ${current} is also node ${sharer}'s podCIDR (Node.spec.podCIDR is immutable: re-create one of them)`;
+  if (r === 'taken') return `node podCIDR ${current} is already leased to ${pool.holder(current)}`;
+  if (r === 'misaligned')
+    return `node podCIDR ${current} is not a /${pool.subnetLen} subnet of ${formatCidr(pool.network)}`;
+  const c = parseCidr(current);
+  const misfit = st.misfits.find(
+    (m) => m.node !== nodeName && clipToNetwork(m.cidr, c) !== undefined,
+  );
+  return misfit
+    ? `node podCIDR ${current} overlaps node ${misfit.node}'s podCIDR ${misfit.cidr}`
+    : `node podCIDR ${current} lies in spec.reservedSubnets of FlannelNetwork ${st.network.name}`;
+}
+
+/**
+ * Phase 6: Nodes sharing a podCIDR inside the network that phase 5 did not report (not served
+ * here): the first holder keeps it, the others are an admin's error to surface.
+ */
+function reportSharedPodCIDRs(st: PlanState): void {
+  if (st.network.refused) return;
+  for (const [cidr, names] of st.podCIDRNodes) {
+    if (names.length < 2) continue;
+    const pool = [st.pool4, st.pool6].find((p) => p?.containsCidr(cidr))!;
+    const keeper = holderNode(st, pool.holder(cidr)) ?? names[0]!;
+    for (const n of names) {
+      if (n === keeper || st.reported.has(n)) continue;
+      const node = st.nodeByName.get(n);
+      skipNode(
+        st,
+        node ?? { metadata: { name: n } },
+        'PodCIDRConflict',
+        `node podCIDR ${cidr} is also node ${keeper}'s podCIDR (Node.spec.podCIDR is immutable: re-create one of them)`,
+        `it stays with ${keeper}`,
+      );
+    }
+  }
+}
+
+/** Phase 7: network-wide events and the pool numbers. */
+function finishSummary(st: PlanState): void {
+  const { network, summary } = st;
+  const warn = (reason: string, note: string): void => {
+    st.events.push({
       target: 'network',
       name: network.name,
       uid: network.uid,
       type: 'Warning',
-      reason: 'NetworkExhausted',
-      note: `no free subnet for ${summary.exhausted} node(s): all ${summary.capacity || summary.ipv6Capacity} subnets are leased`,
+      reason,
+      note,
     });
+  };
+  if (summary.exhausted > 0) {
+    warn(
+      'NetworkExhausted',
+      `no free subnet for ${summary.exhausted} node(s): all ${summary.capacity || summary.ipv6Capacity} subnets are leased`,
+    );
   }
   if (summary.contested.length > 0) {
-    events.push({
-      target: 'network',
-      name: network.name,
-      uid: network.uid,
-      type: 'Warning',
-      reason: 'NodeSelectedByMultipleNetworks',
-      note: `${summary.contested.length} selected node(s) are served by older networks (e.g. ${summary.contested.slice(0, 3).join(', ')})`,
-    });
+    warn(
+      'NodeSelectedByMultipleNetworks',
+      `${summary.contested.length} selected node(s) are served by older networks (e.g. ${summary.contested.slice(0, 3).join(', ')})`,
+    );
   }
-  if (network.refused) {
-    events.push({
-      target: 'network',
-      name: network.name,
-      uid: network.uid,
-      type: 'Warning',
-      reason: network.refused.reason,
-      note: network.refused.message,
-    });
-  }
-  summary.allocated = pool4 ? pool4.allocated : 0;
-  summary.free = pool4 ? Number(pool4.free) : 0;
-  if (pool6) summary.ipv6Allocated = pool6.allocated;
-  return { actions, events, summary };
+  if (network.refused) warn(network.refused.reason, network.refused.message);
+  summary.allocated = st.pool4 ? st.pool4.allocated : 0;
+  summary.free = st.pool4 ? Number(st.pool4.free) : 0;
+  if (st.pool6) summary.ipv6Allocated = st.pool6.allocated;
 }
 
 /** The SubnetLease object for a planned lease. */

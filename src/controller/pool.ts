@@ -32,6 +32,16 @@ export function parseCidr(text: string): Cidr {
 
 export { formatCidr, overlaps as cidrsOverlap };
 
+/**
+ * The part of `cidr` that lies inside `network`, as one CIDR text (the network itself when
+ * `cidr` is wider), or undefined when they do not overlap or `cidr` is malformed.
+ */
+export function clipToNetwork(cidr: string, network: Cidr): string | undefined {
+  const c = tryParseCidr(cidr);
+  if (!c || c.family !== network.family || !overlaps(c, network)) return undefined;
+  return formatCidr(c.prefix <= network.prefix ? network : c);
+}
+
 export interface PoolSpec {
   network: string;
   subnetLen?: number;

@@ -18,64 +18,33 @@ export interface StatusInput {
 /**
  * kstatus-compatible status: healthy = Ready=True, Reconciling=False, Degraded=False, all with
  * observedGeneration. Degraded carries the reason (InvalidSpec, OverlappingNetwork,
- * NetworkExhausted, SubnetConflict) and is mirrored by Stalled=True (present only while true) so
- * kstatus reports Failed; Reconciling=True while nodes still lack leases.
+ * NetworkExhausted, SubnetConflict, UnusablePodCIDR) and is mirrored by Stalled=True (present only
+ * while true) so kstatus reports Failed; Reconciling=True while the controller itself still has
+ * work (nodes waiting for a lease it is writing, API errors, agents rolling out). Nodes that wait
+ * for a user (no free subnet, unusable podCIDR, conflicting lease) leave Reconciling=False with
+ * reason Blocked and a message that says so: Ready is never True while a served node lacks a lease.
  */
 export function computeStatus(input: StatusInput): FlannelNetworkStatus {
   const { network, summary } = input;
   const gen = network.generation;
   const now = input.now ?? new Date();
   const prev = network.object.status?.conditions;
+  const degraded = degradedOf(network, summary);
+  const reconciling = network.refused ? undefined : reconcilingOf(input);
 
-  let degraded: { reason: string; message: string } | undefined;
-  if (network.refused) degraded = network.refused;
-  else if (summary.exhausted > 0)
-    degraded = {
-      reason: 'NetworkExhausted',
-      message: `${summary.exhausted} node(s) have no subnet: all ${summary.capacity || summary.ipv6Capacity} subnets are leased`,
-    };
-  else if (summary.conflicts.length > 0)
-    degraded = {
-      reason: 'SubnetConflict',
-      message: `leases share a subnet or lie outside the network: ${summary.conflicts.slice(0, 10).join(', ')}${summary.conflicts.length > 10 ? ', ...' : ''}`,
-    };
-
-  const pending = network.refused
-    ? 0
-    : summary.nodes - summary.leased - summary.exhausted - summary.skipped;
-  let reconciling: { reason: string; message: string } | undefined;
-  if (!network.refused) {
-    if (pending > 0 || input.failures > 0 || input.changed) {
-      reconciling = {
-        reason: 'AllocatingSubnets',
-        message: `${summary.leased}/${summary.nodes} nodes leased${input.failures ? `, ${input.failures} API error(s), retrying` : ''}`,
-      };
-    } else if (input.dataplaneError) {
-      reconciling = { reason: 'DataplaneRollout', message: input.dataplaneError };
-    } else if (
-      input.dataplane &&
-      (input.dataplane.ready < input.dataplane.desired ||
-        input.dataplane.updated < input.dataplane.desired)
-    ) {
-      const d = input.dataplane;
-      reconciling = {
-        reason: 'DataplaneRollout',
-        message: `dataplane ${d.ready}/${d.desired} ready, ${d.updated}/${d.desired} updated`,
-      };
-    }
-  }
-
-  const ready = !degraded && !reconciling;
+  // Ready only when every served node holds a lease: a node left without one is never "Ready".
+  const ready = !degraded && !reconciling && summary.leased >= summary.nodes;
+  const why = degraded ?? reconciling ?? settledOf(summary);
   const readyMsg = ready
     ? `${summary.leased}/${summary.nodes} nodes leased; ${summary.allocated}/${summary.capacity} subnets in use`
-    : (degraded ?? reconciling)!.message;
+    : why.message;
   let conditions: Condition[] = [...(prev ?? [])];
   conditions = setCondition(
     conditions,
     {
       type: 'Ready',
       status: ready ? 'True' : 'False',
-      reason: ready ? 'Ready' : (degraded ?? reconciling)!.reason,
+      reason: ready ? 'Ready' : why.reason,
       message: readyMsg,
       observedGeneration: gen,
     },
@@ -86,8 +55,7 @@ export function computeStatus(input: StatusInput): FlannelNetworkStatus {
     {
       type: 'Reconciling',
       status: reconciling ? 'True' : 'False',
-      reason: reconciling?.reason ?? 'Reconciled',
-      message: reconciling?.message ?? 'all served nodes hold a lease',
+      ...(reconciling ?? settledOf(summary)),
       observedGeneration: gen,
     },
     now,
@@ -161,4 +129,67 @@ function stable(v: unknown): string {
         )
       : val,
   );
+}
+
+type Reason = { reason: string; message: string };
+
+/** Why the network needs a user's action (mirrored by Stalled), most fundamental first. */
+function degradedOf(network: PreparedNetwork, summary: PlanSummary): Reason | undefined {
+  if (network.refused) return network.refused;
+  if (summary.exhausted > 0)
+    return {
+      reason: 'NetworkExhausted',
+      message: `${summary.exhausted} node(s) have no subnet: all ${summary.capacity || summary.ipv6Capacity} subnets are leased`,
+    };
+  if (summary.conflicts.length > 0)
+    return {
+      reason: 'SubnetConflict',
+      message: `leases share a subnet or lie outside the network: ${firstTen(summary.conflicts)}`,
+    };
+  if (summary.podCIDRProblems.length > 0)
+    return {
+      reason: 'UnusablePodCIDR',
+      message: `${summary.podCIDRProblems.length} node(s) have a podCIDR this network cannot lease; nothing is allocated on top of it: ${firstTen(summary.podCIDRProblems, '; ')}`,
+    };
+  return undefined;
+}
+
+function firstTen(list: string[], sep = ', '): string {
+  return `${list.slice(0, 10).join(sep)}${list.length > 10 ? `${sep}...` : ''}`;
+}
+
+/** Work this controller still expects to finish on its own (kstatus InProgress). */
+function reconcilingOf(input: StatusInput): Reason | undefined {
+  const { summary } = input;
+  const pending =
+    summary.nodes - summary.leased - summary.exhausted - summary.skipped - summary.conflictedNodes;
+  if (pending > 0 || input.failures > 0 || input.changed) {
+    return {
+      reason: 'AllocatingSubnets',
+      message: `${summary.leased}/${summary.nodes} nodes leased${input.failures ? `, ${input.failures} API error(s), retrying` : ''}`,
+    };
+  }
+  if (input.dataplaneError) return { reason: 'DataplaneRollout', message: input.dataplaneError };
+  const d = input.dataplane;
+  if (d && (d.ready < d.desired || d.updated < d.desired)) {
+    return {
+      reason: 'DataplaneRollout',
+      message: `dataplane ${d.ready}/${d.desired} ready, ${d.updated}/${d.desired} updated`,
+    };
+  }
+  return undefined;
+}
+
+/** Reconciling=False: either all served nodes hold a lease, or the rest wait for a user (Degraded). */
+function settledOf(summary: PlanSummary): Reason {
+  const held = `${summary.leased}/${summary.nodes} served nodes hold a lease`;
+  const blocked = [
+    [summary.exhausted, 'wait for a free subnet'],
+    [summary.skipped, 'have an unusable podCIDR'],
+    [summary.conflictedNodes, 'have a conflicting lease'],
+  ]
+    .filter(([n]) => (n as number) > 0)
+    .map(([n, what]) => `${n as number} ${what as string}`);
+  if (!blocked.length) return { reason: 'Reconciled', message: held };
+  return { reason: 'Blocked', message: `${held}; ${blocked.join(', ')} (see Degraded)` };
 }

@@ -18,6 +18,7 @@ import {
   condition,
   createNodes,
   getNetwork,
+  listEvents,
   listLeases,
   listNodes,
   nodeBody,
@@ -26,18 +27,11 @@ import {
   NETWORKS,
   LEASES,
   type ControllerProcess,
+  type EventObj,
 } from './helpers.js';
 
 const run = promisify(execFile);
 const cp = useControlPlane();
-
-interface EventObj {
-  reason: string;
-  note: string;
-  type: string;
-  reportingController: string;
-  regarding: { kind: string; name: string };
-}
 
 describe('controller: allocation', () => {
   let client: KubeClient;
@@ -58,10 +52,7 @@ describe('controller: allocation', () => {
     expect(code).toBe(0); // graceful SIGTERM
   });
 
-  const events = async (reason: string): Promise<EventObj[]> =>
-    (await client.listAll<EventObj>('/apis/events.k8s.io/v1/events')).items.filter(
-      (e) => e.reason === reason,
-    );
+  const events = (reason: string): Promise<EventObj[]> => listEvents(client, reason);
 
   it('gives 200 nodes unique subnets and sets their podCIDR', async () => {
     await applyNetwork(client, 'net-a', {
@@ -80,7 +71,13 @@ describe('controller: allocation', () => {
     });
     const leases = await listLeases(client, 'net-a');
     const inv = checkInvariants(await listNodes(client, 'pool=a'), leases);
-    expect(inv).toEqual({ duplicates: [], missing: [], orphans: [], mismatched: [] });
+    expect(inv).toEqual({
+      duplicates: [],
+      sharedPodCIDRs: [],
+      missing: [],
+      orphans: [],
+      mismatched: [],
+    });
     const l = leases.find((x) => x.spec.nodeName === 'a-000')!;
     expect(l.metadata.name).toBe('net-a.a-000');
     expect(l.metadata.labels).toMatchObject({

@@ -112,7 +112,13 @@ describe('controller: leader election', () => {
     });
     expect(await c.metric('flannel_operator_controller_leader')).toBe(1);
     const inv = checkInvariants(await listNodes(client), await listLeases(client, 'le'));
-    expect(inv).toEqual({ duplicates: [], missing: [], orphans: [], mismatched: [] });
+    expect(inv).toEqual({
+      duplicates: [],
+      sharedPodCIDRs: [],
+      missing: [],
+      orphans: [],
+      mismatched: [],
+    });
     const after = await client.get<LeaseObject>(LEASE);
     expect(after.spec?.leaseTransitions).toBeGreaterThanOrEqual(2);
   }, 120_000);

@@ -235,11 +235,53 @@ export async function applyNetwork(
   );
 }
 
-/** Checks the invariants: one lease per node, unique subnets, node podCIDR == lease subnet. */
+/** Sets (string) or removes (null) labels of a Node, as `kubectl label node` does. */
+export async function labelNode(
+  client: KubeClient,
+  name: string,
+  labels: Record<string, string | null>,
+): Promise<void> {
+  await client.patch(`/api/v1/nodes/${name}`, { metadata: { labels } }, { type: 'merge' });
+}
+
+export interface EventObj {
+  reason: string;
+  note: string;
+  type: string;
+  reportingController: string;
+  regarding: { kind: string; name: string };
+}
+
+/** events.k8s.io/v1 Events with `reason`, in every namespace. */
+export async function listEvents(client: KubeClient, reason: string): Promise<EventObj[]> {
+  const { items } = await client.listAll<EventObj>('/apis/events.k8s.io/v1/events');
+  return items.filter((e) => e.reason === reason);
+}
+
+/** podCIDRs that more than one Node holds ("cidr: node,node"); Node.spec.podCIDR is immutable. */
+export function sharedPodCIDRs(nodes: NodeObj[]): string[] {
+  const byCidr = new Map<string, string[]>();
+  for (const n of nodes) {
+    for (const c of n.spec?.podCIDRs ?? (n.spec?.podCIDR ? [n.spec.podCIDR] : []))
+      byCidr.set(c, [...(byCidr.get(c) ?? []), n.metadata.name]);
+  }
+  return [...byCidr].filter(([, v]) => v.length > 1).map(([k, v]) => `${k}: ${v.join(',')}`);
+}
+
+/**
+ * Checks the invariants: one lease per node, unique lease subnets, unique Node podCIDRs,
+ * node podCIDR == lease subnet.
+ */
 export function checkInvariants(
   nodes: NodeObj[],
   leases: SubnetLease[],
-): { duplicates: string[]; missing: string[]; orphans: string[]; mismatched: string[] } {
+): {
+  duplicates: string[];
+  sharedPodCIDRs: string[];
+  missing: string[];
+  orphans: string[];
+  mismatched: string[];
+} {
   const bySubnet = new Map<string, string[]>();
   const byNode = new Map<string, SubnetLease[]>();
   for (const l of leases) {
@@ -266,7 +308,7 @@ export function checkInvariants(
       (n) =>
         `${n.metadata.name}: node=${n.spec?.podCIDR} lease=${byNode.get(n.metadata.name)?.[0]?.spec.subnet}`,
     );
-  return { duplicates, missing, orphans, mismatched };
+  return { duplicates, sharedPodCIDRs: sharedPodCIDRs(nodes), missing, orphans, mismatched };
 }
 
 export function clientFor(kc: KubeConfig): KubeClient {
