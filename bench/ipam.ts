@@ -9,22 +9,12 @@
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { SubnetPool } from '../src/ipam/pool.js';
+import { mulberry32 } from '../test-e2e/harness/random.js';
 import type { BenchResult } from './types.js';
 
 const N = 65_536;
 const CHURN_ROUNDS = 8;
 const CHURN_RELEASES = 512;
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function time(fn: () => void): number {
   const t0 = performance.now();
