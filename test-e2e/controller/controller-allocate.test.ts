@@ -228,6 +228,21 @@ describe('controller: allocation', () => {
     expect((await listLeases(client, 'net-a')).some((x) => x.spec.nodeName === 'alien-1')).toBe(
       false,
     );
+    // A selected node without a lease keeps the network from Ready until the admin acts.
+    const net = await waitFor(
+      async () => {
+        const n = await getNetwork(client, 'net-a');
+        return condition(n, 'Degraded')?.reason === 'UnusablePodCIDR' ? n : false;
+      },
+      { timeoutMs: 20_000, what: 'net-a Degraded UnusablePodCIDR' },
+    );
+    expect(condition(net, 'Ready')?.status).toBe('False');
+    expect(condition(net, 'Degraded')?.message).toMatch(/alien-1: .*192\.168\.7\.0\/24.*outside/);
+    await client.delete('/api/v1/nodes/alien-1');
+    await waitFor(
+      async () => condition(await getNetwork(client, 'net-a'), 'Ready')?.status === 'True',
+      { timeoutMs: 20_000, what: 'net-a Ready after the node is gone' },
+    );
   });
 
   it('surfaces exhaustion as Degraded + Event while other networks keep working', async () => {
