@@ -111,7 +111,7 @@ describe('controller: podCIDRs held by Nodes', () => {
     expect((await leaseOf('adopt', 'm2'))?.spec.subnet).toBe('10.244.1.0/24');
     expect((await leaseOf('adopt', 'm1'))?.spec.subnet).toBe('10.244.2.0/24');
     await ready('adopt');
-  });
+  }, 60_000);
 
   it('a node that leaves the network keeps its subnet while it exists and gets its lease back on return', async () => {
     await applyNetwork(client, 'evict', {
@@ -151,7 +151,7 @@ describe('controller: podCIDRs held by Nodes', () => {
       mismatched: [],
     });
     await ready('evict');
-  });
+  }, 60_000);
 
   it('admin errors present at start (two Nodes share a podCIDR, one of the wrong size): nothing is allocated on top, condition and Events say why', async () => {
     await applyNetwork(client, 'dup', {
@@ -204,7 +204,7 @@ describe('controller: podCIDRs held by Nodes', () => {
     await client.delete('/api/v1/nodes/d2');
     await client.delete('/api/v1/nodes/w1');
     await ready('dup');
-  });
+  }, 60_000);
 
   it('honest status: not Ready while a selected node has no lease, Stalled for kstatus, Current once fixed', async () => {
     await applyNetwork(client, 'honest', {
@@ -258,5 +258,5 @@ describe('controller: podCIDRs held by Nodes', () => {
     });
     expect(condition(fixed, 'Stalled')).toBeUndefined();
     expect((await kstatus('honest')).status).toBe('Current');
-  });
+  }, 60_000);
 });
