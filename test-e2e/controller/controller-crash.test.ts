@@ -68,6 +68,8 @@ describe('controller: crash safety', () => {
 
   const names = Array.from({ length: N }, (_, i) => `c-${String(i).padStart(3, '0')}`);
   let created = 0;
+  /** Nodes whose create has returned (label toggles only touch these). */
+  const existing: string[] = [];
   let arrivals = 0;
   const evicted = new Set<string>();
 
@@ -92,13 +94,14 @@ describe('controller: crash safety', () => {
     await runLimited(batch, 16, async (n) => {
       await client.create('/api/v1/nodes', nodeBody(n, {}, preset.get(n)));
     });
+    existing.push(...batch);
     return batch;
   }
 
   /** Takes random nodes out of the network and brings some back, with random pauses. */
   async function toggleLabels(count: number): Promise<void> {
     const out = rnd.sample(
-      names.slice(0, created).filter((n) => !evicted.has(n)),
+      existing.filter((n) => !evicted.has(n)),
       count,
     );
     const back = rnd.sample([...evicted], Math.ceil(evicted.size / 2));
