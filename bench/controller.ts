@@ -6,7 +6,7 @@
 import { startControlPlane } from '../test-e2e/harness/control-plane.js';
 import { KubeClient } from '../src/kube/client.js';
 import { runLimited } from '../src/controller/controller.js';
-import { SubnetPool } from '../src/controller/pool.js';
+import { LeasePool } from '../src/controller/pool.js';
 import {
   applyNetwork,
   deleteAll,
@@ -28,7 +28,7 @@ async function floorRun(
 ): Promise<{ seconds: number; requests: number }> {
   const names = Array.from({ length: n }, (_, i) => `floor-${i}`);
   await createNodes(client, names, { bench: 'floor' }, 32);
-  const pool = new SubnetPool({ network: '10.0.0.0/10', subnetLen: 24 });
+  const pool = new LeasePool({ network: '10.0.0.0/10', subnetLen: 24 });
   const before = client.requestCount;
   const t0 = performance.now();
   await runLimited(names, CONCURRENCY, async (node) => {

@@ -1,46 +1,204 @@
-import { networkConfig, toPeer } from './agent.js';
+import { EventEmitter } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { Registry } from 'prom-client';
 import type { FlannelNetwork, SubnetLease } from '../api/index.js';
+import type { KubeClient } from '../kube/index.js';
+import { Agent, type AgentKernel, type AgentNetfilter } from './agent.js';
+import { ROUTE_PROTOCOL, type ActualState, type Diff } from './desired.js';
+import { createAgentMetrics } from './metrics.js';
+import type { RuleInput } from './netfilter/render.js';
 
-describe('agent mapping of API objects', () => {
-  it('applies the CRD defaults when the API server did not', () => {
-    const fn = {
-      metadata: { name: 'n' },
-      spec: { network: '10.244.0.5/16' },
-    } as unknown as FlannelNetwork;
-    expect(networkConfig(fn)).toEqual({
-      network: '10.244.0.0/16',
-      type: 'vxlan',
-      vni: 1,
-      port: 8472,
-      directRouting: false,
-      mtu: undefined,
-      ipMasq: true,
-    });
+/**
+ * The agent's wiring with its kernel, watchers and netfilter passed in: change events lead to a
+ * repairing pass, failures are retried and surface on the lease. The scheduling rules themselves
+ * are tested in loop.test.ts; the real kernel in test-e2e/agent.
+ */
+
+const network: FlannelNetwork = {
+  metadata: { name: 'net', resourceVersion: '1' },
+  spec: { network: '10.244.0.0/16' },
+} as FlannelNetwork;
+const lease = (node: string, n: number): SubnetLease => ({
+  metadata: { name: `net.${node}`, resourceVersion: '1', generation: 1 },
+  spec: { nodeName: node, networkName: 'net', subnet: `10.244.${n}.0/24` },
+  status: {
+    publicIP: `10.200.0.${n}`,
+    backend: { type: 'vxlan', vtepMAC: `0e:00:00:00:00:0${n}`, vni: 1 },
+  },
+});
+
+/** Lists what it was given; watches stay open until the informer stops them. */
+function fakeClient(statuses: unknown[]): KubeClient {
+  return {
+    get: async () => ({
+      metadata: { name: 'a' },
+      status: { addresses: [{ type: 'InternalIP', address: '10.200.0.1' }] },
+    }),
+    listAll: async (path: string) => ({
+      items: path.includes('flannelnetworks') ? [network] : [lease('a', 1), lease('b', 2)],
+      resourceVersion: '1',
+    }),
+    watch: (_p: string, _q: unknown, _on: unknown, opts: { signal?: AbortSignal } = {}) =>
+      new Promise<void>((resolve) => opts.signal?.addEventListener('abort', () => resolve())),
+    applyStatus: async (obj: unknown) => void statuses.push(obj),
+  } as unknown as KubeClient;
+}
+
+/** Applies diffs to an in-memory ActualState; `failing` makes every operation fail. */
+class FakeKernel implements AgentKernel {
+  state: ActualState = { routes: [], neighbors: [], fdb: [] };
+  reads = 0;
+  failing = false;
+  underlay = async () => ({
+    name: 'eth0',
+    index: 2,
+    mtu: 1500,
+    ip: '10.200.0.1',
+    prefix: '10.200.0.0/24',
   });
+  underlayV6 = async () => undefined;
+  readState = async (): Promise<ActualState> => {
+    this.reads++;
+    return structuredClone(this.state);
+  };
+  deleteLink = async () => undefined;
+  ensureVxlan: AgentKernel['ensureVxlan'] = async (spec) => {
+    this.state.vxlan = { ...spec, up: true, learning: false, addresses: [spec.address] };
+  };
+  applyDiff = async (d: Diff): Promise<Error[]> => {
+    if (this.failing) return [new Error('EPERM')];
+    const s = this.state;
+    for (const r of [...d.addRoutes, ...d.replaceRoutes]) {
+      s.routes = s.routes.filter((x) => x.dst !== r.dst);
+      s.routes.push({ ...r, protocol: ROUTE_PROTOCOL, table: 254 });
+    }
+    for (const n of [...d.addNeighbors, ...d.replaceNeighbors]) {
+      s.neighbors = s.neighbors.filter((x) => x.ip !== n.ip);
+      s.neighbors.push({ ...n, permanent: true });
+    }
+    for (const f of [...d.addFdb, ...d.replaceFdb]) {
+      s.fdb = s.fdb.filter((x) => x.mac !== f.mac);
+      s.fdb.push(f);
+    }
+    return [];
+  };
+  close = () => undefined;
+}
 
-  it('rejects a network without an IPv4 CIDR with a clear error', () => {
-    const fn = {
-      metadata: { name: 'v6only' },
-      spec: { ipv6Network: 'fd00::/56' },
-    } as unknown as FlannelNetwork;
-    expect(() => networkConfig(fn)).toThrow(/v6only has no IPv4 network/);
-  });
+class FakeNetfilter implements AgentNetfilter {
+  readonly mode = 'nftables' as const;
+  applied: RuleInput[] = [];
+  present = new Set<string>();
+  inSync = async (r: RuleInput) => this.present.has(r.family);
+  remove = async () => undefined;
+  forwardBlockers = async () => [];
+  apply = async (r: RuleInput) => {
+    this.applied.push(r);
+    this.present.add(r.family);
+  };
+}
 
-  it('maps a lease to a peer (deleting leases flagged)', () => {
-    const l: SubnetLease = {
-      metadata: { name: 'n.a', deletionTimestamp: '2026-01-01T00:00:00Z' },
-      spec: { nodeName: 'a', networkName: 'n', subnet: '10.244.1.0/24' },
-      status: {
-        publicIP: '10.0.0.1',
-        backend: { type: 'vxlan', vtepMAC: '0e:00:00:00:00:01', vni: 1 },
+class FakeWatcher extends EventEmitter {
+  started = false;
+  start() {
+    this.started = true;
+  }
+  stop() {
+    this.started = false;
+  }
+}
+
+const until = async (what: string, ok: () => boolean, ms = 2000): Promise<void> => {
+  const end = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+};
+
+describe('Agent with injected kernel, watchers and netfilter', () => {
+  let dir: string;
+  let kernel: FakeKernel;
+  let nf: FakeNetfilter;
+  let rtnl: FakeWatcher;
+  let nft: FakeWatcher;
+  let statuses: unknown[];
+  let agent: Agent;
+
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'agent-test-'));
+    kernel = new FakeKernel();
+    nf = new FakeNetfilter();
+    rtnl = new FakeWatcher();
+    nft = new FakeWatcher();
+    statuses = [];
+    agent = new Agent(
+      {
+        nodeName: 'a',
+        network: 'net',
+        subnetFile: join(dir, 'subnet.env'),
+        cniConfDir: dir,
+        resyncMs: 3_600_000,
+        debounceMs: 10,
       },
-    };
-    expect(toPeer(l)).toEqual({
-      nodeName: 'a',
-      subnet: '10.244.1.0/24',
-      publicIP: '10.0.0.1',
-      vtepMAC: '0e:00:00:00:00:01',
-      deleting: true,
-    });
+      {
+        client: fakeClient(statuses),
+        logger: pino({ level: 'silent' }),
+        metrics: createAgentMetrics(new Registry()),
+        kernel,
+        netfilter: nf,
+        watchers: [rtnl, nft],
+        ensureSysctl: async () => 'ok',
+      },
+    );
+    await agent.start();
+    await until('ready', () => agent.isReady());
+  });
+
+  afterEach(async () => {
+    await agent.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('programs the peer, the rules and subnet.env, and starts the watchers', () => {
+    expect(rtnl.started && nft.started).toBe(true);
+    expect(kernel.state.routes.map((r) => r.dst)).toEqual(['10.244.2.0/24']);
+    expect(kernel.state.fdb).toEqual([
+      { dev: 'flannel.1', mac: '0e:00:00:00:00:02', dst: '10.200.0.2' },
+    ]);
+    expect(nf.applied.map((r) => r.family)).toEqual(['ipv4']);
+    expect(readFileSync(join(dir, 'subnet.env'), 'utf8')).toContain('FLANNEL_SUBNET=10.244.1.1/24');
+  });
+
+  it('a kernel change event repairs a deleted route within the debounce, not at the resync', async () => {
+    kernel.state.routes = [];
+    const t0 = Date.now();
+    rtnl.emit('change', 'route');
+    await until('route back', () => kernel.state.routes.length === 1, 1000);
+    expect(Date.now() - t0).toBeLessThan(1000);
+  });
+
+  it('an nftables event re-applies deleted rules', async () => {
+    nf.present.clear();
+    nft.emit('change', 'nftables');
+    await until('rules back', () => nf.applied.length === 2, 1000);
+  });
+
+  it('a failing pass is retried with backoff and reported on the lease as Degraded', async () => {
+    kernel.failing = true;
+    kernel.state.routes = [];
+    const reads = kernel.reads;
+    rtnl.emit('change', 'route');
+    await until('Degraded published', () =>
+      statuses.some((s) => JSON.stringify(s).includes('"EAGENT_KERNEL"')),
+    );
+    // The retry waits for the backoff (1 s first): no busy loop in the meantime.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(kernel.reads - reads).toBeLessThanOrEqual(2);
+    kernel.failing = false;
+    await until('repaired by the retry', () => kernel.state.routes.length === 1, 3000);
   });
 });

@@ -21,29 +21,32 @@ import {
 } from '../kube/index.js';
 import { leaseName } from '../api/names.js';
 import {
-  canonicalCidr,
-  canonicalIP,
-  computeDesired,
-  deriveV6VtepMAC,
-  deriveVtepMAC,
   diffCount,
   diffState,
-  isValidMac,
-  normalizeMac,
   vxlan6DeviceName,
   vxlanDeviceName,
+  type ActualState,
   type DesiredState,
-  type NetworkConfig,
-  type PeerLease,
-  type SelfInfo,
   type UnderlayInfo,
+  type VxlanSpec,
 } from './desired.js';
+import { tryCanonicalIp } from '../ipam/index.js';
 import { Kernel, KernelWatcher } from './kernel/netlink.js';
 import { Netfilter, type NetfilterMode, detectMode } from './netfilter/apply.js';
-import type { RuleInput } from './netfilter/render.js';
+import { NftWatcher } from './netfilter/watch.js';
 import { describeBlocker } from './netfilter/forward-check.js';
 import { desiredSysctls, ensureSysctl } from './sysctl.js';
 import { CNI_CONFLIST_NAME, renderConflist, renderSubnetEnv, writeFileAtomic } from './files.js';
+import { PassLoop } from './loop.js';
+import {
+  AgentError,
+  networkConfig,
+  nodeDesiredState,
+  type AgentNetworkConfig,
+  type NodeInfo,
+  type NodeState,
+} from './node-state.js';
+import type { RuleInput } from './netfilter/render.js';
 import type { AgentMetrics } from './metrics.js';
 
 export interface AgentOptions {
@@ -61,48 +64,43 @@ export interface AgentOptions {
   debounceMs?: number;
 }
 
-export class AgentError extends Error {
-  constructor(
-    message: string,
-    readonly code: string,
-  ) {
-    super(message);
-  }
-}
-
 interface Node {
   metadata: { name?: string };
   status?: { addresses?: Array<{ type: string; address: string }> };
 }
 
-/** Network config from a FlannelNetwork, with the CRD's defaults in case they were not applied. */
-export function networkConfig(fn: FlannelNetwork): NetworkConfig & { ipMasq: boolean } {
-  const b = fn.spec.backend ?? ({} as FlannelNetwork['spec']['backend']);
-  if (!fn.spec.network)
-    throw new AgentError(`FlannelNetwork ${fn.metadata.name} has no IPv4 network`, 'EAGENT_CONFIG');
-  return {
-    network: canonicalCidr(fn.spec.network),
-    type: b.type ?? 'vxlan',
-    vni: b.vni ?? 1,
-    port: b.port ?? 8472,
-    directRouting: b.directRouting ?? false,
-    mtu: b.mtu,
-    ipv6Network: fn.spec.ipv6Network ? canonicalCidr(fn.spec.ipv6Network) : undefined,
-    ipMasq: fn.spec.ipMasq ?? true,
-  };
+/** The kernel calls a pass makes (the rtnetlink Kernel in production, a fake in unit tests). */
+export type AgentKernel = Pick<
+  Kernel,
+  'underlay' | 'underlayV6' | 'readState' | 'deleteLink' | 'ensureVxlan' | 'applyDiff' | 'close'
+>;
+
+/** Something that says "the kernel may have drifted": rtnetlink and nftables monitors. */
+export interface ChangeSource {
+  on(event: 'change', listener: (what: string) => void): unknown;
+  start(): void;
+  stop(): void;
 }
 
-export function toPeer(l: SubnetLease): PeerLease {
-  return {
-    nodeName: l.spec.nodeName,
-    subnet: l.spec.subnet,
-    publicIP: l.status?.publicIP,
-    vtepMAC: l.status?.backend?.vtepMAC,
-    ipv6Subnet: l.spec.ipv6Subnet,
-    publicIPv6: l.status?.publicIPv6,
-    v6VtepMAC: l.status?.backend?.v6VtepMAC,
-    deleting: !!l.metadata.deletionTimestamp,
-  };
+export type AgentNetfilter = Pick<
+  Netfilter,
+  'mode' | 'apply' | 'inSync' | 'remove' | 'forwardBlockers'
+>;
+
+export interface AgentDeps {
+  client: KubeClient;
+  logger: Logger;
+  metrics: AgentMetrics;
+  /** Warning Events on the lease when a pass fails (best effort). */
+  events?: EventRecorder;
+  /** Default: rtnetlink of this network namespace. */
+  kernel?: AgentKernel;
+  /** Default: rtnetlink groups, plus nftables events when the rules are in nftables. */
+  watchers?: ChangeSource[];
+  /** Default: nftables when nft works here, else iptables (or --netfilter). */
+  netfilter?: AgentNetfilter;
+  /** Default: reads and writes /proc/sys; injected by tests that must not touch the host. */
+  ensureSysctl?: typeof ensureSysctl;
 }
 
 /**
@@ -113,28 +111,22 @@ export function toPeer(l: SubnetLease): PeerLease {
 export class Agent {
   private leases!: Informer<SubnetLease>;
   private networks!: Informer<FlannelNetwork>;
-  private readonly kernel = new Kernel();
-  private readonly watcher = new KernelWatcher();
-  private netfilter?: Netfilter;
+  private readonly kernel: AgentKernel;
+  private watchers: ChangeSource[] = [];
+  private netfilter?: AgentNetfilter;
+  private readonly loop: PassLoop;
   private underlay!: UnderlayInfo;
   private publicIP!: string;
   private vtepMAC?: string;
   private publicIPv6?: string;
   private v6VtepMAC?: string;
-  private running = false;
-  private dirty = false;
-  private pass?: Promise<void>;
-  private timer?: NodeJS.Timeout;
-  private debounce?: NodeJS.Timeout;
   private lastStatus = '';
   private ready = false;
   private stopped = false;
   lastDesired?: DesiredState;
   /** Own lease and config of the pass in progress, to report its failure. */
-  private current?: { lease: SubnetLease; cfg: NetworkConfig };
+  private current?: { lease: SubnetLease; cfg: AgentNetworkConfig };
   lastError?: string;
-  /** Consecutive failed passes, for the retry backoff. */
-  private failures = 0;
   /** Why forwarded pod traffic is dropped by a chain not ours (undefined: it is not). */
   forwardingBlocked?: string;
   /** Address families whose netfilter rules were last applied (others get removed). */
@@ -143,14 +135,17 @@ export class Agent {
 
   constructor(
     private readonly opts: AgentOptions,
-    private readonly deps: {
-      client: KubeClient;
-      logger: Logger;
-      metrics: AgentMetrics;
-      /** Warning Events on the lease when a pass fails (best effort). */
-      events?: EventRecorder;
-    },
-  ) {}
+    private readonly deps: AgentDeps,
+  ) {
+    this.kernel = deps.kernel ?? new Kernel();
+    this.loop = new PassLoop({
+      run: () => this.reconcile(),
+      debounceMs: opts.debounceMs ?? 50,
+      resyncMs: opts.resyncMs,
+      onTrigger: (reason) => deps.metrics.resyncs.inc({ trigger: reason }),
+      onError: (e) => this.passFailed(e as Error & { code?: string }),
+    });
+  }
 
   isReady(): boolean {
     return this.ready;
@@ -161,13 +156,28 @@ export class Agent {
   }
 
   async start(): Promise<void> {
+    const node = await this.readNode();
+    await this.selectUnderlay(node);
+    this.netfilter = this.deps.netfilter ?? new Netfilter(await detectMode(this.opts.netfilter));
+    this.startInformers();
+    await Promise.all([this.networks.start(), this.leases.start()]);
+    this.watchers = this.deps.watchers ?? [
+      new KernelWatcher(),
+      ...(this.netfilter.mode === 'nftables' ? [new NftWatcher({ logger: this.log })] : []),
+    ];
+    for (const w of this.watchers) {
+      w.on('change', (what) => this.trigger(what === 'nftables' ? 'nftables' : 'kernel'));
+      w.start();
+    }
+    this.loop.start();
+  }
+
+  /** The API server may be unreachable for a while (control plane restart): keep trying. */
+  private async readNode(): Promise<Node> {
     const { client } = this.deps;
-    // The API server may be unreachable for a while (control plane restart): keep trying, while
-    // the dataplane the previous run left behind keeps forwarding.
-    let node: Node | undefined;
-    for (let attempt = 0; !node; attempt++) {
+    for (let attempt = 0; ; attempt++) {
       try {
-        node = await client.get<Node>(`/api/v1/nodes/${encodeURIComponent(this.opts.nodeName)}`);
+        return await client.get<Node>(`/api/v1/nodes/${encodeURIComponent(this.opts.nodeName)}`);
       } catch (e) {
         if (isNotFound(e)) {
           throw new AgentError(
@@ -176,11 +186,15 @@ export class Agent {
           );
         }
         if (this.stopped) throw e;
+        // The dataplane the previous run left behind keeps forwarding meanwhile.
         const delay = backoffDelay(attempt, { baseMs: 500, maxMs: 30_000, jitter: 0.2 });
         this.log.warn({ err: e, retryInMs: delay }, 'cannot read this Node; retrying');
         await sleep(delay);
       }
     }
+  }
+
+  private async selectUnderlay(node: Node): Promise<void> {
     const internal = (node.status?.addresses ?? []).filter((a) => a.type === 'InternalIP');
     const internalIP = internal.find((a) => !a.address.includes(':'))?.address;
     const internalIPv6 = internal.find((a) => a.address.includes(':'))?.address;
@@ -199,13 +213,15 @@ export class Agent {
     const v6 = await this.kernel.underlayV6(this.underlay, this.opts.publicIPv6 ?? internalIPv6);
     if (v6) this.underlay = { ...this.underlay, ...v6 };
     const pub6 = this.opts.publicIPv6 ?? internalIPv6 ?? v6?.ipv6;
-    this.publicIPv6 = pub6 ? canonicalIP(pub6) : undefined;
+    this.publicIPv6 = pub6 ? (tryCanonicalIp(pub6) ?? pub6) : undefined;
     this.log.info(
       { underlay: this.underlay, publicIP: this.publicIP, publicIPv6: this.publicIPv6 },
       'underlay selected',
     );
-    this.netfilter = new Netfilter(await detectMode(this.opts.netfilter));
+  }
 
+  private startInformers(): void {
+    const { client } = this.deps;
     this.networks = new Informer<FlannelNetwork>({
       client,
       path: collectionPath(API_VERSION, FLANNEL_NETWORK.plural),
@@ -225,97 +241,49 @@ export class Agent {
       inf.on('update', () => this.trigger('api'));
       inf.on('delete', () => this.trigger('api'));
     }
-    await Promise.all([this.networks.start(), this.leases.start()]);
-    this.watcher.on('change', () => this.trigger('kernel'));
-    this.watcher.start();
-    this.running = true;
-    this.timer = setInterval(() => this.trigger('periodic', 0), this.opts.resyncMs);
-    this.trigger('start', 0);
   }
 
   /** Leaves the dataplane as it is: traffic keeps flowing while the agent restarts. */
   async stop(): Promise<void> {
     this.stopped = true;
-    this.running = false;
-    clearInterval(this.timer);
-    clearTimeout(this.debounce);
-    this.watcher.stop();
+    for (const w of this.watchers) w.stop();
     this.leases?.stop();
     this.networks?.stop();
-    await this.pass?.catch(() => undefined);
+    await this.loop.stop();
     this.kernel.close();
   }
 
-  trigger(reason: string, delay = this.opts.debounceMs ?? 50): void {
-    if (!this.running) return;
-    this.deps.metrics.resyncs.inc({ trigger: reason });
-    if (this.pass) {
-      this.dirty = true;
-      return;
-    }
-    // Coalesce bursts without postponing forever: a pending timer is only ever brought forward.
-    this.schedule(delay);
-  }
-
-  private debounceAt = 0;
-  private schedule(delay: number): void {
-    const at = Date.now() + delay;
-    if (this.debounce && this.debounceAt <= at) return;
-    clearTimeout(this.debounce);
-    this.debounceAt = at;
-    this.debounce = setTimeout(() => {
-      this.debounce = undefined;
-      this.runPass();
-    }, delay);
+  trigger(reason: string, delay?: number): void {
+    this.loop.trigger(reason, delay);
   }
 
   /** Resolves when a pass finished with nothing left to do (tests, bench). */
-  async settle(): Promise<void> {
-    while (this.pass || this.dirty) await (this.pass ?? new Promise((r) => setTimeout(r, 10)));
+  settle(): Promise<void> {
+    return this.loop.settle();
   }
 
-  private runPass(): void {
-    if (this.pass || this.stopped) return;
-    this.dirty = false;
-    this.pass = this.reconcile()
-      .catch((e: Error & { code?: string }) => {
-        this.lastError = e.message;
-        this.failures++;
-        this.deps.metrics.errors.inc({ kind: e.code ?? 'unknown' });
-        this.log.error({ err: e }, 'reconcile failed');
-        this.dirty = true;
-        const cur = this.current;
-        if (cur) {
-          const reason =
-            (e.code ?? 'ReconcileError').replace(/[^A-Za-z0-9_]/g, '') || 'ReconcileError';
-          void this.deps.events?.record(
-            {
-              apiVersion: API_VERSION,
-              kind: SUBNET_LEASE.kind,
-              name: cur.lease.metadata.name ?? '',
-              uid: cur.lease.metadata.uid,
-            },
-            'Warning',
-            reason,
-            'ProgramDataplane',
-            e.message,
-          );
-          this.publishStatus(cur.lease, cur.cfg, { reason, message: e.message }).catch(
-            (err: unknown) => this.log.warn({ err }, 'could not publish the Degraded condition'),
-          );
-        }
-      })
-      .finally(() => {
-        this.pass = undefined;
-        if (this.dirty && this.running) {
-          this.dirty = false;
-          this.schedule(
-            this.lastError
-              ? backoffDelay(this.failures - 1, { baseMs: 1000, maxMs: 30_000, jitter: 0.1 })
-              : 20,
-          );
-        }
-      });
+  private passFailed(e: Error & { code?: string }): void {
+    this.lastError = e.message;
+    this.deps.metrics.errors.inc({ kind: e.code ?? 'unknown' });
+    this.log.error({ err: e }, 'reconcile failed');
+    const cur = this.current;
+    if (!cur) return;
+    const reason = (e.code ?? 'ReconcileError').replace(/[^A-Za-z0-9_]/g, '') || 'ReconcileError';
+    void this.deps.events?.record(
+      {
+        apiVersion: API_VERSION,
+        kind: SUBNET_LEASE.kind,
+        name: cur.lease.metadata.name ?? '',
+        uid: cur.lease.metadata.uid,
+      },
+      'Warning',
+      reason,
+      'ProgramDataplane',
+      e.message,
+    );
+    this.publishStatus(cur.lease, cur.cfg, { reason, message: e.message }).catch((err: unknown) =>
+      this.log.warn({ err }, 'could not publish the Degraded condition'),
+    );
   }
 
   private ownLease(): SubnetLease | undefined {
@@ -340,161 +308,117 @@ export class Agent {
       );
       return;
     }
+    // From here on a failure is reported on this lease (Degraded, Warning Event).
     this.current = { lease, cfg };
-    const subnet = canonicalCidr(lease.spec.subnet);
-    const dev = vxlanDeviceName(cfg.vni);
-    const dev6 = vxlan6DeviceName(cfg.vni);
-    const subnetV6 =
-      cfg.ipv6Network && lease.spec.ipv6Subnet ? canonicalCidr(lease.spec.ipv6Subnet) : undefined;
     // Always read flannel-v6 too, so one left behind by a former dual-stack config is removed.
-    const actual0 = await this.kernel.readState(dev, dev6);
-    this.vtepMAC ??= this.pickMAC(lease, actual0.vxlan?.mac, cfg.vni);
-    if (subnetV6) this.v6VtepMAC ??= this.pickV6MAC(lease, actual0.vxlan6?.mac, cfg.vni);
-    const self: SelfInfo = {
-      nodeName: this.opts.nodeName,
-      subnet,
-      publicIP: this.publicIP,
-      underlay: this.underlay,
-      vtepMAC: this.vtepMAC,
-      subnetV6,
-      publicIPv6: this.publicIPv6,
-      v6VtepMAC: this.v6VtepMAC,
-    };
-    const desired = computeDesired(self, cfg, this.leases.list().map(toPeer));
+    const actual = await this.kernel.readState(vxlanDeviceName(cfg.vni), vxlan6DeviceName(cfg.vni));
+    const state = nodeDesiredState({
+      network: net,
+      lease,
+      leases: this.leases.list(),
+      node: this.nodeInfo(actual),
+    });
+    const { desired } = state;
+    this.vtepMAC ??= state.self.vtepMAC;
+    if (state.self.subnetV6) this.v6VtepMAC ??= state.self.v6VtepMAC;
     this.lastDesired = desired;
-    const own = {
-      network: cfg.network,
-      vxlanDev: dev,
-      ownSubnet: subnet,
-      network6: cfg.ipv6Network,
-      vxlanDev6: dev6,
-      ownSubnet6: subnetV6,
-    };
-
-    let diff = diffState(desired, actual0, own);
-    let changes = 0;
-    if (diff.vxlan !== 'ok') {
-      if (diff.vxlan === 'delete') await this.kernel.deleteLink(dev);
-      else {
-        try {
-          await this.kernel.ensureVxlan(desired.vxlan!, diff.vxlan);
-        } catch (e) {
-          throw new AgentError(
-            `cannot ${diff.vxlan} ${dev} (vni ${cfg.vni}, port ${cfg.port}): ${(e as Error).message}`,
-            'EAGENT_VXLAN_DEVICE',
-          );
-        }
-      }
-      this.log.info({ dev, action: diff.vxlan }, 'vxlan device programmed');
-      this.deps.metrics.kernelOps.inc({ op: `device-${diff.vxlan}` });
-      changes++;
-      diff = diffState(desired, await this.kernel.readState(dev, dev6), own);
-    }
-    const action6 = diff.vxlan6 ?? 'ok';
-    if (action6 !== 'ok') {
-      if (action6 === 'delete') await this.kernel.deleteLink(dev6);
-      else {
-        try {
-          await this.kernel.ensureVxlan(desired.vxlan6!, action6);
-        } catch (e) {
-          throw new AgentError(
-            `cannot ${action6} ${dev6} (vni ${cfg.vni}, port ${cfg.port}, local ${desired.vxlan6!.local}): ${(e as Error).message}`,
-            'EAGENT_VXLAN_DEVICE',
-          );
-        }
-      }
-      this.log.info({ dev: dev6, action: action6 }, 'vxlan device programmed');
-      this.deps.metrics.kernelOps.inc({ op: `device-${action6}` });
-      changes++;
-      diff = diffState(desired, await this.kernel.readState(dev, dev6), own);
-    }
-    // Both devices are dealt with above; the count below is of routes, neighbors and fdb.
-    diff.vxlan = 'ok';
-    diff.vxlan6 = 'ok';
-    const n = diffCount(diff);
-    if (n > 0) {
-      const errors = await this.kernel.applyDiff(diff);
-      changes += n;
-      this.deps.metrics.kernelOps.inc(
-        { op: 'add' },
-        diff.addRoutes.length + diff.addNeighbors.length + diff.addFdb.length,
-      );
-      this.deps.metrics.kernelOps.inc(
-        { op: 'replace' },
-        diff.replaceRoutes.length + diff.replaceNeighbors.length + diff.replaceFdb.length,
-      );
-      this.deps.metrics.kernelOps.inc(
-        { op: 'remove' },
-        diff.removeRoutes.length + diff.removeNeighbors.length + diff.removeFdb.length,
-      );
-      if (errors.length) {
-        throw new AgentError(
-          `${errors.length} kernel operation(s) failed, first: ${errors[0]!.message}`,
-          'EAGENT_KERNEL',
-        );
-      }
-    }
-
-    const ruleSets: RuleInput[] = [
-      { family: 'ipv4', network: cfg.network, podSubnet: subnet, ipMasq: cfg.ipMasq },
-    ];
-    // Dual-stack networks: the v6 masquerade/forward rules (v6 routes between nodes: not yet).
-    if (net.spec.ipv6Network && lease.spec.ipv6Subnet) {
-      ruleSets.push({
-        family: 'ipv6',
-        network: canonicalCidr(net.spec.ipv6Network),
-        podSubnet: canonicalCidr(lease.spec.ipv6Subnet),
-        ipMasq: cfg.ipMasq,
-      });
-    }
+    let changes = await this.programKernel(state, actual);
     changes += await this.ensureSysctls(cfg);
-    changes += await this.ensureNetfilter(ruleSets);
-    const blocked = await this.checkForwarding(ruleSets, lease);
-    await writeFileAtomic(
-      this.opts.subnetFile,
-      renderSubnetEnv({
-        network: cfg.network,
-        subnet,
-        ipv6Network: net.spec.ipv6Network,
-        ipv6Subnet: lease.spec.ipv6Subnet,
-        mtu: desired.podMTU,
-        ipMasq: cfg.ipMasq,
-      }),
-    );
+    changes += await this.ensureNetfilter(state.rules);
+    const blocked = await this.checkForwarding(state.rules, lease);
+    await writeFileAtomic(this.opts.subnetFile, renderSubnetEnv(state.subnetEnv));
     await writeFileAtomic(
       join(this.opts.cniConfDir, CNI_CONFLIST_NAME),
       renderConflist({ subnetFile: this.opts.subnetFile, dataDir: this.opts.cniDataDir }),
     );
-
-    const m = this.deps.metrics;
-    // Peers count once each (the IPv6 half of a dual-stack peer is not a second peer).
-    const peers4 = desired.peers.filter((p) => !p.family);
-    m.peers.set({ mode: 'vxlan' }, peers4.filter((p) => p.mode === 'vxlan').length);
-    m.peers.set({ mode: 'host-gw' }, peers4.filter((p) => p.mode === 'host-gw').length);
-    m.pending.set(desired.pending.length);
-    m.programSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
-    if (changes > 0)
-      this.log.info(
-        {
-          changes,
-          peers: desired.peers.length,
-          pending: desired.pending.length,
-          ms: Math.round(Number(process.hrtime.bigint() - started) / 1e6),
-        },
-        'dataplane reconciled',
-      );
+    this.recordPass(desired, started, changes);
     this.lastError = undefined;
-    this.failures = 0;
     // Programmed, but not ready while another chain drops the traffic it is meant to carry.
     this.ready = !blocked;
     await this.publishStatus(lease, cfg);
   }
 
+  /** What this node knows about itself: underlay, public IPs, its devices' MACs. */
+  private nodeInfo(actual: ActualState): NodeInfo {
+    return {
+      nodeName: this.opts.nodeName,
+      underlay: this.underlay,
+      publicIP: this.publicIP,
+      publicIPv6: this.publicIPv6,
+      deviceMAC: actual.vxlan?.mac,
+      deviceV6MAC: actual.vxlan6?.mac,
+      vtepMAC: this.vtepMAC,
+      v6VtepMAC: this.v6VtepMAC,
+    };
+  }
+
+  /** Devices first (a recreated device loses its neighbors and FDB), then routes/neigh/FDB. */
+  private async programKernel(state: NodeState, actual: ActualState): Promise<number> {
+    const { desired, ownership: own } = state;
+    const read = (): Promise<ActualState> => this.kernel.readState(own.vxlanDev, own.vxlanDev6);
+    let diff = diffState(desired, actual, own);
+    let changes = 0;
+    for (const [action, dev, spec] of [
+      [diff.vxlan, own.vxlanDev, desired.vxlan],
+      [diff.vxlan6 ?? 'ok', own.vxlanDev6!, desired.vxlan6],
+    ] as const) {
+      if (action === 'ok') continue;
+      await this.programDevice(action, dev, spec, state.cfg);
+      changes++;
+      diff = diffState(desired, await read(), own);
+    }
+    // Both devices are dealt with above; the count below is of routes, neighbors and fdb.
+    diff.vxlan = 'ok';
+    diff.vxlan6 = 'ok';
+    const n = diffCount(diff);
+    if (n === 0) return changes;
+    const errors = await this.kernel.applyDiff(diff);
+    const m = this.deps.metrics.kernelOps;
+    m.inc({ op: 'add' }, diff.addRoutes.length + diff.addNeighbors.length + diff.addFdb.length);
+    m.inc(
+      { op: 'replace' },
+      diff.replaceRoutes.length + diff.replaceNeighbors.length + diff.replaceFdb.length,
+    );
+    m.inc(
+      { op: 'remove' },
+      diff.removeRoutes.length + diff.removeNeighbors.length + diff.removeFdb.length,
+    );
+    if (errors.length) {
+      throw new AgentError(
+        `${errors.length} kernel operation(s) failed, first: ${errors[0]!.message}`,
+        'EAGENT_KERNEL',
+      );
+    }
+    return changes + n;
+  }
+
+  private async programDevice(
+    action: 'create' | 'update' | 'delete',
+    dev: string,
+    spec: VxlanSpec | undefined,
+    cfg: AgentNetworkConfig,
+  ): Promise<void> {
+    if (action === 'delete') await this.kernel.deleteLink(dev);
+    else {
+      try {
+        await this.kernel.ensureVxlan(spec!, action);
+      } catch (e) {
+        const where = dev === vxlanDeviceName(cfg.vni) ? '' : `, local ${spec!.local}`;
+        throw new AgentError(
+          `cannot ${action} ${dev} (vni ${cfg.vni}, port ${cfg.port}${where}): ${(e as Error).message}`,
+          'EAGENT_VXLAN_DEVICE',
+        );
+      }
+    }
+    this.log.info({ dev, action }, 'vxlan device programmed');
+    this.deps.metrics.kernelOps.inc({ op: `device-${action}` });
+  }
+
   /** Host-wide sysctls (src/agent/sysctl.ts): checked every pass, written only when they differ. */
-  private async ensureSysctls(cfg: NetworkConfig): Promise<number> {
+  private async ensureSysctls(cfg: AgentNetworkConfig): Promise<number> {
     let changes = 0;
     for (const s of desiredSysctls(cfg)) {
-      const r = await ensureSysctl(s);
+      const r = await (this.deps.ensureSysctl ?? ensureSysctl)(s);
       if (r === 'changed') {
         this.log.info({ sysctl: s.key, value: s.value }, 'sysctl set');
         changes++;
@@ -565,19 +489,24 @@ export class Agent {
     return message;
   }
 
-  /** Lease status first (a migrated node keeps its MAC), then the live device, then derived. */
-  private pickMAC(lease: SubnetLease, deviceMAC: string | undefined, vni: number): string {
-    const fromLease = lease.status?.backend?.vtepMAC;
-    if (fromLease && isValidMac(fromLease)) return normalizeMac(fromLease);
-    if (deviceMAC && isValidMac(deviceMAC)) return normalizeMac(deviceMAC);
-    return deriveVtepMAC(this.opts.nodeName, vni);
-  }
-
-  private pickV6MAC(lease: SubnetLease, deviceMAC: string | undefined, vni: number): string {
-    const fromLease = lease.status?.backend?.v6VtepMAC;
-    if (fromLease && isValidMac(fromLease)) return normalizeMac(fromLease);
-    if (deviceMAC && isValidMac(deviceMAC)) return normalizeMac(deviceMAC);
-    return deriveV6VtepMAC(this.opts.nodeName, vni);
+  private recordPass(desired: DesiredState, started: bigint, changes: number): void {
+    const m = this.deps.metrics;
+    // Peers count once each (the IPv6 half of a dual-stack peer is not a second peer).
+    const peers4 = desired.peers.filter((p) => !p.family);
+    m.peers.set({ mode: 'vxlan' }, peers4.filter((p) => p.mode === 'vxlan').length);
+    m.peers.set({ mode: 'host-gw' }, peers4.filter((p) => p.mode === 'host-gw').length);
+    m.pending.set(desired.pending.length);
+    m.programSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
+    if (changes > 0)
+      this.log.info(
+        {
+          changes,
+          peers: desired.peers.length,
+          pending: desired.pending.length,
+          ms: Math.round(Number(process.hrtime.bigint() - started) / 1e6),
+        },
+        'dataplane reconciled',
+      );
   }
 
   /**
@@ -586,7 +515,7 @@ export class Agent {
    */
   private async publishStatus(
     lease: SubnetLease,
-    cfg: NetworkConfig,
+    cfg: AgentNetworkConfig,
     problem?: { reason: string; message: string },
   ): Promise<void> {
     const dual = !!cfg.ipv6Network && !!lease.spec.ipv6Subnet;

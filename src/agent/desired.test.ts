@@ -4,13 +4,13 @@ import {
   computeDesired,
   deriveVtepMAC,
   diffState,
-  firstUsable,
   isEmptyDiff,
   type ActualState,
   type NetworkConfig,
   type PeerLease,
   type SelfInfo,
 } from './desired.js';
+import { firstUsable } from '../ipam/index.js';
 
 const self: SelfInfo = {
   nodeName: 'n1',

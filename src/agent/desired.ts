@@ -1,5 +1,13 @@
 import { createHash } from 'node:crypto';
-import ipaddr from 'ipaddr.js';
+import {
+  canonicalCidr,
+  cidrContainsCidr,
+  cidrContainsIp,
+  invalidCidrMessage,
+  networkAddress,
+  tryCanonicalCidr,
+  tryCanonicalIp,
+} from '../ipam/index.js';
 
 /**
  * Pure model of the kernel state the agent owns, and the diff against what the kernel has.
@@ -122,10 +130,6 @@ export interface DesiredState {
   podMTU: number;
 }
 
-export class DesiredStateError extends Error {
-  readonly code = 'EAGENT_DESIRED';
-}
-
 export function vxlanDeviceName(vni: number): string {
   return `flannel.${vni}`;
 }
@@ -134,56 +138,9 @@ export function vxlan6DeviceName(vni: number): string {
   return `flannel-v6.${vni}`;
 }
 
-/** Canonical "a.b.c.d/len" with host bits cleared; throws DesiredStateError on garbage. */
-export function canonicalCidr(cidr: string): string {
-  let parsed: [ipaddr.IPv4 | ipaddr.IPv6, number];
-  try {
-    parsed = ipaddr.parseCIDR(cidr);
-  } catch {
-    throw new DesiredStateError(`invalid CIDR "${cidr}"`);
-  }
-  const [addr, len] = parsed;
-  if (addr.kind() === 'ipv4') {
-    return `${ipaddr.IPv4.networkAddressFromCIDR(cidr).toString()}/${len}`;
-  }
-  return `${ipaddr.IPv6.networkAddressFromCIDR(cidr).toString()}/${len}`;
-}
-
-export function networkAddress(cidr: string): string {
-  return canonicalCidr(cidr).split('/')[0]!;
-}
-
-/** First usable address of a subnet ("10.244.1.1/24"), what FLANNEL_SUBNET carries. */
-export function firstUsable(cidr: string): string {
-  const [net, len] = canonicalCidr(cidr).split('/') as [string, string];
-  const bytes = ipaddr.parse(net).toByteArray();
-  for (let i = bytes.length - 1; i >= 0; i--) {
-    if (bytes[i]! < 255) {
-      bytes[i]! += 1;
-      break;
-    }
-    bytes[i] = 0;
-  }
-  return `${ipaddr.fromByteArray(bytes).toString()}/${len}`;
-}
-
-export function ipInCidr(ip: string, cidr: string): boolean {
-  try {
-    const addr = ipaddr.parse(ip);
-    const range = ipaddr.parseCIDR(cidr);
-    return addr.kind() === range[0].kind() && addr.match(range);
-  } catch {
-    return false;
-  }
-}
-
 /** RFC 5952 text of an address ("fd00:200:0::1" -> "fd00:200::1"), as the kernel reports it. */
 export function canonicalIP(ip: string): string {
-  try {
-    return ipaddr.parse(ip).toString();
-  } catch {
-    return ip;
-  }
+  return tryCanonicalIp(ip) ?? ip;
 }
 
 export function normalizeMac(mac: string): string {
@@ -231,7 +188,8 @@ export function peerMode6(
 ): PeerMode | { pending: string } {
   if (!peer.ipv6Subnet) return { pending: 'ipv6: lease has no ipv6Subnet yet' };
   if (!peer.publicIPv6) return { pending: 'ipv6: peer has not published its publicIPv6' };
-  const sameL2 = !!self.underlay.prefixV6 && ipInCidr(peer.publicIPv6, self.underlay.prefixV6);
+  const sameL2 =
+    !!self.underlay.prefixV6 && cidrContainsIp(self.underlay.prefixV6, peer.publicIPv6);
   if (cfg.type === 'host-gw') {
     return sameL2
       ? 'host-gw'
@@ -254,7 +212,7 @@ export function peerMode(
 ): PeerMode | { pending: string } {
   if (!peer.subnet) return { pending: 'lease has no subnet yet' };
   if (!peer.publicIP) return { pending: 'peer has not published its publicIP' };
-  const sameL2 = ipInCidr(peer.publicIP, self.underlay.prefix);
+  const sameL2 = cidrContainsIp(self.underlay.prefix, peer.publicIP);
   if (cfg.type === 'host-gw') {
     return sameL2
       ? 'host-gw'
@@ -308,9 +266,9 @@ export function computeDesired(
     }
     let subnet: string;
     try {
-      subnet = canonicalCidr(peer.subnet!);
-    } catch {
-      state.pending.push({ nodeName: peer.nodeName, reason: `invalid subnet "${peer.subnet}"` });
+      subnet = canonicalCidr(peer.subnet!, 'subnet', 4);
+    } catch (e) {
+      state.pending.push({ nodeName: peer.nodeName, reason: (e as Error).message });
       continue;
     }
     if (seen.has(subnet)) {
@@ -370,14 +328,13 @@ function addIPv6(
       state.pending.push({ nodeName: peer.nodeName, reason: mode.pending });
       continue;
     }
-    let subnet: string;
-    try {
-      subnet = canonicalCidr(peer.ipv6Subnet!);
-      if (!ipInCidr(networkAddress(subnet), cfg.ipv6Network!)) throw new Error('outside');
-    } catch {
+    const subnet = tryCanonicalCidr(peer.ipv6Subnet);
+    if (!subnet || !cidrContainsCidr(cfg.ipv6Network!, subnet)) {
       state.pending.push({
         nodeName: peer.nodeName,
-        reason: `ipv6: invalid ipv6Subnet "${peer.ipv6Subnet}"`,
+        reason: subnet
+          ? `ipv6: ipv6Subnet ${subnet} is outside ${cfg.ipv6Network}`
+          : `ipv6: ${invalidCidrMessage('ipv6Subnet', 6, peer.ipv6Subnet)}`,
       });
       continue;
     }
@@ -439,23 +396,20 @@ export interface Ownership {
  */
 export function ownsRoute(r: ActualRoute, o: Ownership): boolean {
   if (r.table !== 254) return false;
-  const dst = canonicalCidr(r.dst);
-  if (dst === canonicalCidr(o.ownSubnet)) return false;
-  if (o.ownSubnet6 && dst === canonicalCidr(o.ownSubnet6)) return false;
+  // Kernel text the strict parser refuses (v4-mapped IPv6) is never a route the agent wrote.
+  const dst = tryCanonicalCidr(r.dst);
+  if (!dst || dst === tryCanonicalCidr(o.ownSubnet)) return false;
+  if (o.ownSubnet6 && dst === tryCanonicalCidr(o.ownSubnet6)) return false;
   if (r.protocol === ROUTE_PROTOCOL) return true;
   // The kernel's own routes (the /128 of flannel-v6's address) are not leftovers.
   if (r.protocol === RTPROT_KERNEL) return false;
-  if (r.dev === o.vxlanDev && cidrInside(r.dst, o.network)) return true;
-  return !!o.vxlanDev6 && !!o.network6 && r.dev === o.vxlanDev6 && cidrInside(r.dst, o.network6);
+  if (r.dev === o.vxlanDev && cidrContainsCidr(o.network, dst)) return true;
+  return (
+    !!o.vxlanDev6 && !!o.network6 && r.dev === o.vxlanDev6 && cidrContainsCidr(o.network6, dst)
+  );
 }
 
 const RTPROT_KERNEL = 2;
-
-function cidrInside(inner: string, outer: string): boolean {
-  const [net, len] = inner.split('/') as [string, string];
-  const outerLen = Number(outer.split('/')[1]);
-  return Number(len) >= outerLen && ipInCidr(net, outer);
-}
 
 export interface Diff {
   vxlan: 'ok' | 'create' | 'update' | 'delete';
@@ -558,9 +512,12 @@ export function diffState(desired: DesiredState, actual: ActualState, o: Ownersh
   else if (actual.vxlan6) d.vxlan6 = 'delete';
 
   const haveRoutes = new Map<string, ActualRoute>();
-  for (const r of actual.routes) if (ownsRoute(r, o)) haveRoutes.set(canonicalCidr(r.dst), r);
+  for (const r of actual.routes) if (ownsRoute(r, o)) haveRoutes.set(tryCanonicalCidr(r.dst)!, r);
   const allRoutes = new Map<string, ActualRoute>();
-  for (const r of actual.routes) if (r.table === 254) allRoutes.set(canonicalCidr(r.dst), r);
+  for (const r of actual.routes) {
+    const dst = tryCanonicalCidr(r.dst);
+    if (r.table === 254 && dst) allRoutes.set(dst, r);
+  }
   const wantRoutes = new Set<string>();
   for (const r of desired.routes) {
     wantRoutes.add(r.dst);

@@ -1,6 +1,6 @@
 import { mkdir, rename, writeFile, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { firstUsable } from './desired.js';
+import { firstUsable } from '../ipam/index.js';
 
 export const DEFAULT_SUBNET_FILE = '/run/flannel/subnet.env';
 export const DEFAULT_CNI_CONF_DIR = '/etc/cni/net.d';

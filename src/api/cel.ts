@@ -76,17 +76,5 @@ export function ipLessOrEqual(a: string, b: string): boolean {
   return tryParseIp(a)!.addr <= tryParseIp(b)!.addr;
 }
 
-export function cidrContainsIp(cidrText: string, ipText: string): boolean {
-  const c = tryParseCidr(cidrText);
-  const ip = tryParseIp(ipText);
-  if (!c || !ip || c.family !== ip.family) return false;
-  return maskAddr(c.family, ip.addr, c.prefix) === c.addr;
-}
-
-export function cidrContainsCidr(outerText: string, innerText: string): boolean {
-  const outer = tryParseCidr(outerText);
-  const inner = tryParseCidr(innerText);
-  if (!outer || !inner || outer.family !== inner.family || outer.prefix > inner.prefix)
-    return false;
-  return maskAddr(outer.family, inner.addr, outer.prefix) === outer.addr;
-}
+// Containment lives with the parser, in src/ipam.
+export { cidrContainsCidr, cidrContainsIp } from '../ipam/text.js';

@@ -18,6 +18,7 @@ import {
 } from './cel.js';
 import { formatIp, tryParseCidr, tryParseIp, type Family } from '../ipam/cidr.js';
 import { defaultSubnetLen, type PoolSpec } from '../ipam/config.js';
+import { invalidCidrMessage } from '../ipam/text.js';
 
 /**
  * FlannelNetwork: one pod network (v4 and optionally v6) and how nodes reach each other in it.
@@ -161,12 +162,11 @@ export const IPV6_FIELDS: FamilyFields = {
 export { defaultSubnetLen };
 
 function networkRules(f: FamilyFields): Rule<string>[] {
-  const kind = f.family === 4 ? 'IPv4' : 'IPv6';
   const maxPrefix = f.maxSubnetLen - 2;
   return [
     {
       rule: celIsCidrOf('self', f.family),
-      message: `${f.net} must be an ${kind} CIDR such as ${f.example}`,
+      message: invalidCidrMessage(f.net, f.family),
       check: (s) => isCidrOf(s, f.family),
     },
     {

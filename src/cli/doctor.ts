@@ -9,18 +9,9 @@ import {
   type SubnetLease,
 } from '../api/index.js';
 import { collectionPath, objectPath, type KubeClient } from '../kube/index.js';
-import {
-  canonicalCidr,
-  computeDesired,
-  deriveVtepMAC,
-  diffState,
-  isValidMac,
-  normalizeMac,
-  vxlanDeviceName,
-  type DesiredState,
-  type SelfInfo,
-} from '../agent/desired.js';
-import { networkConfig, toPeer } from '../agent/agent.js';
+import { diffState, vxlan6DeviceName, vxlanDeviceName } from '../agent/desired.js';
+import { nodeDesiredState, type NodeInfo, type NodeState } from '../agent/node-state.js';
+import { tryCanonicalIp } from '../ipam/index.js';
 import { Kernel } from '../agent/kernel/netlink.js';
 import {
   Netfilter,
@@ -49,7 +40,7 @@ import {
 import type { NodeLike } from './status/types.js';
 
 export const DOCTOR_USAGE = `Compare the dataplane a node should have (computed exactly as its agent does, from its
-SubnetLease, its FlannelNetwork and all peer leases) with what the kernel of THIS network
+SubnetLease, its FlannelNetwork and all peer leases; both address families) with what the kernel of THIS network
 namespace holds: vxlan device, routes, neighbors, FDB entries, netfilter rules (with the accept
 rules in iptables' filter FORWARD chain), forwarding sysctls and subnet.env. It also reports any
 other nftables chain at the forward hook that would drop pod traffic (e.g. a host firewall's
@@ -62,6 +53,8 @@ Flags:
   --network NAME        network of the node (needed only when the node has leases in several)
   --iface NAME          underlay interface (default: the one holding the node's public IP)
   --public-ip IP        the node's public IP (default: lease status, then Node InternalIP)
+  --public-ipv6 IP      dual-stack: the node's public IPv6 (default: lease status, then Node
+                        InternalIP, then the underlay interface's global IPv6)
   --netfilter MODE      nftables | iptables | none (default: nftables when nft works)
   --subnet-file PATH    subnet.env to check (default ${DEFAULT_SUBNET_FILE}, checked when present)
   -o, --output FORMAT   table (default) | json | yaml
@@ -81,6 +74,9 @@ export interface DoctorReport {
   device?: string;
   subnet: string;
   publicIP: string;
+  /** Dual-stack networks. */
+  ipv6Subnet?: string;
+  publicIPv6?: string;
   underlay: string;
   netfilter: NetfilterMode | 'none';
   clean: boolean;
@@ -169,8 +165,155 @@ async function forwardingDifferences(ruleSets: RuleInput[]): Promise<Difference[
   }));
 }
 
+type DoctorFlags = { iface?: string; 'public-ip'?: string; 'public-ipv6'?: string };
+
+/** The node as the agent sees itself, found from this network namespace (the agent's rules). */
+async function nodeHere(
+  kernel: Kernel,
+  flags: DoctorFlags,
+  lease: SubnetLease,
+  node: NodeLike | undefined,
+): Promise<Pick<NodeInfo, 'nodeName' | 'underlay' | 'publicIP' | 'publicIPv6'>> {
+  const internal = (node?.status?.addresses ?? []).filter((a) => a.type === 'InternalIP');
+  const internalIP = internal.find((a) => !a.address.includes(':'))?.address;
+  const internalIPv6 = internal.find((a) => a.address.includes(':'))?.address;
+  const wantIP =
+    flags['public-ip'] ?? (flags.iface ? undefined : (lease.status?.publicIP ?? internalIP));
+  let underlay;
+  try {
+    underlay = await kernel.underlay({ iface: flags.iface, ip: wantIP });
+  } catch (e) {
+    throw new CliError(
+      `cannot find the underlay here: ${(e as Error).message}`,
+      'EDOCTOR_UNDERLAY',
+      EXIT_RUNTIME,
+      `run doctor in the network namespace of node ${lease.spec.nodeName} (the agent pod), or pass --iface/--public-ip`,
+    );
+  }
+  const want6 = flags['public-ipv6'] ?? lease.status?.publicIPv6 ?? internalIPv6;
+  const v6 = await kernel.underlayV6(underlay, want6);
+  const pub6 = want6 ?? v6?.ipv6;
+  return {
+    nodeName: lease.spec.nodeName,
+    underlay: v6 ? { ...underlay, ...v6 } : underlay,
+    publicIP: flags['public-ip'] ?? underlay.ip,
+    publicIPv6: pub6 ? (tryCanonicalIp(pub6) ?? pub6) : undefined,
+  };
+}
+
+/** The sysctls the agent writes (src/agent/sysctl.ts), as they are here. */
+async function sysctlDifferences(cfg: { ipv6Network?: string }): Promise<Difference[]> {
+  const out: Difference[] = [];
+  for (const s of desiredSysctls(cfg)) {
+    const have = (await readSysctl(s.key)) ?? '?';
+    if (have !== s.value)
+      out.push({ kind: 'sysctl', change: 'wrong', object: s.key, want: s.value, have });
+  }
+  return out;
+}
+
+interface NodeObjects {
+  lease: SubnetLease;
+  network: FlannelNetwork;
+  leases: SubnetLease[];
+  node?: NodeLike;
+}
+
+async function readObjects(
+  client: KubeClient,
+  nodeName: string,
+  network?: string,
+): Promise<NodeObjects> {
+  const lease = await pickLease(client, nodeName, network);
+  const networkName = lease.spec.networkName;
+  const [net, all, node] = await Promise.all([
+    client.getOrUndefined<FlannelNetwork>(
+      objectPath(API_VERSION, FLANNEL_NETWORK.plural, networkName),
+    ),
+    client.listAll<SubnetLease>(collectionPath(API_VERSION, SUBNET_LEASE.plural), {
+      labelSelector: networkLeaseSelector(networkName),
+    }),
+    client.getOrUndefined<NodeLike>(`/api/v1/nodes/${encodeURIComponent(nodeName)}`),
+  ]);
+  if (!net)
+    throw new CliError(
+      `FlannelNetwork ${networkName} (of lease ${lease.metadata.name}) not found`,
+      'EDOCTOR_NO_NETWORK',
+    );
+  if (!lease.spec.subnet)
+    throw new CliError(`lease ${lease.metadata.name} has no IPv4 subnet yet`, 'EDOCTOR_NO_SUBNET');
+  return { lease, network: net, leases: all.items, node };
+}
+
+/** The node's desired state, computed exactly as its agent does (same builder, same MAC choice). */
+function desiredHere(o: NodeObjects, node: NodeInfo): NodeState {
+  try {
+    return nodeDesiredState({ network: o.network, lease: o.lease, leases: o.leases, node });
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    throw new CliError(
+      (e as Error).message,
+      code === 'EAGENT_CONFIG' || !code ? 'EDOCTOR_NETWORK_CONFIG' : code,
+    );
+  }
+}
+
+type DiagnoseFlags = DoctorFlags & { netfilter?: string; 'subnet-file'?: string };
+
+async function diagnose(
+  kernel: Kernel,
+  o: NodeObjects,
+  flags: DiagnoseFlags,
+): Promise<DoctorReport> {
+  const here = await nodeHere(kernel, flags, o.lease, o.node);
+  const vni = o.network.spec.backend?.vni ?? 1;
+  const dev = vxlanDeviceName(vni);
+  const actual = await kernel.readState(dev, vxlan6DeviceName(vni));
+  const state = desiredHere(o, {
+    ...here,
+    deviceMAC: actual.vxlan?.mac,
+    deviceV6MAC: actual.vxlan6?.mac,
+  });
+  const { cfg, desired, self } = state;
+  const differences = describeDiff(desired, actual, diffState(desired, actual, state.ownership));
+  const nf = flags.netfilter;
+  const mode: NetfilterMode | 'none' =
+    nf === 'none' ? 'none' : await detectMode(nf as NetfilterMode | undefined);
+  if (mode !== 'none')
+    for (const rules of state.rules) differences.push(...(await inspectNetfilter(mode, rules)));
+  differences.push(...(await forwardingDifferences(state.rules)));
+  differences.push(...(await sysctlDifferences(cfg)));
+  const subnetFile = flags['subnet-file'] ?? DEFAULT_SUBNET_FILE;
+  const haveEnv = await readFile(subnetFile, 'utf8').catch(() => undefined);
+  if (haveEnv !== undefined || flags['subnet-file'])
+    differences.push(...fileDifferences(subnetFile, renderSubnetEnv(state.subnetEnv), haveEnv));
+  return {
+    apiVersion: API_VERSION,
+    kind: 'DoctorReport',
+    node: self.nodeName,
+    network: o.lease.spec.networkName,
+    backend: cfg.type === 'vxlan' && cfg.directRouting ? 'vxlan+directRouting' : cfg.type,
+    ...(desired.vxlan ? { device: dev } : {}),
+    subnet: self.subnet,
+    publicIP: self.publicIP,
+    ...(self.subnetV6 ? { ipv6Subnet: self.subnetV6 } : {}),
+    ...(self.subnetV6 && self.publicIPv6 ? { publicIPv6: self.publicIPv6 } : {}),
+    underlay: here.underlay.name,
+    netfilter: mode,
+    clean: differences.length === 0,
+    checked: {
+      routes: desired.routes.length,
+      neighbors: desired.neighbors.length,
+      fdb: desired.fdb.length,
+      peers: desired.peers.length,
+    },
+    differences,
+    pending: desired.pending.map((p) => ({ node: p.nodeName, reason: p.reason })),
+  };
+}
+
 export function renderDoctorTable(r: DoctorReport): string {
-  let out = `NODE ${r.node}   NETWORK ${r.network}   BACKEND ${r.backend}${r.device ? `   DEVICE ${r.device}` : ''}   SUBNET ${r.subnet}   PUBLIC-IP ${r.publicIP}   UNDERLAY ${r.underlay}   NETFILTER ${r.netfilter}\n\n`;
+  let out = `NODE ${r.node}   NETWORK ${r.network}   BACKEND ${r.backend}${r.device ? `   DEVICE ${r.device}` : ''}   SUBNET ${r.subnet}   PUBLIC-IP ${r.publicIP}   UNDERLAY ${r.underlay}   NETFILTER ${r.netfilter}${r.ipv6Subnet ? `   IPV6-SUBNET ${r.ipv6Subnet}   PUBLIC-IPV6 ${r.publicIPv6 ?? '<none>'}` : ''}\n\n`;
   if (r.differences.length) {
     out += renderTable(r.differences, [
       { header: 'kind', value: (d) => d.kind },
@@ -203,6 +346,7 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
         network: { type: 'string' },
         iface: { type: 'string' },
         'public-ip': { type: 'string' },
+        'public-ipv6': { type: 'string' },
         netfilter: { type: 'string' },
         'subnet-file': { type: 'string' },
       },
@@ -219,132 +363,14 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
     const nodeName = positionals[0]!;
 
     const client = clientFromFlags(values);
-    let kernel: Kernel | undefined;
+    const kernel = new Kernel();
     try {
-      const lease = await pickLease(client, nodeName, values.network);
-      const networkName = lease.spec.networkName;
-      const [net, all, node] = await Promise.all([
-        client.getOrUndefined<FlannelNetwork>(
-          objectPath(API_VERSION, FLANNEL_NETWORK.plural, networkName),
-        ),
-        client.listAll<SubnetLease>(collectionPath(API_VERSION, SUBNET_LEASE.plural), {
-          labelSelector: networkLeaseSelector(networkName),
-        }),
-        client.getOrUndefined<NodeLike>(`/api/v1/nodes/${encodeURIComponent(nodeName)}`),
-      ]);
-      if (!net)
-        throw new CliError(
-          `FlannelNetwork ${networkName} (of lease ${lease.metadata.name}) not found`,
-          'EDOCTOR_NO_NETWORK',
-        );
-      if (!lease.spec.subnet)
-        throw new CliError(
-          `lease ${lease.metadata.name} has no IPv4 subnet yet`,
-          'EDOCTOR_NO_SUBNET',
-        );
-      let cfg: ReturnType<typeof networkConfig>;
-      try {
-        cfg = networkConfig(net);
-      } catch (e) {
-        throw new CliError((e as Error).message, 'EDOCTOR_NETWORK_CONFIG');
-      }
-      const subnet = canonicalCidr(lease.spec.subnet);
-
-      kernel = new Kernel();
-      const internalIP = node?.status?.addresses?.find((a) => a.type === 'InternalIP')?.address;
-      const wantIP =
-        values['public-ip'] ?? (values.iface ? undefined : (lease.status?.publicIP ?? internalIP));
-      let underlay;
-      try {
-        underlay = await kernel.underlay({ iface: values.iface, ip: wantIP });
-      } catch (e) {
-        throw new CliError(
-          `cannot find the underlay here: ${(e as Error).message}`,
-          'EDOCTOR_UNDERLAY',
-          EXIT_RUNTIME,
-          `run doctor in the network namespace of node ${nodeName} (the agent pod), or pass --iface/--public-ip`,
-        );
-      }
-      const publicIP = values['public-ip'] ?? underlay.ip;
-      const dev = vxlanDeviceName(cfg.vni);
-      const actual = await kernel.readState(dev);
-      // Same MAC choice as the agent: lease status, then the live device, then the derived one.
-      const leaseMAC = lease.status?.backend?.vtepMAC;
-      const vtepMAC =
-        leaseMAC && isValidMac(leaseMAC)
-          ? normalizeMac(leaseMAC)
-          : actual.vxlan?.mac && isValidMac(actual.vxlan.mac)
-            ? normalizeMac(actual.vxlan.mac)
-            : deriveVtepMAC(nodeName, cfg.vni);
-      const self: SelfInfo = { nodeName, subnet, publicIP, underlay, vtepMAC };
-      const desired: DesiredState = computeDesired(self, cfg, all.items.map(toPeer));
-      const diff = diffState(desired, actual, {
-        network: cfg.network,
-        vxlanDev: dev,
-        ownSubnet: subnet,
-      });
-      const differences = describeDiff(desired, actual, diff);
-
-      const mode: NetfilterMode | 'none' =
-        nf === 'none' ? 'none' : await detectMode(nf as NetfilterMode | undefined);
-      const ruleSets: RuleInput[] = [
-        { family: 'ipv4', network: cfg.network, podSubnet: subnet, ipMasq: cfg.ipMasq },
-      ];
-      if (cfg.ipv6Network && lease.spec.ipv6Subnet)
-        ruleSets.push({
-          family: 'ipv6',
-          network: cfg.ipv6Network,
-          podSubnet: canonicalCidr(lease.spec.ipv6Subnet),
-          ipMasq: cfg.ipMasq,
-        });
-      if (mode !== 'none')
-        for (const rules of ruleSets) differences.push(...(await inspectNetfilter(mode, rules)));
-      differences.push(...(await forwardingDifferences(ruleSets)));
-      for (const s of desiredSysctls(cfg)) {
-        const have = (await readSysctl(s.key)) ?? '?';
-        if (have !== s.value)
-          differences.push({ kind: 'sysctl', change: 'wrong', object: s.key, want: s.value, have });
-      }
-
-      const subnetFile = values['subnet-file'] ?? DEFAULT_SUBNET_FILE;
-      const haveEnv = await readFile(subnetFile, 'utf8').catch(() => undefined);
-      if (haveEnv !== undefined || values['subnet-file']) {
-        const wantEnv = renderSubnetEnv({
-          network: cfg.network,
-          subnet,
-          ipv6Network: net.spec.ipv6Network,
-          ipv6Subnet: lease.spec.ipv6Subnet,
-          mtu: desired.podMTU,
-          ipMasq: cfg.ipMasq,
-        });
-        differences.push(...fileDifferences(subnetFile, wantEnv, haveEnv));
-      }
-
-      const report: DoctorReport = {
-        apiVersion: API_VERSION,
-        kind: 'DoctorReport',
-        node: nodeName,
-        network: networkName,
-        backend: cfg.type === 'vxlan' && cfg.directRouting ? 'vxlan+directRouting' : cfg.type,
-        ...(desired.vxlan ? { device: dev } : {}),
-        subnet,
-        publicIP,
-        underlay: underlay.name,
-        netfilter: mode,
-        clean: differences.length === 0,
-        checked: {
-          routes: desired.routes.length,
-          neighbors: desired.neighbors.length,
-          fdb: desired.fdb.length,
-          peers: desired.peers.length,
-        },
-        differences,
-        pending: desired.pending.map((p) => ({ node: p.nodeName, reason: p.reason })),
-      };
+      const objects = await readObjects(client, nodeName, values.network);
+      const report = await diagnose(kernel, objects, values);
       io.out(isMachineFormat(format) ? renderData(report, format) : renderDoctorTable(report));
       return report.clean ? EXIT_OK : EXIT_RUNTIME;
     } finally {
-      kernel?.close();
+      kernel.close();
       client.close();
     }
   });

@@ -11,10 +11,10 @@ import {
   labelValue,
 } from '../api/index.js';
 import {
-  SubnetPool,
+  LeasePool,
   cidrsOverlap,
   clipToNetwork,
-  parseCidr,
+  parseCidrLenient,
   formatCidr,
   PoolConfigError,
   type ClaimResult,
@@ -76,8 +76,8 @@ export function byAge<T extends { created: number; name: string }>(a: T, b: T): 
   return a.created - b.created || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 }
 
-export function newPool(cfg: NonNullable<PreparedNetwork['v4']>): SubnetPool {
-  return new SubnetPool({
+export function newPool(cfg: NonNullable<PreparedNetwork['v4']>): LeasePool {
+  return new LeasePool({
     network: cfg.network,
     subnetLen: cfg.subnetLen,
     subnetMin: cfg.subnetMin,
@@ -118,12 +118,12 @@ export function prepareNetwork(obj: FlannelNetwork): PreparedNetwork {
   const reserved6: string[] = [];
   try {
     for (const r of spec.reservedSubnets ?? [])
-      (parseCidr(r).family === 4 ? reserved4 : reserved6).push(r);
+      (parseCidrLenient(r).family === 4 ? reserved4 : reserved6).push(r);
     const out: PreparedNetwork = { ...base, spec };
     if (spec.network) {
-      if (parseCidr(spec.network).family !== 4)
+      if (parseCidrLenient(spec.network).family !== 4)
         throw new PoolConfigError(`spec.network ${spec.network} is not IPv4`);
-      const p = new SubnetPool({
+      const p = new LeasePool({
         network: spec.network,
         subnetLen: spec.subnetLen,
         subnetMin: spec.subnetMin,
@@ -139,9 +139,9 @@ export function prepareNetwork(obj: FlannelNetwork): PreparedNetwork {
       };
     }
     if (spec.ipv6Network) {
-      if (parseCidr(spec.ipv6Network).family !== 6)
+      if (parseCidrLenient(spec.ipv6Network).family !== 6)
         throw new PoolConfigError(`spec.ipv6Network ${spec.ipv6Network} is not IPv6`);
-      const p = new SubnetPool({
+      const p = new LeasePool({
         network: spec.ipv6Network,
         subnetLen: spec.ipv6SubnetLen,
         subnetMin: spec.ipv6SubnetMin,
@@ -174,10 +174,12 @@ export function prepareNetworks(objs: FlannelNetwork[]): PreparedNetwork[] {
   const accepted: PreparedNetwork[] = [];
   for (const n of all) {
     if (n.refused) continue;
-    const mine = [n.v4?.network, n.v6?.network].filter((x): x is string => !!x).map(parseCidr);
+    const mine = [n.v4?.network, n.v6?.network]
+      .filter((x): x is string => !!x)
+      .map((c) => parseCidrLenient(c));
     const clash = accepted.find((o) =>
       [o.v4?.network, o.v6?.network].some(
-        (c) => c && mine.some((m) => cidrsOverlap(m, parseCidr(c))),
+        (c) => c && mine.some((m) => cidrsOverlap(m, parseCidrLenient(c))),
       ),
     );
     if (clash) {
@@ -278,7 +280,7 @@ function nodeCidrs(node: NodeLike): { v4?: string; v6?: string; any: boolean } {
   let v6: string | undefined;
   for (const c of list) {
     try {
-      const p = parseCidr(c);
+      const p = parseCidrLenient(c);
       if (p.family === 4) v4 ??= c;
       else v6 ??= c;
     } catch {
@@ -291,7 +293,7 @@ function nodeCidrs(node: NodeLike): { v4?: string; v6?: string; any: boolean } {
 /** Canonical text of a CIDR (host bits cleared), so "equal" podCIDRs compare equal. */
 function canonical(cidr: string): string {
   try {
-    return formatCidr(parseCidr(cidr));
+    return formatCidr(parseCidrLenient(cidr));
   } catch {
     return cidr;
   }
@@ -300,8 +302,8 @@ function canonical(cidr: string): string {
 function sameCidr(a: string | undefined, b: string | undefined): boolean {
   if (!a || !b) return a === b;
   try {
-    const x = parseCidr(a);
-    const y = parseCidr(b);
+    const x = parseCidrLenient(a);
+    const y = parseCidrLenient(b);
     return x.family === y.family && x.addr === y.addr && x.prefix === y.prefix;
   } catch {
     return a === b;
@@ -336,8 +338,8 @@ const nodeHolder = (nodeName: string): string => `node/${nodeName}`;
 interface PlanState {
   network: PreparedNetwork;
   allNetworks: PreparedNetwork[];
-  pool4?: SubnetPool;
-  pool6?: SubnetPool;
+  pool4?: LeasePool;
+  pool6?: LeasePool;
   nodeByName: Map<string, NodeLike>;
   /** This network's leases, oldest first. */
   leases: SubnetLease[];
@@ -447,14 +449,14 @@ function poolWithMisfits(
   cfg: NonNullable<PreparedNetwork['v4']>,
   nodes: NodeLike[],
   misfits: PlanState['misfits'],
-): SubnetPool {
-  const network = parseCidr(cfg.network);
+): LeasePool {
+  const network = parseCidrLenient(cfg.network);
   const extra: string[] = [];
   for (const n of nodes) {
     for (const c of podCIDRsOf(n)) {
       const inside = clipToNetwork(c, network);
       if (!inside) continue;
-      const p = parseCidr(c);
+      const p = parseCidrLenient(c);
       if (p.exact && p.prefix === cfg.subnetLen) continue; // a subnet: claimed, not reserved
       extra.push(inside);
       misfits.push({ node: n.metadata.name ?? '', cidr: c });
@@ -464,8 +466,8 @@ function poolWithMisfits(
 }
 
 /** The network's pools with their lease fields and family names. */
-function poolsOf(st: PlanState): Array<[SubnetPool, 'subnet' | 'ipv6Subnet', Family]> {
-  const out: Array<[SubnetPool, 'subnet' | 'ipv6Subnet', Family]> = [];
+function poolsOf(st: PlanState): Array<[LeasePool, 'subnet' | 'ipv6Subnet', Family]> {
+  const out: Array<[LeasePool, 'subnet' | 'ipv6Subnet', Family]> = [];
   if (st.pool4) out.push([st.pool4, 'subnet', 'IPv4']);
   if (st.pool6) out.push([st.pool6, 'ipv6Subnet', 'IPv6']);
   return out;
@@ -719,7 +721,7 @@ function planLease(st: PlanState, node: NodeLike, nodeName: string): LeasePlan {
   }
   const name = leaseName(st.network.name, nodeName);
   const lease: PlannedLease = { name, nodeName, nodeUid: node.metadata.uid, adopted: false };
-  const taken: Array<[SubnetPool, string, string | undefined]> = [];
+  const taken: Array<[LeasePool, string, string | undefined]> = [];
   for (const [pool, field, fam] of poolsOf(st)) {
     const current = fam === 'IPv4' ? have.v4 : have.v6;
     const r = takeSubnet(st, pool, current, name, nodeName, fam);
@@ -745,7 +747,7 @@ function planLease(st: PlanState, node: NodeLike, nodeName: string): LeasePlan {
 /** One family's subnet for a new lease: the node's podCIDR when it has one, else the lowest free. */
 function takeSubnet(
   st: PlanState,
-  pool: SubnetPool,
+  pool: LeasePool,
   current: string | undefined,
   name: string,
   nodeName: string,
@@ -774,7 +776,7 @@ function takeSubnet(
 /** Why a node's podCIDR inside the network cannot be leased to it. */
 function podCIDRConflict(
   st: PlanState,
-  pool: SubnetPool,
+  pool: LeasePool,
   current: string,
   nodeName: string,
   r: ClaimResult,
@@ -785,7 +787,7 @@ function podCIDRConflict(
   if (r === 'taken') return `node podCIDR ${current} is already leased to ${pool.holder(current)}`;
   if (r === 'misaligned')
     return `node podCIDR ${current} is not a /${pool.subnetLen} subnet of ${formatCidr(pool.network)}`;
-  const c = parseCidr(current);
+  const c = parseCidrLenient(current);
   const misfit = st.misfits.find(
     (m) => m.node !== nodeName && clipToNetwork(m.cidr, c) !== undefined,
   );

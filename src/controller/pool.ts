@@ -1,9 +1,10 @@
 import {
-  SubnetPool as IpamPool,
+  SubnetPool,
   IpamError,
   formatCidr,
   overlaps,
   resolvePoolConfig,
+  parseCidrField,
   tryParseCidr,
   type Cidr as IpamCidr,
   type PoolConfig,
@@ -23,10 +24,12 @@ export interface Cidr extends IpamCidr {
   exact?: boolean;
 }
 
-/** Like ipam's parser, but keeps non-canonical text (host bits set) and says so in `exact`. */
-export function parseCidr(text: string): Cidr {
-  const c = tryParseCidr(text);
-  if (!c) throw new PoolConfigError(`"${text}" is not a CIDR`);
+/**
+ * Unlike ipam's `parseCidr` (canonical text only), accepts host bits and says so in `exact`;
+ * text that does not parse throws ipam's IpamError EIPAM_INVALID_CIDR.
+ */
+export function parseCidrLenient(text: string, field = 'CIDR'): Cidr {
+  const c = parseCidrField(text, field);
   return { family: c.family, addr: c.addr, prefix: c.prefix, exact: c.ip === c.addr };
 }
 
@@ -56,7 +59,7 @@ export type ClaimResult = 'ok' | 'taken' | 'outside' | 'misaligned' | 'reserved'
 export function poolConfig(spec: PoolSpec): PoolConfig {
   let family: 4 | 6;
   try {
-    family = parseCidr(spec.network).family;
+    family = parseCidrLenient(spec.network, 'network').family;
   } catch (e) {
     throw new PoolConfigError((e as Error).message);
   }
@@ -89,21 +92,21 @@ export function poolConfig(spec: PoolSpec): PoolConfig {
  * holder, lowest free first, O(log n)), seen through the claim/allocate/release calls the
  * planner makes. Holders are lease names.
  */
-export class SubnetPool {
+export class LeasePool {
   readonly network: Cidr;
   readonly subnetLen: number;
   readonly family: 4 | 6;
   readonly config: PoolConfig;
-  private readonly pool: IpamPool;
+  private readonly pool: SubnetPool;
 
   constructor(spec: PoolSpec | PoolConfig) {
     this.config = 'family' in spec ? spec : poolConfig(spec);
     try {
-      this.pool = new IpamPool(this.config);
+      this.pool = new SubnetPool(this.config);
     } catch (e) {
       throw new PoolConfigError((e as Error).message);
     }
-    this.network = parseCidr(this.config.network);
+    this.network = parseCidrLenient(this.config.network);
     this.family = this.network.family;
     this.subnetLen = this.pool.subnetLen;
   }
@@ -125,7 +128,7 @@ export class SubnetPool {
   /** Whether `cidr` lies inside the network (any prefix). */
   containsCidr(cidr: string): boolean {
     try {
-      const c = parseCidr(cidr);
+      const c = parseCidrLenient(cidr);
       return (
         c.family === this.family && c.prefix >= this.network.prefix && overlaps(c, this.network)
       );
@@ -146,7 +149,7 @@ export class SubnetPool {
   claim(cidr: string, holder: string): ClaimResult {
     let c: Cidr;
     try {
-      c = parseCidr(cidr);
+      c = parseCidrLenient(cidr);
     } catch {
       return 'misaligned';
     }

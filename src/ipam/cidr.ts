@@ -1,4 +1,3 @@
-import ipaddr from 'ipaddr.js';
 import { IpamError } from './errors.js';
 
 /**
@@ -36,12 +35,29 @@ export function tryParseIp(text: unknown): Ip | undefined {
     for (const part of text.split('.')) addr = (addr << 8n) | BigInt(Number(part));
     return { family: 4, addr };
   }
-  // Dotted IPv4 tails (::1.2.3.4) are refused: ipaddr.js and Go disagree on their meaning.
-  if (!text.includes(':') || /[%.]/.test(text) || !ipaddr.IPv6.isValid(text)) return undefined;
-  let addr = 0n;
-  for (const byte of ipaddr.IPv6.parse(text).toByteArray()) addr = (addr << 8n) | BigInt(byte);
-  if (addr >> 32n === V4_MAPPED) return undefined;
+  const addr = parseIpv6(text);
+  if (addr === undefined || addr >> 32n === V4_MAPPED) return undefined;
   return { family: 6, addr };
+}
+
+const V6_GROUP = /^[0-9a-fA-F]{1,4}$/;
+
+/**
+ * Eight groups of 1-4 hex digits, one `::` for a run of zero groups. Dotted IPv4 tails
+ * (::1.2.3.4) and zones are refused: libraries disagree on their meaning.
+ */
+function parseIpv6(text: string): bigint | undefined {
+  const halves = text.split('::');
+  if (halves.length > 2) return undefined;
+  const groups = halves.map((h) => (h === '' ? [] : h.split(':')));
+  if (!groups.every((g) => g.every((x) => V6_GROUP.test(x)))) return undefined;
+  const [head, tail = []] = groups as [string[], string[]?];
+  const missing = 8 - head.length - tail.length;
+  if (halves.length === 1 ? missing !== 0 : missing < 1) return undefined;
+  let addr = 0n;
+  for (const g of [...head, ...Array<string>(halves.length === 2 ? missing : 0).fill('0'), ...tail])
+    addr = (addr << 16n) | BigInt(parseInt(g, 16));
+  return addr;
 }
 
 export interface ParsedCidr extends Cidr {

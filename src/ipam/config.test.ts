@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { defaultSubnetLen, resolvePoolConfig } from './config.js';
 import { IpamError } from './errors.js';
 import { formatCidr, tryParseCidr, tryParseIp, formatIp } from './cidr.js';
@@ -139,6 +140,15 @@ describe('strict address parsing (same as the CEL ip/cidr library)', () => {
     '::ffff:1.2.3.4',
     '',
     ' 1.2.3.4',
+    ':::',
+    '1::2::3',
+    '1:2:3:4:5:6:7:8:9',
+    '1:2:3:4:5:6:7',
+    '1:2:3:4:5:6:7:8::',
+    ':1:2:3:4:5:6:7:8',
+    '12345::1',
+    'g::1',
+    'fd00::/56',
   ])('rejects %p', (s) => {
     expect(tryParseIp(s)).toBeUndefined();
   });
@@ -151,6 +161,19 @@ describe('strict address parsing (same as the CEL ip/cidr library)', () => {
     expect(f('::')).toBe('::');
     expect(tryParseIp('::1.2.3.4')).toBeUndefined();
     expect(tryParseIp('::ffff:102:304')).toBeUndefined();
+  });
+
+  it('reads every IPv6 address back from its RFC 5952 and its expanded uppercase text', () => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: 0n, max: (1n << 128n) - 1n }), (addr) => {
+        fc.pre(addr >> 32n !== 0xffffn);
+        const full = Array.from({ length: 8 }, (_, i) =>
+          ((addr >> BigInt((7 - i) * 16)) & 0xffffn).toString(16).toUpperCase(),
+        ).join(':');
+        expect(tryParseIp(formatIp(6, addr))).toEqual({ family: 6, addr });
+        expect(tryParseIp(full)).toEqual({ family: 6, addr });
+      }),
+    );
   });
 
   it('marks non-canonical CIDRs', () => {

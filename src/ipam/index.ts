@@ -2,3 +2,4 @@ export * from './errors.js';
 export * from './cidr.js';
 export * from './config.js';
 export * from './pool.js';
+export * from './text.js';

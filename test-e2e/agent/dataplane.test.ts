@@ -20,6 +20,22 @@ import {
 } from './helpers.js';
 
 const NET = 'lab';
+/**
+ * Drift repair, measured from the damaging command to the repaired state seen by `ip`/`nft`
+ * (polled every 20 ms; each poll spawns a process). Typically 100-300 ms on a loaded 2-core CI
+ * box; the agent's part is the 50 ms debounce plus one pass. The bound is what the README
+ * promises ("within a second"), far below the 5 s resync of this lab.
+ */
+const DRIFT_REPAIR_BOUND_MS = 1000;
+
+/** flannel_agent_reconciles_total for one trigger (kernel, nftables, periodic, ...). */
+async function reconcilesBy(lab: Lab, node: string, trigger: string): Promise<number> {
+  const { body } = await lab.httpGet(node, 9101, '/metrics');
+  const line = body
+    .split('\n')
+    .find((l) => l.startsWith(`flannel_agent_reconciles_total{trigger="${trigger}"}`));
+  return line ? Number(line.split(' ').pop()) : 0;
+}
 describeLab('agent dataplane (netns lab)', () => {
   const cp = useControlPlane({
     root: true,
@@ -41,6 +57,20 @@ describeLab('agent dataplane (netns lab)', () => {
       await lab.destroy();
     }
   }, 60_000);
+
+  /** Damages n1 by hand and measures until `repaired`; the time must stay under the bound. */
+  const timeRepair = async (
+    what: string,
+    [cmd, args]: [string, string[]],
+    repaired: () => Promise<boolean>,
+  ): Promise<void> => {
+    const t0 = Date.now();
+    expect((await lab.exec('n1', cmd, args)).code).toBe(0);
+    await waitUntil(`${what} repaired`, repaired, 10_000, 20);
+    const ms = Date.now() - t0;
+    console.log(`drift repair: ${what} in ${ms} ms (bound ${DRIFT_REPAIR_BOUND_MS} ms)`);
+    expect({ what, ms: Math.min(ms, DRIFT_REPAIR_BOUND_MS) }).toEqual({ what, ms });
+  };
 
   it('vxlan: leases published, kernel state per peer, full pod ping matrix, iperf3', async () => {
     const ls = await leases(lab, NET);
@@ -101,73 +131,52 @@ describeLab('agent dataplane (netns lab)', () => {
     expect(t.stdout).toContain('masquerade');
   }, 30_000);
 
-  it('repairs a route, neighbor, fdb entry and the nft table deleted by hand', async () => {
+  it('repairs route, neighbor, fdb, nft table and nft rule drift, each within the bound', async () => {
     const s2 = await subnetOf(lab, 'n2');
     const gw = s2.split('/')[0]!;
     const mac = (await leases(lab, NET)).find((l) => l.spec.nodeName === 'n2')!.status!.backend!
       .vtepMAC!;
-    const t0 = Date.now();
-    expect((await lab.exec('n1', 'ip', ['route', 'del', s2])).code).toBe(0);
-    await waitUntil('route back', async () => !!(await routeTo(lab, 'n1', s2)), 5000, 50);
-    const routeMs = Date.now() - t0;
-    expect((await lab.exec('n1', 'ip', ['neigh', 'del', gw, 'dev', 'flannel.1'])).code).toBe(0);
-    await waitUntil(
-      'neighbor back',
-      async () =>
-        (await lab.neighbors('n1', 'flannel.1')).some((n) => n.dst === gw && n.lladdr === mac),
-      5000,
-      50,
+    const nftTable = async () =>
+      (await lab.exec('n1', 'nft', ['list', 'table', 'ip', 'flannel-operator-ipv4'])).stdout;
+    const nftTriggers = async () => reconcilesBy(lab, 'n1', 'nftables');
+    const before = await nftTriggers();
+    await timeRepair(
+      'route',
+      ['ip', ['route', 'del', s2]],
+      async () => !!(await routeTo(lab, 'n1', s2)),
     );
-    expect(
-      (
-        await lab.exec('n1', 'bridge', [
-          'fdb',
-          'del',
-          mac,
-          'dev',
-          'flannel.1',
-          'dst',
-          lab.node('n2').ip,
-          'self',
-        ])
-      ).code,
-    ).toBe(0);
-    await waitUntil(
-      'fdb back',
+    await timeRepair('neighbor', ['ip', ['neigh', 'del', gw, 'dev', 'flannel.1']], async () =>
+      (await lab.neighbors('n1', 'flannel.1')).some((n) => n.dst === gw && n.lladdr === mac),
+    );
+    await timeRepair(
+      'fdb',
+      ['bridge', ['fdb', 'del', mac, 'dev', 'flannel.1', 'dst', lab.node('n2').ip, 'self']],
       async () => (await lab.fdb('n1', 'flannel.1')).some((f) => f.mac === mac),
-      5000,
-      50,
     );
-
-    console.log(`route repaired in ${routeMs} ms`);
-    // Netfilter drift (no rtnetlink event): found by the periodic resync (5 s in this lab).
-    expect(
-      (await lab.exec('n1', 'nft', ['delete', 'table', 'ip', 'flannel-operator-ipv4'])).code,
-    ).toBe(0);
-    await waitUntil(
-      'nft table back',
-      async () =>
-        (await lab.exec('n1', 'nft', ['list', 'table', 'ip', 'flannel-operator-ipv4'])).code === 0,
-      12_000,
-      200,
+    // No rtnetlink event for these: the agent's nftables monitor must see them.
+    await timeRepair(
+      'nft table',
+      ['nft', ['delete', 'table', 'ip', 'flannel-operator-ipv4']],
+      async () => (await nftTable()).includes('masquerade'),
     );
+    await timeRepair(
+      'nft rule',
+      ['nft', ['flush', 'chain', 'ip', 'flannel-operator-ipv4', 'postrtg']],
+      async () => (await nftTable()).includes('masquerade'),
+    );
+    // Repaired by the nftables event, not by the periodic resync happening to fall in the window.
+    expect(await nftTriggers()).toBeGreaterThan(before);
     expect(await lab.ping('p1', lab.pods.get('p2')!.ip, { count: 2 })).toBe(true);
-  }, 30_000);
+  }, 60_000);
 
   it('recreates a deleted vxlan device with the same MAC and replays all peers', async () => {
     const before = JSON.parse(
       (await lab.exec('n1', 'ip', ['-j', 'link', 'show', 'flannel.1'])).stdout,
     )[0].address;
-    expect((await lab.exec('n1', 'ip', ['link', 'del', 'flannel.1'])).code).toBe(0);
-    await waitUntil(
-      'device + routes back',
-      async () => {
-        const rs = await lab.routes('n1');
-        return rs.filter((r) => r.dev === 'flannel.1' && r.gateway).length === 2;
-      },
-      10_000,
-      100,
-    );
+    await timeRepair('device', ['ip', ['link', 'del', 'flannel.1']], async () => {
+      const rs = await lab.routes('n1');
+      return rs.filter((r) => r.dev === 'flannel.1' && r.gateway).length === 2;
+    });
     const after = JSON.parse(
       (await lab.exec('n1', 'ip', ['-j', 'link', 'show', 'flannel.1'])).stdout,
     )[0].address;

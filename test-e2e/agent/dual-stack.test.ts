@@ -6,6 +6,7 @@
  */
 import { useControlPlane } from '../harness/jest.js';
 import { waitUntil, type Lab } from '../lab/lab.js';
+import { cliMissing, runCli } from '../cli/helpers.js';
 import { applyNetwork, bootLab, describeLab, leases, type NetworkSpec } from './helpers.js';
 
 const NET = 'dual';
@@ -145,6 +146,93 @@ describeLab('agent dual-stack vxlan / directRouting (netns lab)', () => {
     );
     await expectMatrix(lab, 'ipv6');
   }, 60_000);
+
+  it('doctor reports broken v6 state: route, neighbor, fdb entry and nft ip6 table', async () => {
+    const missing = cliMissing();
+    if (missing) throw new Error(missing);
+    const doctor = (extra: string[] = []) =>
+      runCli(
+        [
+          'doctor',
+          'n1',
+          '--kubeconfig',
+          cp().kubeconfigPath,
+          '--subnet-file',
+          lab.node('n1').subnetFile,
+          ...extra,
+        ],
+        { netns: lab.node('n1').ns },
+      );
+    const clean = await waitUntil(
+      'doctor n1 clean',
+      async () => {
+        const r = await doctor(['-o', 'json']);
+        return r.code === 0 ? r : undefined;
+      },
+      20_000,
+      500,
+    );
+    const ok = JSON.parse(clean.stdout);
+    expect(ok).toMatchObject({
+      ipv6Subnet: await subnet6(lab, 'n1'),
+      publicIPv6: lab.node('n1').ip6,
+    });
+    // 2 peers, each with a v4 and a v6 route/neighbor/fdb entry.
+    expect(ok.checked).toEqual({ routes: 4, neighbors: 4, fdb: 4, peers: 4 });
+
+    const ls = await leases(lab, NET);
+    const mac6 = (n: string) => ls.find((l) => l.spec.nodeName === n)!.status!.backend!.v6VtepMAC!;
+    const s2 = await subnet6(lab, 'n2');
+    const s3 = await subnet6(lab, 'n3');
+    await lab.stopAgent('n1'); // or it repairs all of this at once
+    try {
+      const sh6 = async (cmd: string, args: string[]) =>
+        expect((await lab.exec('n1', cmd, args)).code).toBe(0);
+      await sh6('ip', ['-6', 'route', 'del', s2]);
+      await sh6('ip', [
+        '-6',
+        'neigh',
+        'replace',
+        gw6(s3),
+        'lladdr',
+        '02:de:ad:be:ef:06',
+        'dev',
+        'flannel-v6.1',
+        'nud',
+        'permanent',
+      ]);
+      await sh6('bridge', [
+        'fdb',
+        'del',
+        mac6('n2'),
+        'dev',
+        'flannel-v6.1',
+        'dst',
+        lab.node('n2').ip6!,
+      ]);
+      await sh6('nft', ['delete', 'table', 'ip6', 'flannel-operator-ipv6']);
+      const r = await doctor(['-o', 'json']);
+      expect(r.code).toBe(1);
+      const diffs = JSON.parse(r.stdout).differences.map(
+        (d: { kind: string; change: string; object: string }) =>
+          `${d.kind} ${d.change} ${d.object}`,
+      );
+      expect(diffs).toEqual([
+        `route missing ${s2}`,
+        `neighbor wrong ${gw6(s3)}`,
+        `fdb missing ${mac6('n2')}`,
+        'netfilter missing table flannel-operator-ipv6',
+      ]);
+    } finally {
+      lab.startAgent('n1', NET, ['--resync-period', '5s']);
+    }
+    await waitUntil(
+      'doctor n1 clean after the agent repaired v6',
+      async () => (await doctor()).code === 0,
+      30_000,
+      500,
+    );
+  }, 90_000);
 
   it('directRouting: same-segment v6 peer via host-gw, the routed one via flannel-v6', async () => {
     await applyNetwork(lab, NET, { ...SPEC, backend: { type: 'vxlan', directRouting: true } });

@@ -20,7 +20,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
 import { KubeClient } from '../../src/kube/client.js';
-import { canonicalCidr } from '../../src/agent/desired.js';
+import { canonicalCidr } from '../../src/ipam/index.js';
 
 const execFileP = promisify(execFile);
 

@@ -4,8 +4,6 @@ import ipaddr from 'ipaddr.js';
 import { AttrStream, FlagsNew, createRtNetlink, ifla, rt, type RtNetlinkSocket } from 'netlink';
 import {
   ROUTE_PROTOCOL,
-  canonicalCidr,
-  ipInCidr,
   type ActualRoute,
   type ActualState,
   type Diff,
@@ -15,6 +13,7 @@ import {
   type UnderlayInfo,
   type VxlanSpec,
 } from '../desired.js';
+import { canonicalCidr, cidrContainsIp } from '../../ipam/index.js';
 
 const AF_INET = 2;
 const AF_INET6 = 10;
@@ -123,7 +122,7 @@ export class Kernel {
         ip: ipStr(m.attrs.address ?? m.attrs.local),
         prefixLen: m.data.prefixlen ?? 128,
       }))
-      .filter((a) => a.ip && !ipInCidr(a.ip, 'fe80::/10'));
+      .filter((a) => a.ip && !cidrContainsIp('fe80::/10', a.ip));
   }
 
   /**
@@ -487,5 +486,3 @@ export class KernelWatcher extends EventEmitter {
     this.sock = undefined;
   }
 }
-
-export { ipInCidr };

@@ -31,6 +31,14 @@ export const VALID_SPECS: Record<string, Record<string, unknown>> = {
 
 export const INVALID_SPECS: InvalidCase[] = [
   {
+    // ipaddr.js reads 010 as octal (8.244.0.0/16); the strict parser refuses it everywhere.
+    name: 'leading zero in an IPv4 octet',
+    spec: { network: '010.244.0.0/16' },
+    errors: [
+      { field: 'spec.network', message: 'network must be an IPv4 CIDR such as 10.244.0.0/16' },
+    ],
+  },
+  {
     name: 'malformed CIDR',
     spec: { network: '10.244.0/16' },
     errors: [

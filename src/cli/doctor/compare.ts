@@ -1,6 +1,5 @@
 import {
   ROUTE_PROTOCOL,
-  canonicalCidr,
   normalizeMac,
   type ActualState,
   type DesiredState,
@@ -8,7 +7,9 @@ import {
   type FdbSpec,
   type NeighSpec,
   type RouteSpec,
+  type VxlanSpec,
 } from '../../agent/desired.js';
+import { tryCanonicalCidr } from '../../ipam/index.js';
 
 /**
  * The pure part of `kubectl flannel doctor`: the agent's own diff (src/agent/desired.ts
@@ -37,11 +38,14 @@ const neighText = (n: NeighSpec & { permanent?: boolean }): string =>
   `${n.ip} lladdr ${n.mac} dev ${n.dev}${n.permanent === false ? ' (not permanent)' : n.permanent ? ' permanent' : ''}`;
 const fdbText = (f: FdbSpec): string => `${f.mac} dev ${f.dev} dst ${f.dst}`;
 
-function deviceDifferences(desired: DesiredState, actual: ActualState, d: Diff): Difference[] {
-  const want = desired.vxlan;
-  const have = actual.vxlan;
-  if (d.vxlan === 'ok') return [];
-  if (d.vxlan === 'delete' && have)
+/** One vxlan device (flannel.<vni> or flannel-v6.<vni>) against what the diff decided for it. */
+function deviceDifferences(
+  want: VxlanSpec | undefined,
+  have: ActualState['vxlan'],
+  action: Diff['vxlan'],
+): Difference[] {
+  if (action === 'ok') return [];
+  if (action === 'delete' && have)
     return [{ kind: 'device', change: 'extra', object: have.name, have: `vxlan id ${have.vni}` }];
   if (!want) return [];
   if (!have) {
@@ -85,9 +89,12 @@ function deviceDifferences(desired: DesiredState, actual: ActualState, d: Diff):
 }
 
 export function describeDiff(desired: DesiredState, actual: ActualState, d: Diff): Difference[] {
-  const out = deviceDifferences(desired, actual, d);
+  const out = [
+    ...deviceDifferences(desired.vxlan, actual.vxlan, d.vxlan),
+    ...deviceDifferences(desired.vxlan6, actual.vxlan6, d.vxlan6 ?? 'ok'),
+  ];
   const routeByDst = new Map(
-    actual.routes.filter((r) => r.table === 254).map((r) => [canonicalCidr(r.dst), r]),
+    actual.routes.filter((r) => r.table === 254).map((r) => [tryCanonicalCidr(r.dst) ?? r.dst, r]),
   );
   for (const r of d.addRoutes)
     out.push({ kind: 'route', change: 'missing', object: r.dst, want: routeText(r) });
@@ -105,11 +112,11 @@ export function describeDiff(desired: DesiredState, actual: ActualState, d: Diff
     out.push({ kind: 'route', change: 'extra', object: r.dst, have: routeText(r) });
 
   // When the device must be recreated every neighbor/fdb entry counts as missing; say so once per entry.
-  const neighByIp = new Map(actual.neighbors.map((n) => [n.ip, n]));
+  const neighByIp = new Map(actual.neighbors.map((n) => [`${n.dev}|${n.ip}`, n]));
   for (const n of d.addNeighbors)
     out.push({ kind: 'neighbor', change: 'missing', object: n.ip, want: neighText(n) });
   for (const n of d.replaceNeighbors) {
-    const have = neighByIp.get(n.ip);
+    const have = neighByIp.get(`${n.dev}|${n.ip}`);
     out.push({
       kind: 'neighbor',
       change: 'wrong',
@@ -121,11 +128,11 @@ export function describeDiff(desired: DesiredState, actual: ActualState, d: Diff
   for (const n of d.removeNeighbors)
     out.push({ kind: 'neighbor', change: 'extra', object: n.ip, have: neighText(n) });
 
-  const fdbByMac = new Map(actual.fdb.map((f) => [normalizeMac(f.mac), f]));
+  const fdbByMac = new Map(actual.fdb.map((f) => [`${f.dev}|${normalizeMac(f.mac)}`, f]));
   for (const f of d.addFdb)
     out.push({ kind: 'fdb', change: 'missing', object: f.mac, want: fdbText(f) });
   for (const f of d.replaceFdb) {
-    const have = fdbByMac.get(f.mac);
+    const have = fdbByMac.get(`${f.dev}|${f.mac}`);
     out.push({
       kind: 'fdb',
       change: 'wrong',

@@ -1,5 +1,10 @@
-import ipaddr from 'ipaddr.js';
 import type { FlannelNetwork, SubnetLease } from '../../api/index.js';
+import {
+  cidrTextsOverlap as overlaps,
+  defaultSubnetLen,
+  tryCanonicalCidr,
+  tryParseCidr,
+} from '../../ipam/index.js';
 import type { MigrationIssue } from './netconf.js';
 import type { MigrationPlan } from './plan.js';
 
@@ -25,29 +30,13 @@ export interface ApplyActions {
 
 function effectiveSubnetLen(spec: FlannelNetwork['spec']): number | undefined {
   if (spec.subnetLen) return spec.subnetLen;
-  if (!spec.network || !ipaddr.isValidCIDR(spec.network)) return undefined;
-  const p = ipaddr.parseCIDR(spec.network)[1];
-  return p <= 22 ? 24 : p + 2;
+  const c = tryParseCidr(spec.network);
+  if (!c) return undefined;
+  return defaultSubnetLen(c.family, c.prefix);
 }
 
-function canon(c: string | undefined): string | undefined {
-  if (!c || !ipaddr.isValidCIDR(c)) return c;
-  const [a, p] = ipaddr.parseCIDR(c);
-  const n =
-    a.kind() === 'ipv4'
-      ? ipaddr.IPv4.networkAddressFromCIDR(c)
-      : ipaddr.IPv6.networkAddressFromCIDR(c);
-  return `${n.toString()}/${p}`;
-}
-
-function overlaps(a: string | undefined, b: string | undefined): boolean {
-  if (!a || !b || !ipaddr.isValidCIDR(a) || !ipaddr.isValidCIDR(b)) return false;
-  const [x, xp] = ipaddr.parseCIDR(a);
-  const [y, yp] = ipaddr.parseCIDR(b);
-  if (x.kind() !== y.kind()) return false;
-  const p = Math.min(xp, yp);
-  return (x as ipaddr.IPv4).match(y as ipaddr.IPv4, p);
-}
+/** Canonical text for comparison; text that does not parse is compared as it is. */
+const canon = (c: string | undefined): string | undefined => (c ? (tryCanonicalCidr(c) ?? c) : c);
 
 /** Differences that matter between the planned network spec and an existing one. */
 export function networkDifferences(

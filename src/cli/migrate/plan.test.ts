@@ -363,11 +363,19 @@ describe('planMigration: refuses what it cannot convert', () => {
       [],
     );
     expect(codes(plan.errors)).toEqual(['EMIGRATE_NETCONF_INVALID', 'EMIGRATE_NETCONF_INVALID']);
+    expect(
+      codes(
+        planMigration(cm(JSON.stringify({ Network: 'ten', Backend: { Type: 'vxlan' } })), [])
+          .errors,
+      ),
+    ).toEqual(['EIPAM_INVALID_CIDR']);
     const cidr = planMigration(
       cm(JSON.stringify({ Network: 'ten', Backend: { Type: 'vxlan' } })),
       [],
     );
-    expect(cidr.errors[0]!.message).toBe('Network "ten" is not an IPv4 CIDR');
+    expect(cidr.errors[0]!.message).toBe(
+      'Network must be an IPv4 CIDR such as 10.244.0.0/16, got "ten"',
+    );
     const noBackend = planMigration(cm(JSON.stringify({ Network: '10.244.0.0/16' })), []);
     expect(noBackend.errors[0]!.message).toBe('net-conf.json has no Backend');
     const arr = planMigration(cm('[]'), []);

@@ -1,4 +1,3 @@
-import ipaddr from 'ipaddr.js';
 import {
   API_VERSION,
   FLANNEL_NETWORK,
@@ -10,6 +9,15 @@ import {
   type SubnetLease,
 } from '../../api/index.js';
 import type { NodeLike } from '../status/types.js';
+import {
+  containsCidr,
+  formatCidr,
+  formatIp,
+  invalidCidrMessage,
+  tryParseCidr,
+  tryParseIp,
+  type Family,
+} from '../../ipam/index.js';
 import { parseNetConf, type MigrationIssue, type NetConf } from './netconf.js';
 
 /**
@@ -71,42 +79,37 @@ const UNSUPPORTED_BACKENDS: Record<string, string> = {
 const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
 
 interface Net {
-  family: 4 | 6;
+  family: Family;
+  /** Canonical text (host bits cleared). */
   cidr: string;
-  addr: ipaddr.IPv4 | ipaddr.IPv6;
+  /** Network address. */
+  addr: bigint;
   prefix: number;
+  /** Host bits were set in the text. */
+  hostBits: boolean;
 }
 
+/** Parsed by the one strict CIDR parser (src/ipam): no leading zeros, no zones, no v4-mapped. */
 function parseNet(text: string): Net | undefined {
-  if (!ipaddr.isValidCIDR(text)) return undefined;
-  const [addr, prefix] = ipaddr.parseCIDR(text);
-  const family = addr.kind() === 'ipv4' ? 4 : 6;
-  const network =
-    family === 4
-      ? ipaddr.IPv4.networkAddressFromCIDR(text)
-      : ipaddr.IPv6.networkAddressFromCIDR(text);
-  return { family, cidr: `${network.toString()}/${prefix}`, addr: network, prefix };
+  const c = tryParseCidr(text);
+  if (!c) return undefined;
+  return {
+    family: c.family,
+    cidr: formatCidr(c),
+    addr: c.addr,
+    prefix: c.prefix,
+    hostBits: c.ip !== c.addr,
+  };
 }
 
-const hostBitsSet = (text: string, n: Net): boolean =>
-  ipaddr.parseCIDR(text)[0].toString() !== n.addr.toString();
+const addrText = (n: Net): string => formatIp(n.family, n.addr);
 
-function inside(inner: Net, outer: Net): boolean {
-  return (
-    inner.family === outer.family &&
-    inner.prefix >= outer.prefix &&
-    (inner.addr as ipaddr.IPv4).match(outer.addr as ipaddr.IPv4, outer.prefix)
-  );
-}
+const inside = (inner: Net, outer: Net): boolean => containsCidr(outer, inner);
 
 /** Upstream's default subnet length: /24 for networks of /22 or larger, else prefix + 2; /64 for IPv6. */
 export function defaultSubnetLen(n: Net): number {
   if (n.family === 6) return 64;
   return n.prefix <= 22 ? 24 : n.prefix + 2;
-}
-
-function ipToBig(a: ipaddr.IPv4 | ipaddr.IPv6): bigint {
-  return a.toByteArray().reduce((acc, b) => (acc << 8n) | BigInt(b), 0n);
 }
 
 function nodePodCIDRs(node: NodeLike): string[] {
@@ -157,14 +160,13 @@ function parseBackendData(
   return out;
 }
 
-function validIP(s: string | undefined, family: 4 | 6): string | undefined {
-  if (!s || !ipaddr.isValid(s)) return undefined;
-  const a = ipaddr.parse(s);
-  return (a.kind() === 'ipv4') === (family === 4) ? a.toString() : undefined;
+function validIP(s: string | undefined, family: Family): string | undefined {
+  const a = tryParseIp(s);
+  return a?.family === family ? formatIp(a.family, a.addr) : undefined;
 }
 
 /** Network-level part of the plan: the FlannelNetwork spec from net-conf.json. */
-function planNetwork(
+function planMigratedNetwork(
   conf: NetConf,
   source: string,
   opts: MigrationOptions,
@@ -233,9 +235,9 @@ function planNetwork(
     } else {
       v4 = parseNet(conf.network);
       if (!v4 || v4.family !== 4) {
-        err('EMIGRATE_NETCONF_INVALID', `Network "${conf.network}" is not an IPv4 CIDR`);
+        err('EIPAM_INVALID_CIDR', invalidCidrMessage('Network', 4, conf.network));
         v4 = undefined;
-      } else if (hostBitsSet(conf.network, v4)) {
+      } else if (v4.hostBits) {
         warnings.push({
           code: 'WMIGRATE_NORMALIZED',
           object: source,
@@ -256,7 +258,7 @@ function planNetwork(
     } else {
       v6 = parseNet(conf.ipv6Network);
       if (!v6 || v6.family !== 6) {
-        err('EMIGRATE_NETCONF_INVALID', `IPv6Network "${conf.ipv6Network}" is not an IPv6 CIDR`);
+        err('EIPAM_INVALID_CIDR', invalidCidrMessage('IPv6Network', 6, conf.ipv6Network));
         v6 = undefined;
       }
     }
@@ -311,7 +313,7 @@ function planNetwork(
       err('EMIGRATE_NETCONF_INVALID', `${label} ${v} is not inside ${n.cidr}`);
       return undefined;
     }
-    return c.addr.toString();
+    return addrText(c);
   };
   const subnetMin = bound(conf.subnetMin, v4, v4Len, 'SubnetMin');
   const subnetMax = bound(conf.subnetMax, v4, v4Len, 'SubnetMax');
@@ -386,7 +388,7 @@ export function planMigration(
   warnings.push(...parsed.warnings);
   if (!parsed.conf) return { leases: [], warnings, errors };
   const conf = parsed.conf;
-  const net = planNetwork(conf, source, opts, errors, warnings);
+  const net = planMigratedNetwork(conf, source, opts, errors, warnings);
   const networkName = opts.name ?? 'default';
   const type = conf.backend.type === 'host-gw' ? 'host-gw' : 'vxlan';
   const vni = conf.backend.vni || 1;
@@ -417,7 +419,7 @@ export function planMigration(
     for (const text of cidrs) {
       const c = parseNet(text);
       if (!c) {
-        nodeErr('EMIGRATE_PODCIDR_INVALID', `node ${nodeName} podCIDR "${text}" is not a CIDR`);
+        nodeErr('EIPAM_INVALID_CIDR', invalidCidrMessage('podCIDR', undefined, text));
         ok = false;
         continue;
       }
@@ -443,7 +445,7 @@ export function planMigration(
         }
         continue;
       }
-      if (hostBitsSet(text, c)) {
+      if (c.hostBits) {
         nodeErr(
           'EMIGRATE_PODCIDR_INVALID',
           `node ${nodeName} podCIDR ${text} has host bits set (expected ${c.cidr})`,
@@ -580,15 +582,14 @@ export function planMigration(
     const spec = net.network?.spec;
     if (!n || !spec || spec[key]) continue;
     const first = [...holders.entries()].find(
-      ([cidr]) =>
-        parseNet(cidr)!.family === fam && parseNet(cidr)!.addr.toString() === n.addr.toString(),
+      ([cidr]) => parseNet(cidr)!.family === fam && parseNet(cidr)!.addr === n.addr,
     );
     if (first) {
-      spec[key] = n.addr.toString();
+      spec[key] = addrText(n);
       warnings.push({
         code: 'WMIGRATE_SUBNET_MIN',
         object: `node/${first[1]}`,
-        message: `${key} set to ${n.addr.toString()}: node ${first[1]} holds the first subnet ${first[0]}, which the default range skips`,
+        message: `${key} set to ${addrText(n)}: node ${first[1]} holds the first subnet ${first[0]}, which the default range skips`,
       });
     }
   }
@@ -596,7 +597,7 @@ export function planMigration(
     const min = parseNet(`${conf.subnetMin.split('/')[0]}/${net.v4Len}`);
     for (const [cidr, holder] of holders) {
       const c = parseNet(cidr)!;
-      if (min && c.family === 4 && ipToBig(c.addr) < ipToBig(min.addr))
+      if (min && c.family === 4 && c.addr < min.addr)
         warnings.push({
           code: 'WMIGRATE_BELOW_SUBNET_MIN',
           object: `node/${holder}`,

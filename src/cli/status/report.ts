@@ -1,4 +1,3 @@
-import ipaddr from 'ipaddr.js';
 import {
   API_VERSION,
   type Condition,
@@ -6,6 +5,7 @@ import {
   type SubnetLease,
 } from '../../api/index.js';
 import { matchesSelector } from '../../controller/selector.js';
+import { parseCidrField, tryCanonicalCidr, type Family } from '../../ipam/index.js';
 import type { NodeLike } from './types.js';
 
 /**
@@ -21,7 +21,9 @@ export type WarningCode =
   | 'NodeWithoutNetwork'
   | 'NodeInSeveralNetworks'
   | 'NetworkNotReady'
-  | 'LeaseNotReady';
+  | 'LeaseNotReady'
+  /** CIDR text the strict parser (src/ipam) refuses; same code as everywhere else. */
+  | 'EIPAM_INVALID_CIDR';
 
 export interface StatusWarning {
   code: WarningCode;
@@ -115,18 +117,25 @@ function condState(c: Condition | undefined, generation?: number): ConditionStat
   return c.status;
 }
 
+/** Canonical text for comparisons; text that does not parse stays as it is (and is warned about). */
 function canonical(cidr: string | undefined): string | undefined {
-  if (!cidr) return undefined;
-  try {
-    const [addr, len] = ipaddr.parseCIDR(cidr);
-    const net =
-      addr.kind() === 'ipv4'
-        ? ipaddr.IPv4.networkAddressFromCIDR(cidr)
-        : ipaddr.IPv6.networkAddressFromCIDR(cidr);
-    return `${net.toString()}/${len}`;
-  } catch {
-    return cidr;
+  return cidr ? (tryCanonicalCidr(cidr) ?? cidr) : undefined;
+}
+
+type CidrField = [object: string, field: string, text: string | undefined, family?: Family];
+
+/** One warning per CIDR field whose text does not parse, worded as every other reader words it. */
+function invalidCidrWarnings(fields: CidrField[]): StatusWarning[] {
+  const out: StatusWarning[] = [];
+  for (const [object, field, text, family] of fields) {
+    if (text === undefined) continue;
+    try {
+      parseCidrField(text, field, family);
+    } catch (e) {
+      out.push({ code: 'EIPAM_INVALID_CIDR', object, message: (e as Error).message });
+    }
   }
+  return out;
 }
 
 const isV6 = (cidr: string): boolean => cidr.includes(':');
@@ -258,6 +267,27 @@ export function buildStatusReport(
     }
   }
 
+  warnings.push(
+    ...invalidCidrWarnings([
+      ...shownNetworks.flatMap((n): CidrField[] => [
+        [`flannelnetwork/${n.metadata.name}`, 'network', n.spec.network, 4],
+        [`flannelnetwork/${n.metadata.name}`, 'ipv6Network', n.spec.ipv6Network, 6],
+      ]),
+      ...shownLeases.flatMap((l): CidrField[] => [
+        [`subnetlease/${l.metadata.name}`, 'subnet', l.spec.subnet, 4],
+        [`subnetlease/${l.metadata.name}`, 'ipv6Subnet', l.spec.ipv6Subnet, 6],
+      ]),
+      ...nodes
+        .filter((n) => !opts.network || nodeNetwork.get(n.metadata.name ?? '') === opts.network)
+        .flatMap((n): CidrField[] =>
+          (n.spec?.podCIDRs?.length ? n.spec.podCIDRs : [n.spec?.podCIDR]).map((c) => [
+            `node/${n.metadata.name}`,
+            'podCIDR',
+            c,
+          ]),
+        ),
+    ]),
+  );
   const leaseRows = shownLeases.map(leaseRow);
   const nodeNames = new Set(nodes.map((n) => n.metadata.name ?? ''));
   for (const l of leaseRows) {

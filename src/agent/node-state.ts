@@ -1,0 +1,168 @@
+import type { FlannelNetwork, SubnetLease } from '../api/index.js';
+import { canonicalCidr } from '../ipam/index.js';
+import {
+  computeDesired,
+  deriveV6VtepMAC,
+  deriveVtepMAC,
+  isValidMac,
+  normalizeMac,
+  vxlan6DeviceName,
+  vxlanDeviceName,
+  type DesiredState,
+  type NetworkConfig,
+  type Ownership,
+  type PeerLease,
+  type SelfInfo,
+  type UnderlayInfo,
+} from './desired.js';
+import type { SubnetEnv } from './files.js';
+import type { RuleInput } from './netfilter/render.js';
+
+/**
+ * Everything one node should hold for one network, from the API objects and what the node knows
+ * about itself. Pure: the agent programs it, `kubectl flannel doctor` compares the kernel with it.
+ * New kinds of desired state (rules, peer checks) go here, so both callers get them.
+ */
+
+export class AgentError extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+  ) {
+    super(message);
+  }
+}
+
+export type AgentNetworkConfig = NetworkConfig & { ipMasq: boolean };
+
+/** Network config from a FlannelNetwork, with the CRD's defaults in case they were not applied. */
+export function networkConfig(fn: FlannelNetwork): AgentNetworkConfig {
+  const b = fn.spec.backend ?? ({} as FlannelNetwork['spec']['backend']);
+  if (!fn.spec.network)
+    throw new AgentError(`FlannelNetwork ${fn.metadata.name} has no IPv4 network`, 'EAGENT_CONFIG');
+  return {
+    network: canonicalCidr(fn.spec.network, 'network', 4),
+    type: b.type ?? 'vxlan',
+    vni: b.vni ?? 1,
+    port: b.port ?? 8472,
+    directRouting: b.directRouting ?? false,
+    mtu: b.mtu,
+    ipv6Network: fn.spec.ipv6Network
+      ? canonicalCidr(fn.spec.ipv6Network, 'ipv6Network', 6)
+      : undefined,
+    ipMasq: fn.spec.ipMasq ?? true,
+  };
+}
+
+export function toPeer(l: SubnetLease): PeerLease {
+  return {
+    nodeName: l.spec.nodeName,
+    subnet: l.spec.subnet,
+    publicIP: l.status?.publicIP,
+    vtepMAC: l.status?.backend?.vtepMAC,
+    ipv6Subnet: l.spec.ipv6Subnet,
+    publicIPv6: l.status?.publicIPv6,
+    v6VtepMAC: l.status?.backend?.v6VtepMAC,
+    deleting: !!l.metadata.deletionTimestamp,
+  };
+}
+
+/** The first valid of: the lease status (a migrated node keeps its MAC), the live device, derived. */
+function pickMAC(candidates: Array<string | undefined>, derived: () => string): string {
+  const found = candidates.find((m) => m && isValidMac(m));
+  return found ? normalizeMac(found) : derived();
+}
+
+export interface NodeInfo {
+  nodeName: string;
+  underlay: UnderlayInfo;
+  publicIP: string;
+  /** Address peers send IPv6 tunnel traffic to (dual-stack). */
+  publicIPv6?: string;
+  /** MACs flannel.<vni> / flannel-v6.<vni> have in the kernel now (when they exist). */
+  deviceMAC?: string;
+  deviceV6MAC?: string;
+  /** MACs already chosen (the agent keeps its first choice while it runs). */
+  vtepMAC?: string;
+  v6VtepMAC?: string;
+}
+
+export interface NodeStateInput {
+  network: FlannelNetwork;
+  /** This node's lease in the network. */
+  lease: SubnetLease;
+  /** All leases of the network (this node's included). */
+  leases: SubnetLease[];
+  node: NodeInfo;
+}
+
+export interface NodeState {
+  cfg: AgentNetworkConfig;
+  self: SelfInfo;
+  /** vxlan devices, routes, neighbors and FDB entries of both families. */
+  desired: DesiredState;
+  /** Which kernel objects are the agent's to change. */
+  ownership: Ownership;
+  /** Netfilter rule sets, one per address family. */
+  rules: RuleInput[];
+  subnetEnv: SubnetEnv;
+}
+
+/** Builds a node's whole desired state; throws (IpamError, AgentError) on a lease it cannot use. */
+export function nodeDesiredState(input: NodeStateInput): NodeState {
+  const { network: net, lease, node } = input;
+  const cfg = networkConfig(net);
+  if (!lease.spec.subnet)
+    throw new AgentError(`lease ${lease.metadata.name} has no IPv4 subnet yet`, 'EAGENT_NO_SUBNET');
+  const subnet = canonicalCidr(lease.spec.subnet, 'subnet', 4);
+  const subnetV6 =
+    cfg.ipv6Network && lease.spec.ipv6Subnet
+      ? canonicalCidr(lease.spec.ipv6Subnet, 'ipv6Subnet', 6)
+      : undefined;
+  const backend = lease.status?.backend;
+  const self: SelfInfo = {
+    nodeName: node.nodeName,
+    subnet,
+    publicIP: node.publicIP,
+    underlay: node.underlay,
+    vtepMAC:
+      node.vtepMAC ??
+      pickMAC([backend?.vtepMAC, node.deviceMAC], () => deriveVtepMAC(node.nodeName, cfg.vni)),
+    subnetV6,
+    publicIPv6: node.publicIPv6,
+    v6VtepMAC: subnetV6
+      ? (node.v6VtepMAC ??
+        pickMAC([backend?.v6VtepMAC, node.deviceV6MAC], () =>
+          deriveV6VtepMAC(node.nodeName, cfg.vni),
+        ))
+      : undefined,
+  };
+  const desired = computeDesired(self, cfg, input.leases.map(toPeer));
+  const ownership: Ownership = {
+    network: cfg.network,
+    vxlanDev: vxlanDeviceName(cfg.vni),
+    ownSubnet: subnet,
+    network6: cfg.ipv6Network,
+    vxlanDev6: vxlan6DeviceName(cfg.vni),
+    ownSubnet6: subnetV6,
+  };
+  const rules: RuleInput[] = [
+    { family: 'ipv4', network: cfg.network, podSubnet: subnet, ipMasq: cfg.ipMasq },
+  ];
+  if (cfg.ipv6Network && subnetV6)
+    rules.push({
+      family: 'ipv6',
+      network: cfg.ipv6Network,
+      podSubnet: subnetV6,
+      ipMasq: cfg.ipMasq,
+    });
+  const subnetEnv: SubnetEnv = {
+    network: cfg.network,
+    subnet,
+    ipv6Network: net.spec.ipv6Network,
+    ipv6Subnet: lease.spec.ipv6Subnet,
+    mtu: desired.podMTU,
+    ipMasq: cfg.ipMasq,
+  };
+  return { cfg, self, desired, ownership, rules, subnetEnv };
+}
