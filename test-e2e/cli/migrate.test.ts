@@ -18,6 +18,8 @@ import {
   type FlannelNodeSpec,
 } from './helpers.js';
 
+/** Tests that start the CLI two or three times: node's start-up alone is 2-3 s on a loaded box. */
+const CLI_RUNS_BUDGET_MS = 30_000;
 const NETWORKS = '/apis/network.flannel-operator.io/v1alpha1/flannelnetworks';
 const LEASES = '/apis/network.flannel-operator.io/v1alpha1/subnetleases';
 
@@ -169,29 +171,33 @@ describe('migrate (upstream flannel install -> FlannelNetwork + SubnetLeases)', 
     );
   });
 
-  it('is idempotent: a rerun reports unchanged and writes nothing', async () => {
-    const rv = async (): Promise<string[]> => [
-      (await client.get<FlannelNetwork>(`${NETWORKS}/default`)).metadata.resourceVersion!,
-      ...(await client.listAll<SubnetLease>(LEASES)).items
-        .map((l) => `${l.metadata.name}@${l.metadata.resourceVersion}`)
-        .sort(),
-    ];
-    const rvBefore = await rv();
-    const r = await runCli(['migrate', '--apply', '--kubeconfig', kc]);
-    expect(r.code).toBe(0);
-    expect(r.stdout.trim().split('\n')).toEqual([
-      'subnetlease.network.flannel-operator.io/default.worker-0 unchanged',
-      'subnetlease.network.flannel-operator.io/default.worker-1 unchanged',
-      'subnetlease.network.flannel-operator.io/default.worker-2 unchanged',
-      'flannelnetwork.network.flannel-operator.io/default unchanged',
-    ]);
-    expect(await rv()).toEqual(rvBefore);
-    const dry = await runCli(['migrate', '--kubeconfig', kc, '-o', 'json']);
-    expect(dry.code).toBe(0);
-    expect(dry.stderr).toContain(
-      'FlannelNetwork default (unchanged) and 3 SubnetLease(s) (3 unchanged)',
-    );
-  });
+  it(
+    'is idempotent: a rerun reports unchanged and writes nothing',
+    async () => {
+      const rv = async (): Promise<string[]> => [
+        (await client.get<FlannelNetwork>(`${NETWORKS}/default`)).metadata.resourceVersion!,
+        ...(await client.listAll<SubnetLease>(LEASES)).items
+          .map((l) => `${l.metadata.name}@${l.metadata.resourceVersion}`)
+          .sort(),
+      ];
+      const rvBefore = await rv();
+      const r = await runCli(['migrate', '--apply', '--kubeconfig', kc]);
+      expect(r.code).toBe(0);
+      expect(r.stdout.trim().split('\n')).toEqual([
+        'subnetlease.network.flannel-operator.io/default.worker-0 unchanged',
+        'subnetlease.network.flannel-operator.io/default.worker-1 unchanged',
+        'subnetlease.network.flannel-operator.io/default.worker-2 unchanged',
+        'flannelnetwork.network.flannel-operator.io/default unchanged',
+      ]);
+      expect(await rv()).toEqual(rvBefore);
+      const dry = await runCli(['migrate', '--kubeconfig', kc, '-o', 'json']);
+      expect(dry.code).toBe(0);
+      expect(dry.stderr).toContain(
+        'FlannelNetwork default (unchanged) and 3 SubnetLease(s) (3 unchanged)',
+      );
+    },
+    CLI_RUNS_BUDGET_MS,
+  );
 });
 
 describe('status against the migrated state', () => {
@@ -219,34 +225,46 @@ describe('status against the migrated state', () => {
     ]);
   });
 
-  it('table and wide output', async () => {
-    const r = await runCli(['status', '--kubeconfig', kc]);
-    expect(r.code).toBe(0);
-    const lines = r.stdout.split('\n');
-    expect(lines[0]).toBe('NETWORKS');
-    expect(lines[1]).toMatch(
-      /^NAME\s+NETWORK\s+BACKEND\s+VNI\s+CAPACITY\s+ALLOCATED\s+FREE\s+STATUS\s+DATAPLANE\s+AGE$/,
-    );
-    expect(lines[2]).toMatch(
-      /^default\s+10\.244\.0\.0\/16\s+vxlan\s+1\s+-\s+3\s+-\s+Unknown\s+-\s+\d+s$/,
-    );
-    expect(r.stdout).toMatch(
-      /worker-2\s+default\s+10\.244\.2\.0\/24\s+192\.168\.50\.12\s+ae:2b:7d:90:01:12\s+Unknown/,
-    );
-    expect(r.stdout).toMatch(/worker-0\s+default\s+10\.244\.0\.0\/24\s+yes\s+yes/);
-    expect(r.stdout).toContain(
-      'HEALTH: WARNING - 0/1 networks ready, 0/3 leases ready, 3/3 nodes consistent',
-    );
-    const wide = await runCli(['status', '--kubeconfig', kc, '-o', 'wide', '--network', 'default']);
-    expect(wide.stdout).toMatch(/NAME\s+NETWORK\s+PUBLIC-IP|INTERNAL-IP/);
-    expect(wide.stdout).toMatch(
-      /worker-1\s+default\s+10\.244\.1\.0\/24\s+yes\s+yes\s+192\.168\.50\.11\s+default\.worker-1\s+10\.244\.1\.0\/24/,
-    );
-    const yaml = await runCli(['status', '--kubeconfig', kc, '-o', 'yaml', '--network', 'nope']);
-    expect(yaml.code).toBe(0);
-    expect(yaml.stderr).toContain('FlannelNetwork "nope" not found');
-    expect(yaml.stdout).toContain('kind: StatusReport');
-  });
+  it(
+    'table and wide output',
+    async () => {
+      const r = await runCli(['status', '--kubeconfig', kc]);
+      expect(r.code).toBe(0);
+      const lines = r.stdout.split('\n');
+      expect(lines[0]).toBe('NETWORKS');
+      expect(lines[1]).toMatch(
+        /^NAME\s+NETWORK\s+BACKEND\s+VNI\s+CAPACITY\s+ALLOCATED\s+FREE\s+STATUS\s+DATAPLANE\s+AGE$/,
+      );
+      expect(lines[2]).toMatch(
+        /^default\s+10\.244\.0\.0\/16\s+vxlan\s+1\s+-\s+3\s+-\s+Unknown\s+-\s+\d+s$/,
+      );
+      expect(r.stdout).toMatch(
+        /worker-2\s+default\s+10\.244\.2\.0\/24\s+192\.168\.50\.12\s+ae:2b:7d:90:01:12\s+Unknown/,
+      );
+      expect(r.stdout).toMatch(/worker-0\s+default\s+10\.244\.0\.0\/24\s+yes\s+yes/);
+      expect(r.stdout).toContain(
+        'HEALTH: WARNING - 0/1 networks ready, 0/3 leases ready, 3/3 nodes consistent',
+      );
+      const wide = await runCli([
+        'status',
+        '--kubeconfig',
+        kc,
+        '-o',
+        'wide',
+        '--network',
+        'default',
+      ]);
+      expect(wide.stdout).toMatch(/NAME\s+NETWORK\s+PUBLIC-IP|INTERNAL-IP/);
+      expect(wide.stdout).toMatch(
+        /worker-1\s+default\s+10\.244\.1\.0\/24\s+yes\s+yes\s+192\.168\.50\.11\s+default\.worker-1\s+10\.244\.1\.0\/24/,
+      );
+      const yaml = await runCli(['status', '--kubeconfig', kc, '-o', 'yaml', '--network', 'nope']);
+      expect(yaml.code).toBe(0);
+      expect(yaml.stderr).toContain('FlannelNetwork "nope" not found');
+      expect(yaml.stdout).toContain('kind: StatusReport');
+    },
+    CLI_RUNS_BUDGET_MS,
+  );
 });
 
 describe('migrate refuses what it cannot convert (exit 1, nothing written)', () => {
@@ -359,28 +377,32 @@ describe('migrate refuses what it cannot convert (exit 1, nothing written)', () 
     expect(r.stderr).toContain('[EMIGRATE_NO_ADDRESS_FAMILY]');
   });
 
-  it('conflicting existing FlannelNetwork', async () => {
-    await cm('cfg-vni2', { Network: '10.244.0.0/16', Backend: { Type: 'vxlan', VNI: 2 } });
-    const r = await runCli(['migrate', '--apply', '--kubeconfig', kc, '--configmap', 'cfg-vni2']);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toContain(
-      'error: FlannelNetwork default already exists with a different spec (backend.vni: existing 1, flannel 2) [EMIGRATE_NETWORK_CONFLICT]',
-    );
-    const other = await runCli([
-      'migrate',
-      '--apply',
-      '--kubeconfig',
-      kc,
-      '--configmap',
-      'cfg-vni2',
-      '--name',
-      'second',
-    ]);
-    expect(other.code).toBe(1);
-    expect(other.stderr).toContain(
-      'FlannelNetwork default already uses overlapping addresses (10.244.0.0/16) [EMIGRATE_NETWORK_CONFLICT]',
-    );
-  });
+  it(
+    'conflicting existing FlannelNetwork',
+    async () => {
+      await cm('cfg-vni2', { Network: '10.244.0.0/16', Backend: { Type: 'vxlan', VNI: 2 } });
+      const r = await runCli(['migrate', '--apply', '--kubeconfig', kc, '--configmap', 'cfg-vni2']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(
+        'error: FlannelNetwork default already exists with a different spec (backend.vni: existing 1, flannel 2) [EMIGRATE_NETWORK_CONFLICT]',
+      );
+      const other = await runCli([
+        'migrate',
+        '--apply',
+        '--kubeconfig',
+        kc,
+        '--configmap',
+        'cfg-vni2',
+        '--name',
+        'second',
+      ]);
+      expect(other.code).toBe(1);
+      expect(other.stderr).toContain(
+        'FlannelNetwork default already uses overlapping addresses (10.244.0.0/16) [EMIGRATE_NETWORK_CONFLICT]',
+      );
+    },
+    CLI_RUNS_BUDGET_MS,
+  );
 
   it('a node without podCIDR', async () => {
     await put(flannelNode({ name: 'fresh', ip: '192.168.50.99' }), '/api/v1/nodes');
@@ -393,16 +415,20 @@ describe('migrate refuses what it cannot convert (exit 1, nothing written)', () 
     }
   });
 
-  it('usage errors exit 2', async () => {
-    expect((await runCli(['migrate', '--apply', '--dry-run'])).code).toBe(2);
-    const bad = await runCli(['migrate', '--kubeconfig', kc, '--bogus']);
-    expect(bad.code).toBe(2);
-    expect(bad.stderr).toBe("error: Unknown option '--bogus'. [ECLI_USAGE]\n");
-    const ctx = await runCli(['status', '--kubeconfig', kc, '--context', 'nope']);
-    expect(ctx.code).toBe(2);
-    expect(ctx.stderr).toContain('[ECLI_CONTEXT]');
-    expect((await runCli(['migrate', '--kubeconfig', kc, '-o', 'wide'])).code).toBe(2);
-  });
+  it(
+    'usage errors exit 2',
+    async () => {
+      expect((await runCli(['migrate', '--apply', '--dry-run'])).code).toBe(2);
+      const bad = await runCli(['migrate', '--kubeconfig', kc, '--bogus']);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toBe("error: Unknown option '--bogus'. [ECLI_USAGE]\n");
+      const ctx = await runCli(['status', '--kubeconfig', kc, '--context', 'nope']);
+      expect(ctx.code).toBe(2);
+      expect(ctx.stderr).toContain('[ECLI_CONTEXT]');
+      expect((await runCli(['migrate', '--kubeconfig', kc, '-o', 'wide'])).code).toBe(2);
+    },
+    CLI_RUNS_BUDGET_MS,
+  );
 });
 
 describe('the controller takes over the migrated network', () => {
