@@ -121,6 +121,7 @@ export class Agent {
   private publicIPv6?: string;
   private v6VtepMAC?: string;
   private lastStatus = '';
+  private lastRejected = '[]';
   private ready = false;
   private stopped = false;
   lastDesired?: DesiredState;
@@ -282,7 +283,7 @@ export class Agent {
       e.message,
     );
     this.publishStatus(cur.lease, cur.cfg, { reason, message: e.message }).catch((err: unknown) =>
-      this.log.warn({ err }, 'could not publish the Degraded condition'),
+      this.log.warn({ err }, 'could not publish the failed Ready condition'),
     );
   }
 
@@ -308,7 +309,7 @@ export class Agent {
       );
       return;
     }
-    // From here on a failure is reported on this lease (Degraded, Warning Event).
+    // From here on a failure is reported on this lease (Ready=False, Warning Event).
     this.current = { lease, cfg };
     // Always read flannel-v6 too, so one left behind by a former dual-stack config is removed.
     const actual = await this.kernel.readState(vxlanDeviceName(cfg.vni), vxlan6DeviceName(cfg.vni));
@@ -322,6 +323,7 @@ export class Agent {
     this.vtepMAC ??= state.self.vtepMAC;
     if (state.self.subnetV6) this.v6VtepMAC ??= state.self.v6VtepMAC;
     this.lastDesired = desired;
+    this.reportRejected(desired);
     let changes = await this.programKernel(state, actual);
     changes += await this.ensureSysctls(cfg);
     changes += await this.ensureNetfilter(state.rules);
@@ -509,9 +511,20 @@ export class Agent {
       );
   }
 
+  /** Warns (once per change) about peers refused as hostile or conflicting (peers.ts). */
+  private reportRejected(desired: DesiredState): void {
+    const rejected = desired.pending.filter((p) => p.rejected);
+    this.deps.metrics.rejected.set(rejected.length);
+    const key = JSON.stringify(rejected);
+    if (key === this.lastRejected) return;
+    this.lastRejected = key;
+    for (const p of rejected)
+      this.log.warn({ peer: p.nodeName, reason: p.reason }, 'peer rejected: not programmed');
+  }
+
   /**
    * Server-side applies this node's lease status. A `problem` (a failed pass) turns Ready False
-   * and Degraded True with the error, so kubectl wait / Argo CD / the CLI show it.
+   * with the error, so kubectl wait / Argo CD / the CLI show it.
    */
   private async publishStatus(
     lease: SubnetLease,
@@ -552,6 +565,8 @@ export class Agent {
       now;
     const bad =
       problem ?? (blocked ? { reason: 'ForwardingBlocked', message: blocked } : undefined);
+    // Agents write only their own condition types (AGENT_CONDITION_TYPES; the chart's admission
+    // policy enforces it): Ready carries a failure's reason and message.
     const conditions: Condition[] = [
       {
         type: 'Ready',
@@ -560,7 +575,10 @@ export class Agent {
         lastTransitionTime: keep('Ready', bad ? 'False' : 'True'),
         reason: bad ? bad.reason : 'DataplaneProgrammed',
         message: problem
-          ? `dataplane programming failed on ${this.opts.nodeName}`
+          ? `dataplane programming failed on ${this.opts.nodeName}: ${problem.message}`.slice(
+              0,
+              4000,
+            )
           : blocked
             ? `${cfg.type} dataplane programmed on ${this.opts.nodeName}, but another netfilter chain drops forwarded pod traffic (see ForwardingBlocked)`
             : `${cfg.type} dataplane programmed on ${this.opts.nodeName}`,
@@ -572,22 +590,6 @@ export class Agent {
         lastTransitionTime: keep('ForwardingBlocked', blocked ? 'True' : 'False'),
         reason: blocked ? 'ForeignChainDrops' : 'NotBlocked',
         message: blocked ? blocked.slice(0, 4000) : '',
-      },
-      {
-        type: 'Reconciling',
-        status: 'False',
-        observedGeneration: gen,
-        lastTransitionTime: keep('Reconciling', 'False'),
-        reason: 'Idle',
-        message: '',
-      },
-      {
-        type: 'Degraded',
-        status: bad ? 'True' : 'False',
-        observedGeneration: gen,
-        lastTransitionTime: keep('Degraded', bad ? 'True' : 'False'),
-        reason: bad ? bad.reason : 'Healthy',
-        message: bad ? bad.message.slice(0, 4000) : '',
       },
     ];
     await this.deps.client.applyStatus(

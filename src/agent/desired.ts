@@ -8,6 +8,7 @@ import {
   tryCanonicalCidr,
   tryCanonicalIp,
 } from '../ipam/index.js';
+import { rejectedPeers } from './peers.js';
 
 /**
  * Pure model of the kernel state the agent owns, and the diff against what the kernel has.
@@ -72,6 +73,10 @@ export interface PeerLease {
   v6VtepMAC?: string;
   /** Lease is being deleted: treat as gone. */
   deleting?: boolean;
+  /** Lease creationTimestamp (ms): the older lease keeps a VTEP MAC two leases publish. */
+  created?: number;
+  /** Message of the controller's BackendRejected=True condition on the lease: never programmed. */
+  rejected?: string;
 }
 
 export interface VxlanSpec {
@@ -115,6 +120,8 @@ export interface PeerPlan {
 export interface PendingPeer {
   nodeName: string;
   reason: string;
+  /** Refused as hostile or conflicting (see peers.ts), not merely incomplete. */
+  rejected?: boolean;
 }
 
 export interface DesiredState {
@@ -255,7 +262,15 @@ export function computeDesired(
     };
   }
   const seen = new Set<string>([ownSubnet]);
-  const sorted = [...leases].sort((a, b) => a.nodeName.localeCompare(b.nodeName));
+  const rejected = rejectedPeers(self, cfg, leases);
+  const sorted = [...leases]
+    .sort((a, b) => a.nodeName.localeCompare(b.nodeName))
+    .filter((p) => {
+      const why = rejected.get(p.nodeName);
+      if (why !== undefined)
+        state.pending.push({ nodeName: p.nodeName, reason: `rejected: ${why}`, rejected: true });
+      return why === undefined;
+    });
   if (cfg.ipv6Network && self.subnetV6) addIPv6(state, self, cfg, sorted);
   for (const peer of sorted) {
     if (peer.nodeName === self.nodeName || peer.deleting) continue;

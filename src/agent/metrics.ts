@@ -3,6 +3,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 export interface AgentMetrics {
   peers: Gauge<'mode'>;
   pending: Gauge;
+  rejected: Gauge;
   programSeconds: Histogram;
   errors: Counter<'kind'>;
   resyncs: Counter<'trigger'>;
@@ -21,6 +22,11 @@ export function createAgentMetrics(registry: Registry): AgentMetrics {
     pending: new Gauge({
       name: 'flannel_agent_pending_peers',
       help: 'Remote leases not yet programmable',
+      registers: [registry],
+    }),
+    rejected: new Gauge({
+      name: 'flannel_agent_rejected_peers',
+      help: 'Remote leases refused as hostile or conflicting (duplicate VTEP MAC, bad publicIP, BackendRejected)',
       registers: [registry],
     }),
     programSeconds: new Histogram({

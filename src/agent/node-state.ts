@@ -16,6 +16,7 @@ import {
   type UnderlayInfo,
 } from './desired.js';
 import type { SubnetEnv } from './files.js';
+import { peerOfLease } from './peers.js';
 import type { RuleInput } from './netfilter/render.js';
 
 /**
@@ -54,18 +55,8 @@ export function networkConfig(fn: FlannelNetwork): AgentNetworkConfig {
   };
 }
 
-export function toPeer(l: SubnetLease): PeerLease {
-  return {
-    nodeName: l.spec.nodeName,
-    subnet: l.spec.subnet,
-    publicIP: l.status?.publicIP,
-    vtepMAC: l.status?.backend?.vtepMAC,
-    ipv6Subnet: l.spec.ipv6Subnet,
-    publicIPv6: l.status?.publicIPv6,
-    v6VtepMAC: l.status?.backend?.v6VtepMAC,
-    deleting: !!l.metadata.deletionTimestamp,
-  };
-}
+/** The PeerLease of a SubnetLease (with the peer checks in peers.ts, which the controller shares). */
+export const toPeer = peerOfLease;
 
 /** The first valid of: the lease status (a migrated node keeps its MAC), the live device, derived. */
 function pickMAC(candidates: Array<string | undefined>, derived: () => string): string {

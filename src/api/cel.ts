@@ -1,4 +1,11 @@
 import { bitsOf, maskAddr, tryParseCidr, tryParseIp, type Family } from '../ipam/cidr.js';
+import {
+  SPECIAL_RANGES,
+  WIDEST_PREFIX,
+  isGlobalUnicast,
+  specialRangesOverlapped,
+} from '../ipam/special.js';
+import type { Rule } from './rules.js';
 
 /**
  * Small builders for the CEL rules (Kubernetes CEL with the ip/cidr libraries) and their JS
@@ -78,3 +85,33 @@ export function ipLessOrEqual(a: string, b: string): boolean {
 
 // Containment lives with the parser, in src/ipam.
 export { cidrContainsCidr, cidrContainsIp } from '../ipam/text.js';
+
+/**
+ * Rules for a CIDR field (network or lease subnet): not wider than WIDEST_PREFIX, and no overlap
+ * with a special-purpose range (loopback, link-local, multicast, ...), one message per range.
+ */
+export function cidrRangeRules(field: string, family: Family): Rule<string>[] {
+  const valid = celIsCidrOf('self', family);
+  const widest = WIDEST_PREFIX[family];
+  return [
+    {
+      rule: `!${valid} || cidr(self).prefixLength() >= ${widest}`,
+      message: `${field} must not be wider than /${widest}`,
+      check: (s) => !isCidrOf(s, family) || prefixOf(s) >= widest,
+    },
+    ...SPECIAL_RANGES[family].map((r): Rule<string> => ({
+      rule: `!${valid} || !(cidr(self).containsCIDR('${r.cidr}') || cidr('${r.cidr}').containsCIDR(self))`,
+      message: `${field} must not overlap ${r.cidr} (${r.what})`,
+      check: (s) => !specialRangesOverlapped(s).some((o) => o.cidr === r.cidr),
+    })),
+  ];
+}
+
+/** Rule for an address peers send to: a unicast address (CEL isGlobalUnicast, Go semantics). */
+export function unicastRule(field: string, family: Family): Rule<string> {
+  return {
+    rule: `!${celIsIpOf('self', family)} || ip(self).isGlobalUnicast()`,
+    message: `${field} must be a unicast address (not unspecified, loopback, link-local, multicast or broadcast)`,
+    check: (s) => !isIpOf(s, family) || isGlobalUnicast(s),
+  };
+}

@@ -8,6 +8,7 @@ import {
   celIsCidrOf,
   celIsIpOf,
   cidrContainsCidr,
+  cidrRangeRules,
   cidrContainsIp,
   ipLessOrEqual,
   isAligned,
@@ -113,14 +114,19 @@ export const backendSchema = withRules(
 );
 export type Backend = z.infer<typeof backendSchema>;
 
+/**
+ * Only the switch: the sidecar runs privileged on every node, so its image and arguments come
+ * from the operator's own configuration (chart values netpol.image / netpol.args -> controller
+ * flags --netpol-image / --netpol-args), never from a FlannelNetwork.
+ */
 export const netpolSchema = z
   .object({
     enabled: z
       .boolean()
       .default(false)
-      .describe('Run the kube-network-policies sidecar next to the agent.'),
-    image: z.string().max(1024).optional(),
-    args: z.array(z.string().max(4096)).max(64).optional(),
+      .describe(
+        'Run the kube-network-policies sidecar next to the agent (image and args: operator configuration).',
+      ),
   })
   .describe('NetworkPolicy enforcement via kube-network-policies.');
 export type Netpol = z.infer<typeof netpolSchema>;
@@ -179,6 +185,7 @@ function networkRules(f: FamilyFields): Rule<string>[] {
       message: `${f.net} must be /${maxPrefix} or larger: it has to hold at least 4 subnets of at most /${f.maxSubnetLen}`,
       check: (s) => !isCidrOf(s, f.family) || prefixOf(s) <= maxPrefix,
     },
+    ...cidrRangeRules(f.net, f.family),
   ];
 }
 

@@ -2,13 +2,16 @@ import { z } from 'zod';
 import { backendTypeSchema } from './flannel-network.js';
 import { conditionSchema, conditionsMeta, type ObjectMeta } from './common.js';
 import { withRules, type Rule } from './rules.js';
+import { dnsLabelRule, dnsSubdomainRule } from './common.js';
 import {
   celIsCanonicalCidr,
   celIsCidrOf,
   celIsIpOf,
+  cidrRangeRules,
   isCanonicalCidr,
   isCidrOf,
   isIpOf,
+  unicastRule,
 } from './cel.js';
 import type { Family } from '../ipam/cidr.js';
 
@@ -32,6 +35,7 @@ const subnetRules = (field: string, family: Family): Rule<string>[] => [
     message: `${field} must be an IPv${family} CIDR in canonical form (host bits zero)`,
     check: (s) => isCidrOf(s, family) && isCanonicalCidr(s),
   },
+  ...cidrRangeRules(field, family),
 ];
 
 type LeaseSpecShape = { subnet?: string | undefined; ipv6Subnet?: string | undefined };
@@ -47,12 +51,18 @@ const leaseSpecRules: Rule<LeaseSpecShape>[] = (['subnet', 'ipv6Subnet'] as cons
 
 export const subnetLeaseSpecSchema = withRules(
   z.object({
-    nodeName: withRules(z.string().min(1).max(253), immutable('nodeName'), {
-      description: 'Node holding the subnet. Immutable.',
-    }),
-    networkName: withRules(z.string().min(1).max(253), immutable('networkName'), {
-      description: 'FlannelNetwork the subnet belongs to. Immutable.',
-    }),
+    nodeName: withRules(
+      z.string().min(1).max(253),
+      [...immutable('nodeName'), dnsSubdomainRule('nodeName', 'a Node name')],
+      {
+        description: 'Node holding the subnet. Immutable.',
+      },
+    ),
+    networkName: withRules(
+      z.string().min(1).max(253),
+      [...immutable('networkName'), dnsLabelRule('networkName', 'a FlannelNetwork name')],
+      { description: 'FlannelNetwork the subnet belongs to. Immutable.' },
+    ),
     subnet: withRules(z.string().max(64), subnetRules('subnet', 4), {
       description: 'IPv4 subnet, e.g. 10.244.3.0/24. Immutable once set.',
     }).optional(),
@@ -71,6 +81,7 @@ const ipRules = (field: string, family: Family): Rule<string>[] => [
     message: `${field} must be an IPv${family} address`,
     check: (s) => isIpOf(s, family),
   },
+  unicastRule(field, family),
 ];
 
 const MAC = '^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$';
@@ -85,7 +96,7 @@ const macRules = (field: string): Rule<string>[] => [
 export const subnetLeaseStatusSchema = z
   .object({
     observedGeneration: z.number().int().optional(),
-    conditions: z.array(conditionSchema).optional().meta(conditionsMeta),
+    conditions: z.array(conditionSchema).max(16).optional().meta(conditionsMeta),
     publicIP: withRules(z.string().max(64), ipRules('publicIP', 4), {
       description: 'Underlay address other nodes send to (node InternalIP unless overridden).',
     }).optional(),
@@ -119,3 +130,13 @@ export interface SubnetLease {
 }
 
 export const SUBNET_LEASE_SPEC_RULES = { spec: leaseSpecRules };
+
+/**
+ * Condition types a node's agent writes on its own lease. Every other type (SubnetConflict,
+ * BackendRejected) is the controller's: the chart's ValidatingAdmissionPolicy keeps agents from
+ * adding, changing or removing those.
+ */
+export const AGENT_CONDITION_TYPES = ['Ready', 'ForwardingBlocked'] as const;
+
+/** Controller condition: the lease's backend data is hostile or conflicting; agents skip it. */
+export const BACKEND_REJECTED = 'BackendRejected';

@@ -5,6 +5,8 @@ import {
   FLANNEL_NETWORK,
   LABEL_NETWORK,
   SUBNET_LEASE,
+  BACKEND_REJECTED,
+  type Condition,
   type FlannelNetwork,
   type SubnetLease,
 } from '../api/index.js';
@@ -25,10 +27,20 @@ import {
   type PreparedNetwork,
 } from './plan.js';
 import { computeStatus, sameStatus } from './status.js';
+import { rejectLeases, type LeaseRejection } from './lease-checks.js';
 
 export const NETWORKS_PATH = collectionPath(API_VERSION, FLANNEL_NETWORK.plural);
 export const LEASES_PATH = collectionPath(API_VERSION, SUBNET_LEASE.plural);
 export const NODES_PATH = '/api/v1/nodes';
+
+/**
+ * One field manager per controller-owned lease condition: a server-side apply drops what its
+ * manager applied before and leaves out now, so two conditions applied separately need two.
+ */
+const LEASE_CONDITION_MANAGERS: Record<string, string> = {
+  SubnetConflict: FIELD_MANAGER_CONTROLLER,
+  [BACKEND_REJECTED]: `${FIELD_MANAGER_CONTROLLER}-lease-checks`,
+};
 
 export interface NetworkControllerOptions {
   client: KubeClient;
@@ -36,6 +48,8 @@ export interface NetworkControllerOptions {
   metrics: ControllerMetrics;
   events: EventRecorder;
   dataplane?: DataplaneRollout;
+  /** Reject leases whose publicIP is not one of their Node's addresses (default true). */
+  verifyPublicIP?: boolean;
   /** FlannelNetworks reconciled in parallel. */
   workers?: number;
   /** Parallel API writes within one reconcile. */
@@ -59,7 +73,10 @@ export function slimNode(n: NodeLike): NodeLike {
   const spec: NonNullable<NodeLike['spec']> = {};
   if (n.spec?.podCIDR) spec.podCIDR = n.spec.podCIDR;
   if (n.spec?.podCIDRs) spec.podCIDRs = n.spec.podCIDRs;
-  return { metadata, spec };
+  const addresses = (n.status?.addresses ?? [])
+    .filter((a) => a.type === 'InternalIP' || a.type === 'ExternalIP')
+    .map(({ type, address }) => ({ type, address }));
+  return addresses.length ? { metadata, spec, status: { addresses } } : { metadata, spec };
 }
 
 /** Runs `fn` over `items` with at most `limit` in flight. */
@@ -223,6 +240,7 @@ export class NetworkController {
         old.metadata.uid !== n.metadata.uid ||
         JSON.stringify(old.metadata.labels ?? {}) !== JSON.stringify(n.metadata.labels ?? {}) ||
         old.spec?.podCIDR !== n.spec?.podCIDR ||
+        JSON.stringify(old.status?.addresses) !== JSON.stringify(n.status?.addresses) ||
         JSON.stringify(old.spec?.podCIDRs) !== JSON.stringify(n.spec?.podCIDRs) ||
         !!old.metadata.deletionTimestamp !== !!n.metadata.deletionTimestamp
       ) {
@@ -293,6 +311,7 @@ export class NetworkController {
       const { failures, changed } = await this.execute(net, plan);
       await this.report(plan);
       await this.flagConflicts(name, plan);
+      if (!net.refused) await this.flagRejected(net);
       let dataplane: DataplaneStatus | undefined;
       let dataplaneError: string | undefined;
       if (this.opts.dataplane && !net.refused) {
@@ -499,31 +518,91 @@ export class NetworkController {
         changes.push({ name, flagged: want });
     }
     await runLimited(changes, 4, async ({ name, flagged }) => {
-      this.ensureActive();
-      try {
-        await this.client.applyStatus(
-          {
-            apiVersion: API_VERSION,
-            kind: SUBNET_LEASE.kind,
-            metadata: { name },
-            status: {
-              conditions: [
-                {
-                  type: 'SubnetConflict',
-                  status: flagged ? 'True' : 'False',
-                  reason: flagged ? 'SubnetHeldByOlderLease' : 'Resolved',
-                  message: flagged ? (notes.get(name) ?? 'subnet is held by an older lease') : '',
-                  lastTransitionTime: rfc3339(new Date()),
-                },
-              ],
-            },
-          },
-          { fieldManager: FIELD_MANAGER_CONTROLLER, force: true, signal: this.signal },
+      await this.setLeaseCondition(name, {
+        type: 'SubnetConflict',
+        status: flagged ? 'True' : 'False',
+        reason: flagged ? 'SubnetHeldByOlderLease' : 'Resolved',
+        message: flagged ? (notes.get(name) ?? 'subnet is held by an older lease') : '',
+        lastTransitionTime: rfc3339(new Date()),
+      });
+    });
+  }
+
+  /**
+   * Sets BackendRejected on leases whose agent-written backend data is hostile or conflicting
+   * (lease-checks.ts) and clears it once fixed; agents never program a flagged lease. A Warning
+   * Event tells humans when a lease is flagged or its problem changes.
+   */
+  private async flagRejected(net: PreparedNetwork): Promise<void> {
+    const leases = this.leasesOf(net.name);
+    const nodes = new Map(this.nodeList().map((n) => [n.metadata.name ?? '', n]));
+    const b = net.spec?.backend;
+    const verdicts = rejectLeases(leases, nodes, {
+      uniqueAddresses: b?.type === 'host-gw' || !!b?.directRouting,
+      verifyPublicIP: this.opts.verifyPublicIP ?? true,
+    });
+    const changes: Array<{ lease: SubnetLease; verdict?: LeaseRejection }> = [];
+    for (const lease of leases) {
+      const cond = lease.status?.conditions?.find((c) => c.type === BACKEND_REJECTED);
+      const verdict = verdicts.get(lease.metadata.name ?? '');
+      const same = verdict
+        ? cond?.status === 'True' &&
+          cond.reason === verdict.reason &&
+          cond.message === verdict.message
+        : !cond || cond.status === 'False';
+      if (!same) changes.push({ lease, verdict });
+    }
+    await runLimited(changes, 4, async ({ lease, verdict }) => {
+      const name = lease.metadata.name ?? '';
+      const was = lease.status?.conditions?.find((c) => c.type === BACKEND_REJECTED);
+      const status = verdict ? 'True' : 'False';
+      const written = await this.setLeaseCondition(name, {
+        type: BACKEND_REJECTED,
+        status,
+        reason: verdict?.reason ?? 'Accepted',
+        message: verdict ? `${verdict.message}; agents do not program this lease` : '',
+        lastTransitionTime: was?.status === status ? was.lastTransitionTime : rfc3339(new Date()),
+      });
+      if (!written) return;
+      if (verdict) {
+        this.log.warn({ lease: name, ...verdict }, 'lease rejected: agents do not program it');
+        await this.opts.events.record(
+          { apiVersion: API_VERSION, kind: SUBNET_LEASE.kind, name, uid: lease.metadata.uid },
+          'Warning',
+          verdict.reason,
+          'Verify',
+          `${verdict.message}; agents do not program this lease`,
         );
-      } catch (err) {
-        if (!isNotFound(err)) this.log.warn({ err, lease: name }, 'could not flag lease conflict');
       }
     });
+  }
+
+  /** Server-side applies one controller-owned condition on a lease; false when not written. */
+  private async setLeaseCondition(name: string, condition: Condition): Promise<boolean> {
+    this.ensureActive();
+    try {
+      await this.client.applyStatus(
+        {
+          apiVersion: API_VERSION,
+          kind: SUBNET_LEASE.kind,
+          metadata: { name },
+          status: { conditions: [condition] },
+        },
+        {
+          fieldManager: LEASE_CONDITION_MANAGERS[condition.type] ?? FIELD_MANAGER_CONTROLLER,
+          force: true,
+          signal: this.signal,
+        },
+      );
+      return true;
+    } catch (err) {
+      if (!isNotFound(err))
+        this.log.warn(
+          { err, lease: name, condition: condition.type },
+          'could not set lease condition',
+        );
+      return false;
+    }
   }
 
   private async report(plan: Plan): Promise<void> {

@@ -29,7 +29,11 @@ Flags:
   --write-concurrency N             parallel API writes per reconcile (default 16)
   --agent-image IMAGE               image of the per-node agent; without it no DaemonSet is rolled out
   --cni-plugin-image IMAGE          image with the flannel CNI plugin
-  --netpol-image IMAGE              default kube-network-policies image
+  --netpol-image IMAGE              kube-network-policies image (netpol sidecar)
+  --netpol-args JSON                kube-network-policies arguments, a JSON list of strings
+  --verify-public-ip=true|false     reject (BackendRejected) leases whose publicIP is not an InternalIP or
+                                    ExternalIP of their Node (default true; turn off when agents publish
+                                    other addresses, e.g. --public-ip behind NAT)
   --dataplane=true|false            roll out the per-node dataplane DaemonSets (default: when --agent-image is set)
   --log-level LEVEL                 trace|debug|info|warn|error (default info)
 `;
@@ -53,8 +57,24 @@ export interface ControllerFlags {
   agentImage?: string;
   cniPluginImage?: string;
   netpolImage?: string;
+  netpolArgs?: string[];
+  verifyPublicIP: boolean;
   dataplane: boolean;
   logLevel: string;
+}
+
+/** A JSON list of strings (an argument list survives commas and spaces that way). */
+function stringList(v: string | undefined, flag: string): string[] | undefined {
+  if (v === undefined) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(v);
+  } catch {
+    parsed = undefined;
+  }
+  if (!Array.isArray(parsed) || !parsed.every((x) => typeof x === 'string'))
+    throw new UsageError(`--${flag}: expected a JSON list of strings, got ${v}`);
+  return parsed as string[];
 }
 
 function bool(v: string | boolean | undefined, dflt: boolean, flag: string): boolean {
@@ -113,6 +133,8 @@ export function parseFlags(argv: string[]): ControllerFlags | 'help' {
       'agent-image': { type: 'string' },
       'cni-plugin-image': { type: 'string' },
       'netpol-image': { type: 'string' },
+      'netpol-args': { type: 'string' },
+      'verify-public-ip': { type: 'string' },
       dataplane: { type: 'string' },
       'log-level': { type: 'string' },
     },
@@ -146,6 +168,8 @@ export function parseFlags(argv: string[]): ControllerFlags | 'help' {
     agentImage,
     cniPluginImage: values['cni-plugin-image'],
     netpolImage: values['netpol-image'],
+    netpolArgs: stringList(values['netpol-args'], 'netpol-args'),
+    verifyPublicIP: bool(values['verify-public-ip'], true, 'verify-public-ip'),
     dataplane: bool(values.dataplane, !!agentImage, 'dataplane'),
     logLevel: values['log-level'] ?? 'info',
   };
@@ -209,6 +233,7 @@ export async function runController(
         agentImage: flags.agentImage,
         cniPluginImage: flags.cniPluginImage,
         netpolImage: flags.netpolImage,
+        netpolArgs: flags.netpolArgs,
       },
     );
   }
@@ -229,6 +254,7 @@ export async function runController(
       metrics,
       events,
       dataplane,
+      verifyPublicIP: flags.verifyPublicIP,
       workers: flags.workers,
       writeConcurrency: flags.writeConcurrency,
     });

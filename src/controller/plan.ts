@@ -31,6 +31,8 @@ export interface NodeLike {
     deletionTimestamp?: string | Date;
   };
   spec?: { podCIDR?: string; podCIDRs?: string[] };
+  /** InternalIP/ExternalIP only: what a lease's publicIP is checked against. */
+  status?: { addresses?: Array<{ type: string; address: string }> };
 }
 
 export type DegradedReason =
@@ -60,6 +62,23 @@ export interface PreparedNetwork {
   };
   /** Set when the network cannot allocate: InvalidSpec or OverlappingNetwork. */
   refused?: { reason: DegradedReason; message: string };
+}
+
+/** Why a lease's subnet cannot be claimed, naming what it conflicts with. */
+export function claimConflictNote(
+  r: Exclude<ClaimResult, 'ok'>,
+  subnet: string,
+  pool: LeasePool,
+  holder: string | undefined,
+): string {
+  const net = formatCidr(pool.network);
+  const why = {
+    taken: `is also held by older lease ${holder ?? '?'}`,
+    reserved: `lies in spec.reservedSubnets of ${net}`,
+    outside: `lies outside ${net} (or outside its subnetMin..subnetMax range)`,
+    misaligned: `is not a /${pool.subnetLen} subnet of ${net}`,
+  }[r];
+  return `subnet ${subnet} ${why}; this lease is ignored until resolved`;
 }
 
 /** Per-node events of one kind per pass are capped; the network gets one summary event. */
@@ -497,10 +516,7 @@ function claimLeases(st: PlanState): void {
         uid: l.metadata.uid,
         type: 'Warning',
         reason: 'SubnetConflict',
-        note:
-          r === 'taken'
-            ? `subnet ${subnet} is also held by older lease ${holder}; this lease is ignored until resolved`
-            : `subnet ${subnet} is not a /${pool.subnetLen} subnet of ${formatCidr(pool.network)} (${r})`,
+        note: claimConflictNote(r, subnet, pool, holder),
       });
     }
   }

@@ -263,7 +263,7 @@ describeLab('agent dataplane (netns lab)', () => {
     await expectFullMatrix(lab, ['p1', 'p2']);
   }, 90_000);
 
-  it('a kernel failure turns the lease Degraded (condition + Event) and heals when the cause goes', async () => {
+  it('a kernel failure turns the lease Ready=False (condition + Event) and heals when the cause goes', async () => {
     await lab.stopAgent('n2');
     // Another device holding VNI 1 on port 8472 makes creating flannel.1 fail with EEXIST.
     await lab.exec('n2', 'ip', ['link', 'del', 'flannel.1']);
@@ -286,14 +286,19 @@ describeLab('agent dataplane (netns lab)', () => {
     lab.startAgent('n2', NET, ['--resync-period', '5s']);
     const lease = async () => (await leases(lab, NET)).find((l) => l.spec.nodeName === 'n2')!;
     await waitUntil(
-      'n2 Degraded',
+      'n2 not Ready',
       async () =>
-        (await lease()).status?.conditions?.find((c) => c.type === 'Degraded')?.status === 'True',
+        (await lease()).status?.conditions?.find((c) => c.type === 'Ready')?.status === 'False',
       20_000,
       200,
     );
     const l = await lease();
-    expect(l.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('False');
+    expect(l.status?.conditions?.find((c) => c.type === 'Ready')).toMatchObject({
+      reason: 'EAGENT_VXLAN_DEVICE',
+      message: expect.stringContaining('cannot create flannel.1'),
+    });
+    // Agents write no condition type but their own (the admission policy's split).
+    expect(l.status?.conditions?.map((c) => c.type)).toEqual(['Ready']);
     const ev = await lab.client.list<{ reason?: string; regarding?: { name?: string } }>(
       '/apis/events.k8s.io/v1/namespaces/default/events',
     );

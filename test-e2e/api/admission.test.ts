@@ -255,6 +255,59 @@ describe('SubnetLease admission', () => {
     ]);
   });
 
+  it('rejects a lease subnet of the whole address space', async () => {
+    const spec = { nodeName: 'node-w', networkName: 'pods', subnet: '0.0.0.0/0' };
+    expect(await rejection(() => apply(lease(leaseName('pods', 'node-w'), spec)))).toEqual([
+      { field: 'spec.subnet', message: 'subnet must not be wider than /8' },
+      ...[
+        '0.0.0.0/8 ("this network")',
+        '127.0.0.0/8 (loopback)',
+        '169.254.0.0/16 (link-local)',
+        '224.0.0.0/4 (multicast)',
+        '240.0.0.0/4 (reserved, with the broadcast address)',
+      ].map((r) => ({ field: 'spec.subnet', message: `subnet must not overlap ${r}` })),
+    ]);
+  });
+
+  it.each([
+    ['uppercase', 'Node-A'],
+    ['underscore', 'node_a'],
+    ['slash', 'a/b'],
+  ])('rejects a nodeName that is no Node name (%s)', async (_n, nodeName) => {
+    const spec = { nodeName, networkName: 'pods', subnet: '10.244.9.0/24' };
+    expect(await rejection(() => apply(lease(`pods.bad-node-${++seq}`, spec)))).toEqual([
+      {
+        field: 'spec.nodeName',
+        message:
+          "nodeName must be a Node name: a DNS subdomain (lowercase letters, digits, '-' and '.', at most 253 characters)",
+      },
+    ]);
+  });
+
+  it.each([
+    ['loopback', { publicIP: '127.0.0.1' }, 'publicIP'],
+    ['multicast', { publicIP: '224.0.0.1' }, 'publicIP'],
+    ['unspecified', { publicIP: '0.0.0.0' }, 'publicIP'],
+    ['broadcast', { publicIP: '255.255.255.255' }, 'publicIP'],
+    ['link-local', { publicIP: '169.254.10.1' }, 'publicIP'],
+    ['IPv6 loopback', { publicIPv6: '::1' }, 'publicIPv6'],
+    ['IPv6 unspecified', { publicIPv6: '::' }, 'publicIPv6'],
+    ['IPv6 multicast', { publicIPv6: 'ff02::1' }, 'publicIPv6'],
+    ['IPv6 link-local', { publicIPv6: 'fe80::1' }, 'publicIPv6'],
+  ])('rejects a %s status address', async (_n, status, field) => {
+    const obj = {
+      ...lease(name, base),
+      spec: undefined as unknown as Record<string, unknown>,
+      status,
+    };
+    expect(await rejection(() => applyStatus(obj))).toEqual([
+      {
+        field: `status.${field}`,
+        message: `${field} must be a unicast address (not unspecified, loopback, link-local, multicast or broadcast)`,
+      },
+    ]);
+  });
+
   it.each([
     ['publicIP', { publicIP: '10.0.0.300' }, 'status.publicIP', 'publicIP must be an IPv4 address'],
     [

@@ -472,6 +472,79 @@ describe('chart installed into a real API server', () => {
     expect(await can(agentA, { verb: 'create', resource: 'events', namespace: NS })).toBe(false);
   });
 
+  it('an agent writes only its own condition types (Ready, ForwardingBlocked); the controller-owned ones are off limits', async () => {
+    const [nodeA] = NODES as [string, string];
+    const a = admin();
+    const agentA = await clientForToken(await cp().tokenFor(NS, AGENT_SA, { nodeName: nodeA }));
+    const path = `${LEASES}/default.${nodeA}/status`;
+    const cond = (type: string, status: string, reason = 'Test') => ({
+      type,
+      status,
+      reason,
+      message: `${type} ${status}`,
+      lastTransitionTime: '2026-01-01T00:00:00Z',
+    });
+    const applyAgent = (conditions: unknown[]) =>
+      agentA.applyStatus<SubnetLease>(
+        {
+          apiVersion: 'network.flannel-operator.io/v1alpha1',
+          kind: 'SubnetLease',
+          metadata: { name: `default.${nodeA}` },
+          status: { conditions },
+        },
+        { fieldManager: 'flannel-operator-agent', force: true },
+      );
+    const denial =
+      'may write only the lease conditions Ready and ForwardingBlocked; the other condition types (SubnetConflict, BackendRejected, ...) are owned by the controller';
+    // Its own types: allowed.
+    const own = await applyAgent([cond('Ready', 'True'), cond('ForwardingBlocked', 'False')]);
+    expect(own.status?.conditions?.map((c) => c.type).sort()).toEqual([
+      'ForwardingBlocked',
+      'Ready',
+    ]);
+    // Adding a controller-owned condition: denied.
+    for (const type of ['SubnetConflict', 'BackendRejected', 'Degraded', 'Anything'])
+      await expectApiError(applyAgent([cond('Ready', 'True'), cond(type, 'False')]), 403, denial);
+    // The controller flags the lease; the agent can neither clear, change nor remove the flag.
+    await a.applyStatus(
+      {
+        apiVersion: 'network.flannel-operator.io/v1alpha1',
+        kind: 'SubnetLease',
+        metadata: { name: `default.${nodeA}` },
+        status: { conditions: [cond('BackendRejected', 'True', 'DuplicateVtepMAC')] },
+      },
+      { fieldManager: 'flannel-operator-controller', force: true },
+    );
+    await expectApiError(
+      applyAgent([cond('Ready', 'True'), cond('BackendRejected', 'False', 'Resolved')]),
+      403,
+      denial,
+    );
+    await expectApiError(
+      agentA.patch(path, { status: { conditions: [cond('Ready', 'True')] } }, { type: 'merge' }),
+      403,
+      denial,
+    );
+    await expectApiError(
+      agentA.patch(path, [{ op: 'remove', path: '/status/conditions/2' }], { type: 'json' }),
+      403,
+      denial,
+    );
+    const after = await a.get<SubnetLease>(`${LEASES}/default.${nodeA}`);
+    expect(after.status?.conditions?.find((c) => c.type === 'BackendRejected')).toMatchObject({
+      status: 'True',
+      reason: 'DuplicateVtepMAC',
+    });
+    // Its own conditions still change freely next to the controller's.
+    const updated = await applyAgent([cond('Ready', 'False', 'Broken')]);
+    expect(updated.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('False');
+    expect(updated.status?.conditions?.find((c) => c.type === 'BackendRejected')?.status).toBe(
+      'True',
+    );
+    // Clean up for the following tests: the controller drops its flag.
+    await a.patch(path, { status: { conditions: [cond('Ready', 'True')] } }, { type: 'merge' });
+  });
+
   it('helm upgrade --set netpol.enabled=true: agent RBAC grows, the controller rolls the sidecar in', async () => {
     const a = admin();
     const before = await a.get<V1DaemonSet>(
@@ -518,5 +591,41 @@ describe('chart installed into a real API server', () => {
       rollingUpdate: { maxUnavailable: 1, maxSurge: 0 },
     });
     expect(controllerLog).not.toMatch(/forbidden/i);
+  });
+
+  it('a FlannelNetwork cannot choose the image or args of the privileged netpol sidecar', async () => {
+    const a = admin();
+    const dsPath = `/apis/apps/v1/namespaces/${NS}/daemonsets/flannel-agent-default`;
+    const before = await a.get<V1DaemonSet>(dsPath);
+    const sidecar = (ds: V1DaemonSet) =>
+      ds.spec!.template.spec!.containers.find((c) => c.name === 'kube-network-policies')!;
+    expect(sidecar(before).image).toBe('registry.k8s.io/networking/kube-network-policies:v1.0.0');
+    // Someone allowed to edit FlannelNetworks (not the operator's configuration) tries.
+    const patched = await a.patch<FlannelNetwork>(
+      `${NETWORKS}/default`,
+      {
+        spec: {
+          netpol: { enabled: true, image: 'evil.example/root:latest', args: ['--evil'] },
+          backend: { mtu: 1400 },
+        },
+      },
+      { type: 'merge' },
+    );
+    // Not part of the API any more: the API server drops both fields.
+    expect(patched.spec.netpol).toEqual({ enabled: true });
+    // The controller reconciles the new generation (the MTU change rolls the agents) and the
+    // sidecar keeps the operator's image and args.
+    const after = await waitFor('DaemonSet for the new generation', async () => {
+      const ds = await a.get<V1DaemonSet>(dsPath);
+      return ds.spec!.template.spec!.containers[0]!.args!.join(' ') !==
+        before.spec!.template.spec!.containers[0]!.args!.join(' ') ||
+        ds.spec!.template.metadata!.annotations![CONFIG_HASH_ANNOTATION] !==
+          before.spec!.template.metadata!.annotations![CONFIG_HASH_ANNOTATION]
+        ? ds
+        : undefined;
+    });
+    expect(sidecar(after).image).toBe('registry.k8s.io/networking/kube-network-policies:v1.0.0');
+    expect(sidecar(after).args).toEqual(sidecar(before).args);
+    expect(JSON.stringify(after.spec!.template)).not.toContain('evil');
   });
 });

@@ -33,12 +33,15 @@ const arg = (objs: K8sObject[], flag: string): string | undefined =>
 /** The DaemonSet the controller would apply for the rendered network and pod config. */
 function daemonSetFor(objs: K8sObject[]) {
   const net = { ...network(objs), metadata: { ...network(objs).metadata, uid: 'u-1' } };
+  const flags = parseControllerFlags(controllerArgs(objs).slice(1));
+  if (flags === 'help') throw new Error('controller args ask for help');
   return desiredDaemonSet(net, {
     ...parseDataplaneConfig(env(objs, 'FLANNEL_OPERATOR_DATAPLANE')!),
     namespace: 'flannel-system',
-    agentImage: arg(objs, '--agent-image')!,
-    cniPluginImage: arg(objs, '--cni-plugin-image'),
-    netpolImage: arg(objs, '--netpol-image'),
+    agentImage: flags.agentImage!,
+    cniPluginImage: flags.cniPluginImage,
+    netpolImage: flags.netpolImage,
+    netpolArgs: flags.netpolArgs,
     serviceAccountName: env(objs, 'FLANNEL_OPERATOR_AGENT_SERVICE_ACCOUNT'),
   });
 }
@@ -159,7 +162,11 @@ describe('helm chart charts/flannel-operator', () => {
   it('netpol on: CR enables the sidecar, agent RBAC gains exactly what kube-network-policies reads', async () => {
     const off = await render();
     const on = await render({ netpol: { enabled: true, args: ['--v=4'] } });
-    expect(network(on).spec.netpol).toEqual({ enabled: true, args: ['--v=4'] });
+    // The CR only switches the sidecar on; image and args go to the controller as flags.
+    expect(network(on).spec.netpol).toEqual({ enabled: true });
+    const ctrlArgs = pick<V1Deployment>(on, 'Deployment', 'fo-flannel-operator-controller').spec!
+      .template.spec!.containers[0]!.args!;
+    expect(ctrlArgs).toContain('--netpol-args=["--v=4"]');
     expect(network(off).spec.netpol).toEqual({ enabled: false });
 
     const rules = (objs: K8sObject[]) =>

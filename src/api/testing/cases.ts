@@ -27,6 +27,17 @@ export const VALID_SPECS: Record<string, Record<string, unknown>> = {
     ipv6Network: 'fd00:1::/56',
   },
   'small-network': { network: '192.168.7.0/28' },
+  'widest networks': { network: '10.0.0.0/8', ipv6Network: 'fd00::/32', ipv6SubnetLen: 64 },
+  'valid selector': {
+    network: '10.250.0.0/16',
+    nodeSelector: {
+      matchLabels: { 'example.com/pool': 'a', zone: '' },
+      matchExpressions: [
+        { key: 'node-role.kubernetes.io/worker', operator: 'Exists' },
+        { key: 'pool', operator: 'In', values: ['a', 'b.c'] },
+      ],
+    },
+  },
 };
 
 export const INVALID_SPECS: InvalidCase[] = [
@@ -192,6 +203,150 @@ export const INVALID_SPECS: InvalidCase[] = [
     ],
   },
 ];
+
+const net4 = (message: string) => ({ field: 'spec.network', message });
+const net6 = (message: string) => ({ field: 'spec.ipv6Network', message });
+const overlap4 = {
+  zero: net4('network must not overlap 0.0.0.0/8 ("this network")'),
+  loopback: net4('network must not overlap 127.0.0.0/8 (loopback)'),
+  linkLocal: net4('network must not overlap 169.254.0.0/16 (link-local)'),
+  multicast: net4('network must not overlap 224.0.0.0/4 (multicast)'),
+  reserved: net4('network must not overlap 240.0.0.0/4 (reserved, with the broadcast address)'),
+};
+const overlap6 = {
+  low: net6('ipv6Network must not overlap ::/8 (loopback, unspecified and IPv4-mapped)'),
+  linkLocal: net6('ipv6Network must not overlap fe80::/10 (link-local)'),
+  multicast: net6('ipv6Network must not overlap ff00::/8 (multicast)'),
+};
+const tooWide4 = net4('network must not be wider than /8');
+const tooWide6 = net6('ipv6Network must not be wider than /32');
+const selector = (nodeSelector: Record<string, unknown>) => ({
+  network: '10.244.0.0/16',
+  nodeSelector,
+});
+const LABEL_KEY_HELP =
+  "an optional DNS subdomain prefix and '/', then at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit";
+
+/** Special-purpose ranges, over-wide networks and selectors that match nothing (issue 10). */
+export const INVALID_RANGES_AND_SELECTORS: InvalidCase[] = [
+  {
+    name: 'the whole IPv4 space',
+    spec: { network: '0.0.0.0/0' },
+    errors: [tooWide4, ...Object.values(overlap4)],
+  },
+  { name: 'wider than /8', spec: { network: '10.0.0.0/7' }, errors: [tooWide4] },
+  { name: 'loopback', spec: { network: '127.0.0.0/8' }, errors: [overlap4.loopback] },
+  { name: '"this network"', spec: { network: '0.0.0.0/8' }, errors: [overlap4.zero] },
+  { name: 'link-local', spec: { network: '169.254.0.0/16' }, errors: [overlap4.linkLocal] },
+  {
+    name: 'all of multicast',
+    spec: { network: '224.0.0.0/4' },
+    errors: [tooWide4, overlap4.multicast],
+  },
+  { name: 'inside multicast', spec: { network: '239.1.0.0/16' }, errors: [overlap4.multicast] },
+  { name: 'broadcast range', spec: { network: '255.255.255.0/24' }, errors: [overlap4.reserved] },
+  {
+    name: 'the whole IPv6 space',
+    spec: { ipv6Network: '::/0' },
+    errors: [tooWide6, ...Object.values(overlap6)],
+  },
+  {
+    name: 'IPv6 loopback',
+    spec: { ipv6Network: '::1/128' },
+    errors: [
+      net6('ipv6Network must be /124 or larger: it has to hold at least 4 subnets of at most /126'),
+      overlap6.low,
+    ],
+  },
+  {
+    name: 'IPv6 multicast',
+    spec: { ipv6Network: 'ff00::/8' },
+    errors: [tooWide6, overlap6.multicast],
+  },
+  {
+    name: 'IPv6 link-local',
+    spec: { ipv6Network: 'fe80::/10' },
+    errors: [tooWide6, overlap6.linkLocal],
+  },
+  {
+    name: 'inside IPv6 link-local',
+    spec: { ipv6Network: 'fe80::/56' },
+    errors: [overlap6.linkLocal],
+  },
+  {
+    name: 'selector In without values',
+    spec: selector({ matchExpressions: [{ key: 'pool', operator: 'In' }] }),
+    errors: [
+      {
+        field: 'spec.nodeSelector.matchExpressions[0].values',
+        message: 'values must not be empty with operator In or NotIn (it would match nothing)',
+      },
+    ],
+  },
+  {
+    name: 'selector NotIn with an empty list',
+    spec: selector({ matchExpressions: [{ key: 'pool', operator: 'NotIn', values: [] }] }),
+    errors: [
+      {
+        field: 'spec.nodeSelector.matchExpressions[0].values',
+        message: 'values must not be empty with operator In or NotIn (it would match nothing)',
+      },
+    ],
+  },
+  {
+    name: 'selector Exists with values',
+    spec: selector({ matchExpressions: [{ key: 'pool', operator: 'Exists', values: ['a'] }] }),
+    errors: [
+      {
+        field: 'spec.nodeSelector.matchExpressions[0].values',
+        message: 'values must be empty with operator Exists or DoesNotExist',
+      },
+    ],
+  },
+  {
+    name: 'selector with an empty key',
+    spec: selector({ matchExpressions: [{ key: '', operator: 'Exists' }] }),
+    errors: [
+      {
+        field: 'spec.nodeSelector.matchExpressions[0].key',
+        message: `key must be a label key: ${LABEL_KEY_HELP}`,
+      },
+    ],
+  },
+  {
+    name: 'selector with an invalid key',
+    spec: selector({ matchExpressions: [{ key: 'Bad_Prefix/pool', operator: 'DoesNotExist' }] }),
+    errors: [
+      {
+        field: 'spec.nodeSelector.matchExpressions[0].key',
+        message: `key must be a label key: ${LABEL_KEY_HELP}`,
+      },
+    ],
+  },
+  {
+    name: 'matchLabels with an invalid key',
+    spec: selector({ matchLabels: { 'has space': 'x' } }),
+    errors: [
+      {
+        field: 'spec.nodeSelector.matchLabels',
+        message: `matchLabels keys must be label keys: ${LABEL_KEY_HELP}`,
+      },
+    ],
+  },
+  {
+    name: 'matchLabels with an invalid value',
+    spec: selector({ matchLabels: { pool: 'not valid!' } }),
+    errors: [
+      {
+        field: 'spec.nodeSelector.matchLabels.pool',
+        message:
+          "matchLabels values must be a label value: empty, or at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit",
+      },
+    ],
+  },
+];
+
+INVALID_SPECS.push(...INVALID_RANGES_AND_SELECTORS);
 
 /** Updates: `from` is accepted, then `to` must be rejected with `errors`. */
 export interface TransitionCase {

@@ -162,14 +162,30 @@ describe('desiredDaemonSet', () => {
       netpolImage: 'example.org/netpol:2',
     });
     expect(container(fromOpts, 'kube-network-policies')!.image).toBe('example.org/netpol:2');
+    const argsFromOpts = desiredDaemonSet(network({ netpol: { enabled: true } }), {
+      ...OPTS,
+      netpolArgs: ['--v=4'],
+    });
+    expect(container(argsFromOpts, 'kube-network-policies')!.args).toEqual(['--v=4']);
+    // Image and args in a FlannelNetwork (older CRD, validation off) are never used.
     const fromCr = desiredDaemonSet(
-      network({ netpol: { enabled: true, image: 'example.org/np:cr', args: ['--v=4'] } }),
+      network({
+        netpol: { enabled: true, image: 'evil.example/root:1', args: ['--evil'] },
+      } as never),
       { ...OPTS, netpolImage: 'example.org/netpol:2' },
     );
     expect(container(fromCr, 'kube-network-policies')).toMatchObject({
-      image: 'example.org/np:cr',
-      args: ['--v=4'],
+      image: 'example.org/netpol:2',
+      args: DEFAULT_NETPOL_ARGS,
     });
+    expect(hash(fromCr)).toBe(
+      hash(
+        desiredDaemonSet(network({ netpol: { enabled: true } }), {
+          ...OPTS,
+          netpolImage: 'example.org/netpol:2',
+        }),
+      ),
+    );
   });
 
   it('turns the network nodeSelector into required node affinity', () => {

@@ -74,6 +74,8 @@ export interface DaemonSetOptions extends DataplanePodConfig {
   agentImage: string;
   cniPluginImage?: string;
   netpolImage?: string;
+  /** kube-network-policies arguments (default DEFAULT_NETPOL_ARGS). */
+  netpolArgs?: string[];
   serviceAccountName?: string;
 }
 
@@ -160,9 +162,7 @@ export function dataplaneConfig(network: FlannelNetwork): Record<string, unknown
       gbp: b.gbp ?? false,
     },
     ipMasq: s.ipMasq ?? true,
-    netpol: s.netpol?.enabled
-      ? { enabled: true, image: s.netpol.image ?? null, args: s.netpol.args ?? null }
-      : { enabled: false },
+    netpol: { enabled: s.netpol?.enabled ?? false },
   };
 }
 
@@ -297,9 +297,10 @@ export function desiredDaemonSet(network: FlannelNetwork, opts: DaemonSetOptions
   if (netpol?.enabled) {
     containers.push({
       name: 'kube-network-policies',
-      image: netpol.image ?? opts.netpolImage ?? DEFAULT_NETPOL_IMAGE,
+      // Operator configuration only: a FlannelNetwork editor must not choose what runs privileged.
+      image: opts.netpolImage ?? DEFAULT_NETPOL_IMAGE,
       command: ['/bin/netpol'],
-      args: netpol.args ?? DEFAULT_NETPOL_ARGS,
+      args: opts.netpolArgs ?? DEFAULT_NETPOL_ARGS,
       env: [nodeNameEnv('MY_NODE_NAME')],
       // NFQUEUE, nftables and conntrack labels: the sidecar needs a privileged container.
       securityContext: { privileged: true },

@@ -32,8 +32,9 @@ export interface DataplaneOptions {
   agentImage: string;
   /** Image holding the flannel CNI plugin binary. */
   cniPluginImage?: string;
-  /** Default kube-network-policies image when a network enables netpol without naming one. */
+  /** kube-network-policies image and args (never from a FlannelNetwork: the sidecar is privileged). */
   netpolImage?: string;
+  netpolArgs?: string[];
   serviceAccountName?: string;
   /**
    * Agent pod settings (host dirs, resources, tolerations, ...). When absent they are read from
@@ -58,6 +59,7 @@ export function createDataplaneRollout(
     agentImage: opts.agentImage,
     cniPluginImage: opts.cniPluginImage,
     netpolImage: opts.netpolImage,
+    netpolArgs: opts.netpolArgs,
     serviceAccountName:
       opts.serviceAccountName ?? env.FLANNEL_OPERATOR_AGENT_SERVICE_ACCOUNT ?? undefined,
   });

@@ -1,0 +1,163 @@
+import { isGlobalUnicast } from '../ipam/special.js';
+import { tryParseIp } from '../ipam/cidr.js';
+import { BACKEND_REJECTED, type SubnetLease } from '../api/index.js';
+import type { NetworkConfig, PeerLease, SelfInfo } from './desired.js';
+
+/**
+ * Which peers the agent refuses to program, and why. Every lease status field is written by
+ * that node's agent, so a compromised node can publish anything there: another node's VTEP MAC
+ * (its FDB entry would take that node's traffic), a loopback or multicast publicIP, this node's
+ * own address. Pure, shared with the controller, which flags the same leases for humans.
+ */
+
+export function peerOfLease(l: SubnetLease): PeerLease {
+  return {
+    nodeName: l.spec.nodeName,
+    subnet: l.spec.subnet,
+    publicIP: l.status?.publicIP,
+    vtepMAC: l.status?.backend?.vtepMAC,
+    ipv6Subnet: l.spec.ipv6Subnet,
+    publicIPv6: l.status?.publicIPv6,
+    v6VtepMAC: l.status?.backend?.v6VtepMAC,
+    deleting: !!l.metadata.deletionTimestamp,
+    created: timeOf(l.metadata.creationTimestamp),
+    rejected: l.status?.conditions?.find((c) => c.type === BACKEND_REJECTED && c.status === 'True')
+      ?.message,
+  };
+}
+
+function timeOf(t: string | Date | undefined): number | undefined {
+  if (t === undefined) return undefined;
+  const n = t instanceof Date ? t.getTime() : Date.parse(t);
+  return Number.isFinite(n) ? n : undefined;
+}
+
+const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
+
+/** Why a VTEP MAC cannot belong to a peer, or undefined when it can. */
+export function macProblem(mac: string): string | undefined {
+  const m = mac.toLowerCase();
+  if (!MAC_RE.test(m)) return 'is not a MAC address';
+  if (m === '00:00:00:00:00:00') return 'is the zero address';
+  if (m === 'ff:ff:ff:ff:ff:ff') return 'is the broadcast address';
+  if (parseInt(m.slice(0, 2), 16) & 1) return 'is a multicast address';
+  return undefined;
+}
+
+/** Why an address cannot be a peer's publicIP(v6), or undefined when it can. */
+export function addressProblem(ip: string): string | undefined {
+  if (!tryParseIp(ip)) return 'is not an IP address';
+  if (!isGlobalUnicast(ip))
+    return 'is not a unicast address (loopback, link-local, multicast, unspecified or broadcast)';
+  return undefined;
+}
+
+/** Canonical text of an address or MAC, so "FD00::1"/"fd00:0::1" compare equal. */
+function keyOf(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const ip = tryParseIp(value);
+  return ip ? `${ip.family}/${ip.addr}` : value.toLowerCase();
+}
+
+/** Older first, name breaking ties: the order every agent and the controller agree on. */
+export function olderFirst(a: PeerLease, b: PeerLease): number {
+  return (
+    (a.created ?? 0) - (b.created ?? 0) ||
+    (a.nodeName < b.nodeName ? -1 : a.nodeName > b.nodeName ? 1 : 0)
+  );
+}
+
+/**
+ * For a field that must be unique across leases: each lease that repeats a value an older lease
+ * already holds, mapped to that older lease's node. The older lease keeps the value.
+ */
+export function duplicateHolders(
+  leases: readonly PeerLease[],
+  field: 'vtepMAC' | 'v6VtepMAC' | 'publicIP' | 'publicIPv6',
+): Map<string, string> {
+  const first = new Map<string, string>();
+  const out = new Map<string, string>();
+  for (const l of [...leases].sort(olderFirst)) {
+    const k = keyOf(l[field]);
+    if (k === undefined) continue;
+    const holder = first.get(k);
+    if (holder === undefined) first.set(k, l.nodeName);
+    else out.set(l.nodeName, holder);
+  }
+  return out;
+}
+
+/** Problems of one lease's own fields (no comparison with other leases). */
+export function leaseFieldProblems(l: PeerLease): string[] {
+  const out: string[] = [];
+  for (const f of ['publicIP', 'publicIPv6'] as const) {
+    const p = l[f] !== undefined ? addressProblem(l[f]) : undefined;
+    if (p) out.push(`${f} ${l[f]} ${p}`);
+  }
+  for (const f of ['vtepMAC', 'v6VtepMAC'] as const) {
+    const p = l[f] !== undefined ? macProblem(l[f]) : undefined;
+    if (p) out.push(`${f} ${l[f]} ${p}`);
+  }
+  return out;
+}
+
+/** Problems from comparing leases: repeated VTEP MACs (and, with routes via publicIP, addresses). */
+export function duplicateProblems(
+  leases: readonly PeerLease[],
+  opts: { uniqueAddresses: boolean },
+): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  const fields = [
+    'vtepMAC',
+    'v6VtepMAC',
+    ...(opts.uniqueAddresses ? ['publicIP', 'publicIPv6'] : []),
+  ] as const;
+  for (const f of fields as readonly ('vtepMAC' | 'v6VtepMAC' | 'publicIP' | 'publicIPv6')[]) {
+    for (const [node, holder] of duplicateHolders(leases, f)) {
+      const l = leases.find((x) => x.nodeName === node)!;
+      const list = out.get(node) ?? [];
+      list.push(`${f} ${l[f]} is already published by the older lease of node ${holder}`);
+      out.set(node, list);
+    }
+  }
+  return out;
+}
+
+/**
+ * The peers this node must not program: nodeName -> why. A peer is refused as a whole (both
+ * families) when the controller marked its lease BackendRejected, when a field is hostile on its
+ * own, when it claims an address or VTEP MAC of this node, or when it repeats the VTEP MAC (or,
+ * where routes go via publicIP: host-gw, DirectRouting, the address) of an older lease.
+ */
+export function rejectedPeers(
+  self: SelfInfo,
+  cfg: NetworkConfig,
+  leases: readonly PeerLease[],
+): Map<string, string> {
+  const peers = leases.filter((l) => l.nodeName !== self.nodeName && !l.deleting);
+  const out = new Map<string, string>();
+  const reject = (node: string, why: string): void => {
+    if (!out.has(node)) out.set(node, why);
+  };
+  const ownAddrs = new Set(
+    [self.publicIP, self.underlay.ip, self.publicIPv6, self.underlay.ipv6].map(keyOf),
+  );
+  const ownMACs = new Set([self.vtepMAC, self.v6VtepMAC].map(keyOf));
+  for (const p of peers) {
+    if (p.rejected !== undefined)
+      reject(p.nodeName, `the controller rejected its lease: ${p.rejected}`);
+    const own = leaseFieldProblems(p);
+    if (own.length) reject(p.nodeName, own.join('; '));
+    for (const f of ['publicIP', 'publicIPv6'] as const)
+      if (p[f] !== undefined && ownAddrs.has(keyOf(p[f])))
+        reject(p.nodeName, `${f} ${p[f]} is an address of this node`);
+    for (const f of ['vtepMAC', 'v6VtepMAC'] as const)
+      if (p[f] !== undefined && ownMACs.has(keyOf(p[f])))
+        reject(p.nodeName, `${f} ${p[f]} is this node's own VTEP MAC`);
+  }
+  const dups = duplicateProblems(peers, {
+    uniqueAddresses: cfg.type === 'host-gw' || cfg.directRouting,
+  });
+  for (const [node, problems] of dups) reject(node, problems.join('; '));
+  return out;
+}

@@ -1,0 +1,69 @@
+import { overlaps, parseCidr, tryParseCidr, tryParseIp, type Cidr, type Family } from './cidr.js';
+
+/**
+ * Address ranges a pod network or a peer address must never use, and the widest network the
+ * operator accepts. Shared by the admission rules (src/api) and the agent's peer checks.
+ */
+
+/** Widest pod network per family: a /8 (v4) or /32 (v6) already holds 65536 /24s or /48s. */
+export const WIDEST_PREFIX: Record<Family, number> = { 4: 8, 6: 32 };
+
+export interface SpecialRange {
+  cidr: string;
+  what: string;
+}
+
+/** Ranges no pod network may overlap (RFC 6890 special-purpose blocks that routing breaks). */
+export const SPECIAL_RANGES: Record<Family, readonly SpecialRange[]> = {
+  4: [
+    { cidr: '0.0.0.0/8', what: '"this network"' },
+    { cidr: '127.0.0.0/8', what: 'loopback' },
+    { cidr: '169.254.0.0/16', what: 'link-local' },
+    { cidr: '224.0.0.0/4', what: 'multicast' },
+    { cidr: '240.0.0.0/4', what: 'reserved, with the broadcast address' },
+  ],
+  6: [
+    { cidr: '::/8', what: 'loopback, unspecified and IPv4-mapped' },
+    { cidr: 'fe80::/10', what: 'link-local' },
+    { cidr: 'ff00::/8', what: 'multicast' },
+  ],
+};
+
+const parsedRanges = (family: Family): Array<SpecialRange & { c: Cidr }> =>
+  SPECIAL_RANGES[family].map((r) => ({ ...r, c: parseCidr(r.cidr) }));
+const RANGES = { 4: parsedRanges(4), 6: parsedRanges(6) };
+
+/** The special ranges a CIDR overlaps (none for text that is no CIDR). */
+export function specialRangesOverlapped(text: unknown): SpecialRange[] {
+  const c = tryParseCidr(text);
+  if (!c) return [];
+  return RANGES[c.family].filter((r) => overlaps(r.c, c)).map(({ cidr, what }) => ({ cidr, what }));
+}
+
+const V4_BROADCAST = 0xffffffffn;
+const inRange = (family: Family, addr: bigint, cidr: string): boolean => {
+  const c = parseCidr(cidr);
+  const shift = BigInt((family === 4 ? 32 : 128) - c.prefix);
+  return c.family === family && addr >> shift === c.addr >> shift;
+};
+
+/**
+ * Go's net/netip IsGlobalUnicast, which the CEL `ip(x).isGlobalUnicast()` of the API server
+ * uses: not unspecified, loopback, link-local, multicast or the IPv4 broadcast address.
+ * (Private ranges such as 10/8 count as global unicast.)
+ */
+export function isGlobalUnicast(text: unknown): boolean {
+  const ip = tryParseIp(text);
+  if (!ip) return false;
+  const { family, addr } = ip;
+  if (addr === 0n) return false;
+  if (family === 4) {
+    return (
+      addr !== V4_BROADCAST &&
+      !inRange(4, addr, '127.0.0.0/8') &&
+      !inRange(4, addr, '169.254.0.0/16') &&
+      !inRange(4, addr, '224.0.0.0/4')
+    );
+  }
+  return addr !== 1n && !inRange(6, addr, 'fe80::/10') && !inRange(6, addr, 'ff00::/8');
+}
