@@ -91,13 +91,19 @@ const expressionRules: Rule<ExpressionShape>[] = [
 /** metav1.LabelSelector, validated like the API server validates one in a built-in object. */
 export const labelSelectorSchema = z
   .object({
+    // Both rules on the map: the API server reports a map value's path as `matchLabels[key]`.
     matchLabels: withRules(
-      z.record(z.string(), labelValue('matchLabels values')),
+      z.record(z.string(), z.string().max(63)),
       [
         {
           rule: `self.all(k, size(k) <= ${MAX_LABEL_KEY} && ${celLabelKey('k')})`,
           message: `matchLabels keys must be label keys: ${LABEL_KEY_HELP}`,
           check: (m) => Object.keys(m).every((k) => k.length <= MAX_LABEL_KEY && isLabelKey(k)),
+        },
+        {
+          rule: `self.all(k, self[k].matches('${LABEL_VALUE}'))`,
+          message: `matchLabels values must be label values: ${LABEL_VALUE_HELP}`,
+          check: (m) => Object.values(m).every((v) => new RegExp(LABEL_VALUE).test(v)),
         },
       ],
       { maxProperties: 64 },

@@ -34,7 +34,20 @@ const v4Networks = [
   '10.1.2.0/29',
   '10.244.0.0/23',
 ];
-const v4Bad = ['10.244.1.0/16', '10.244.0/16', 'fd00::/56', '10.244.0.0/33', 'nonsense'];
+const v4Bad = [
+  '10.244.1.0/16',
+  '10.244.0/16',
+  'fd00::/56',
+  '10.244.0.0/33',
+  'nonsense',
+  // Over-wide and special-purpose ranges.
+  '0.0.0.0/0',
+  '10.0.0.0/7',
+  '127.0.0.0/8',
+  '169.254.0.0/16',
+  '224.0.0.0/4',
+  '240.0.0.0/24',
+];
 const v4Addrs = [
   '10.244.1.0',
   '10.244.9.0',
@@ -56,7 +69,17 @@ const v4Addrs = [
   'x',
 ];
 const v6Networks = ['fd00:10:244::/56', 'fd00::/48', 'fd00::/120', 'fd00::/125'];
-const v6Bad = ['FD00::/56', 'fd00:0::/56', 'fd00::1/56', '10.0.0.0/8'];
+const v6Bad = [
+  'FD00::/56',
+  'fd00:0::/56',
+  'fd00::1/56',
+  '10.0.0.0/8',
+  '::/0',
+  '::1/128',
+  'fe80::/64',
+  'ff00::/8',
+  'fd00::/31',
+];
 const v6Addrs = [
   'fd00:10:244:1::',
   'fd00:10:244:9::',
@@ -97,6 +120,29 @@ const specArb = fc
     ipv6SubnetMin: opt(fc.constantFrom(...v6Addrs)),
     ipv6SubnetMax: opt(fc.constantFrom(...v6Addrs)),
     reservedSubnets: opt(fc.uniqueArray(fc.constantFrom(...reserved), { maxLength: 3 })),
+    nodeSelector: opt(
+      fc.record(
+        {
+          matchLabels: fc.dictionary(
+            fc.constantFrom('pool', 'example.com/zone', '', 'Bad_/x', 'a b'),
+            fc.constantFrom('a', '', 'not valid!', 'x.y-z'),
+            { maxKeys: 2 },
+          ),
+          matchExpressions: fc.array(
+            fc.record(
+              {
+                key: fc.constantFrom('pool', 'node-role.kubernetes.io/worker', '', '-bad'),
+                operator: fc.constantFrom('In', 'NotIn', 'Exists', 'DoesNotExist'),
+                values: fc.array(fc.constantFrom('a', 'b', 'bad value'), { maxLength: 2 }),
+              },
+              { requiredKeys: ['key', 'operator'] },
+            ),
+            { maxLength: 2 },
+          ),
+        },
+        { requiredKeys: [] },
+      ),
+    ),
     backend: opt(
       fc.record({
         type: fc.constantFrom('vxlan', 'host-gw'),

@@ -338,9 +338,9 @@ export const INVALID_RANGES_AND_SELECTORS: InvalidCase[] = [
     spec: selector({ matchLabels: { pool: 'not valid!' } }),
     errors: [
       {
-        field: 'spec.nodeSelector.matchLabels.pool',
+        field: 'spec.nodeSelector.matchLabels',
         message:
-          "matchLabels values must be a label value: empty, or at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit",
+          "matchLabels values must be label values: empty, or at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit",
       },
     ],
   },
