@@ -292,6 +292,7 @@ describe('chart installed into a real API server', () => {
       { verb: 'patch', resource: 'flannelnetworks', group: G, subresource: 'status' },
       { verb: 'create', resource: 'subnetleases', group: G },
       { verb: 'delete', resource: 'subnetleases', group: G },
+      { verb: 'patch', resource: 'subnetleases', group: G, subresource: 'status' },
       { verb: 'patch', resource: 'nodes' },
       { verb: 'patch', resource: 'daemonsets', group: 'apps', namespace: NS },
       { verb: 'update', resource: 'leases', group: 'coordination.k8s.io', namespace: NS },
@@ -490,7 +491,12 @@ describe('chart installed into a real API server', () => {
           apiVersion: 'network.flannel-operator.io/v1alpha1',
           kind: 'SubnetLease',
           metadata: { name: `default.${nodeA}` },
-          status: { conditions },
+          // Everything this field manager owns (server-side apply drops what it leaves out).
+          status: {
+            publicIP: '192.0.2.10',
+            backend: { type: 'vxlan', vni: 1, vtepMAC: '0a:58:0a:f4:01:01' },
+            conditions,
+          },
         },
         { fieldManager: 'flannel-operator-agent', force: true },
       );
@@ -505,15 +511,22 @@ describe('chart installed into a real API server', () => {
     // Adding a controller-owned condition: denied.
     for (const type of ['SubnetConflict', 'BackendRejected', 'Degraded', 'Anything'])
       await expectApiError(applyAgent([cond('Ready', 'True'), cond(type, 'False')]), 403, denial);
-    // The controller flags the lease; the agent can neither clear, change nor remove the flag.
-    await a.applyStatus(
-      {
-        apiVersion: 'network.flannel-operator.io/v1alpha1',
-        kind: 'SubnetLease',
-        metadata: { name: `default.${nodeA}` },
-        status: { conditions: [cond('BackendRejected', 'True', 'DuplicateVtepMAC')] },
-      },
-      { fieldManager: 'flannel-operator-controller', force: true },
+    // The controller flags the lease (its publicIP 192.0.2.10 is not an address of the Node);
+    // the agent can neither clear, change nor remove the flag.
+    const setAddresses = (...ips: string[]) =>
+      a.patch(
+        `/api/v1/nodes/${nodeA}/status`,
+        { status: { addresses: ips.map((address) => ({ type: 'InternalIP', address })) } },
+        { type: 'merge' },
+      );
+    await setAddresses('192.0.2.1');
+    const flag = async () =>
+      (await a.get<SubnetLease>(`${LEASES}/default.${nodeA}`)).status?.conditions?.find(
+        (c) => c.type === 'BackendRejected',
+      );
+    await waitFor(
+      'BackendRejected from the controller',
+      async () => (await flag())?.status === 'True',
     );
     await expectApiError(
       applyAgent([cond('Ready', 'True'), cond('BackendRejected', 'False', 'Resolved')]),
@@ -525,24 +538,24 @@ describe('chart installed into a real API server', () => {
       403,
       denial,
     );
+    const index = (
+      await a.get<SubnetLease>(`${LEASES}/default.${nodeA}`)
+    ).status!.conditions!.findIndex((c) => c.type === 'BackendRejected');
     await expectApiError(
-      agentA.patch(path, [{ op: 'remove', path: '/status/conditions/2' }], { type: 'json' }),
+      agentA.patch(path, [{ op: 'remove', path: `/status/conditions/${index}` }], { type: 'json' }),
       403,
       denial,
     );
-    const after = await a.get<SubnetLease>(`${LEASES}/default.${nodeA}`);
-    expect(after.status?.conditions?.find((c) => c.type === 'BackendRejected')).toMatchObject({
-      status: 'True',
-      reason: 'DuplicateVtepMAC',
-    });
+    expect(await flag()).toMatchObject({ status: 'True', reason: 'PublicIPNotNodeAddress' });
     // Its own conditions still change freely next to the controller's.
     const updated = await applyAgent([cond('Ready', 'False', 'Broken')]);
     expect(updated.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('False');
     expect(updated.status?.conditions?.find((c) => c.type === 'BackendRejected')?.status).toBe(
       'True',
     );
-    // Clean up for the following tests: the controller drops its flag.
-    await a.patch(path, { status: { conditions: [cond('Ready', 'True')] } }, { type: 'merge' });
+    // The Node gets that address: the controller clears its flag.
+    await setAddresses('192.0.2.10');
+    await waitFor('BackendRejected cleared', async () => (await flag())?.status === 'False');
   });
 
   it('helm upgrade --set netpol.enabled=true: agent RBAC grows, the controller rolls the sidecar in', async () => {

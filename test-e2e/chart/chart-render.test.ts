@@ -221,6 +221,11 @@ describe('helm chart charts/flannel-operator', () => {
         resources: ['subnetleases'],
         verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'],
       },
+      {
+        apiGroups: ['network.flannel-operator.io'],
+        resources: ['subnetleases/status'],
+        verbs: ['patch'],
+      },
       { apiGroups: [''], resources: ['nodes'], verbs: ['get', 'list', 'watch', 'patch'] },
     ]);
     const nsRole = pick<V1Role>(objs, 'Role', 'fo-flannel-operator-controller');
