@@ -502,6 +502,25 @@ describe('chart installed into a real API server', () => {
       );
     const denial =
       'may write only the lease conditions Ready and ForwardingBlocked; the other condition types (SubnetConflict, BackendRejected, ...) are owned by the controller';
+    // Upgrade from an agent that also wrote Reconciling and Degraded (as the same field manager):
+    // the new agent's apply drops them, which the policy allows for these two types only.
+    await a.applyStatus(
+      {
+        apiVersion: 'network.flannel-operator.io/v1alpha1',
+        kind: 'SubnetLease',
+        metadata: { name: `default.${nodeA}` },
+        status: {
+          publicIP: '192.0.2.10',
+          backend: { type: 'vxlan', vni: 1, vtepMAC: '0a:58:0a:f4:01:01' },
+          conditions: [
+            cond('Ready', 'True'),
+            cond('Reconciling', 'False'),
+            cond('Degraded', 'False'),
+          ],
+        },
+      },
+      { fieldManager: 'flannel-operator-agent', force: true },
+    );
     // Its own types: allowed.
     const own = await applyAgent([cond('Ready', 'True'), cond('ForwardingBlocked', 'False')]);
     expect(own.status?.conditions?.map((c) => c.type).sort()).toEqual([
