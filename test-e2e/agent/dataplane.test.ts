@@ -298,7 +298,7 @@ describeLab('agent dataplane (netns lab)', () => {
       message: expect.stringContaining('cannot create flannel.1'),
     });
     // Agents write no condition type but their own (the admission policy's split).
-    expect(l.status?.conditions?.map((c) => c.type)).toEqual(['Ready']);
+    expect(l.status?.conditions?.map((c) => c.type)).toEqual(['Ready', 'ForwardingBlocked']);
     const ev = await lab.client.list<{ reason?: string; regarding?: { name?: string } }>(
       '/apis/events.k8s.io/v1/namespaces/default/events',
     );
