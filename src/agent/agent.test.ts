@@ -187,12 +187,12 @@ describe('Agent with injected kernel, watchers and netfilter', () => {
     await until('rules back', () => nf.applied.length === 2, 1000);
   });
 
-  it('a failing pass is retried with backoff and reported on the lease as Degraded', async () => {
+  it('a failing pass is retried with backoff and reported on the lease as Ready=False', async () => {
     kernel.failing = true;
     kernel.state.routes = [];
     const reads = kernel.reads;
     rtnl.emit('change', 'route');
-    await until('Degraded published', () =>
+    await until('Ready=False published', () =>
       statuses.some((s) => JSON.stringify(s).includes('"EAGENT_KERNEL"')),
     );
     // The retry waits for the backoff (1 s first): no busy loop in the meantime.

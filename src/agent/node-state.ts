@@ -11,7 +11,6 @@ import {
   type DesiredState,
   type NetworkConfig,
   type Ownership,
-  type PeerLease,
   type SelfInfo,
   type UnderlayInfo,
 } from './desired.js';

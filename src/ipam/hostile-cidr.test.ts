@@ -32,9 +32,14 @@ const network = (spec: Record<string, unknown>): FlannelNetwork =>
 const lease = (node: string, subnet: string): SubnetLease => ({
   metadata: { name: `n.${node}` },
   spec: { nodeName: node, networkName: 'n', subnet },
+  // Distinct per node: a peer repeating this node's address or VTEP MAC is refused (peers.ts).
   status: {
-    publicIP: '10.200.0.2',
-    backend: { type: 'vxlan', vtepMAC: '0e:00:00:00:00:02', vni: 1 },
+    publicIP: node === 'a' ? '10.200.0.1' : '10.200.0.2',
+    backend: {
+      type: 'vxlan',
+      vtepMAC: node === 'a' ? '0e:00:00:00:00:01' : '0e:00:00:00:00:02',
+      vni: 1,
+    },
   },
 });
 const nodeInfo = {
