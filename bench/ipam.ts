@@ -3,7 +3,8 @@
  * - fill: 65,536 IPv4 /32s out of a /16, and 65,536 IPv6 /64s out of a /32 (2^32 subnets);
  *   floor = a plain Set + next-fit cursor (the least work that can hand out unique subnets).
  * - churn: on a full /16, release 512 random holders and reallocate lowest-first, 8 rounds;
- *   floor = a plain Set + linear scan from subnetMin (same lowest-first result, checked).
+ *   floor = owner map + a min-heap of freed indices + the never-used cursor (the least work that
+ *   hands out the lowest free index; identical results, checked in the run).
  * Both sides format CIDR strings, so the ratio shows the cost of the pool's bookkeeping.
  */
 import v8 from 'node:v8';
@@ -16,17 +17,28 @@ const N = 65_536;
 const CHURN_ROUNDS = 8;
 const CHURN_RELEASES = 512;
 
+/** A full GC before each timed run, so neither side pays for the other's garbage. */
+function collectGarbage(): void {
+  v8.setFlagsFromString('--expose-gc');
+  (vm.runInNewContext('gc') as () => void)();
+}
+
 function time(fn: () => void): number {
+  collectGarbage();
   const t0 = performance.now();
   fn();
   return performance.now() - t0;
 }
 
-/** Best of `n` runs, ms (first runs warm the JIT up). */
-function best(n: number, fn: () => void): number {
-  let min = Infinity;
-  for (let i = 0; i < n; i++) min = Math.min(min, time(fn));
-  return min;
+/** Best of `n` runs of each, alternating so both see the same machine load; ms. */
+function bestOf(n: number, a: () => void, b: () => void): [number, number] {
+  let minA = Infinity;
+  let minB = Infinity;
+  for (let i = 0; i < n; i++) {
+    minA = Math.min(minA, time(a));
+    minB = Math.min(minB, time(b));
+  }
+  return [minA, minB];
 }
 
 const v4Text = (base: number, i: number) => {
@@ -45,28 +57,31 @@ function poolV4(): SubnetPool {
   });
 }
 
-function fillV4(): SubnetPool {
-  const p = poolV4();
-  for (let i = 0; i < N; i++) p.allocate(`node-${i}`);
-  return p;
+/** Pool fill; the subnets are kept, as a caller would (unused strings get optimised away). */
+function fillV4(): { pool: SubnetPool; out: string[] } {
+  const pool = poolV4();
+  const out: string[] = [];
+  for (let i = 0; i < N; i++) out.push(pool.allocate(`node-${i}`));
+  return { pool, out };
 }
 
-function floorFillV4(): Map<string, number> {
+function floorFillV4(): { byOwner: Map<string, number>; out: string[] } {
   const used = new Set<number>();
   const byOwner = new Map<string, number>();
+  const out: string[] = [];
   let cursor = 0;
   const base = (10 << 24) >>> 0;
   for (let i = 0; i < N; i++) {
     while (used.has(cursor)) cursor++;
     used.add(cursor);
     byOwner.set(`node-${i}`, cursor);
-    v4Text(base, cursor);
+    out.push(v4Text(base, cursor));
   }
-  return byOwner;
+  return { byOwner, out };
 }
 
-function fillV6(): SubnetPool {
-  const p = new SubnetPool({
+function fillV6(): { pool: SubnetPool; out: string[] } {
+  const pool = new SubnetPool({
     family: 6,
     network: 'fd00::/32',
     subnetLen: 64,
@@ -74,25 +89,45 @@ function fillV6(): SubnetPool {
     subnetMax: 'fd00:0:ffff:ffff::',
     reserved: [],
   });
-  for (let i = 0; i < N; i++) p.allocate(`node-${i}`);
-  return p;
+  const out: string[] = [];
+  for (let i = 0; i < N; i++) out.push(pool.allocate(`node-${i}`));
+  return { pool, out };
 }
 
-function floorFillV6(): void {
-  const used = new Set<bigint>();
-  const byOwner = new Map<string, bigint>();
-  let cursor = 1n;
-  const base = 0xfd000000n << 96n;
+/** RFC 5952 text of eight 16-bit groups: the longest run (first on ties) of 2+ zero groups is "::". */
+function v6Text(groups: number[]): string {
+  let bestAt = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8;) {
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLen) [bestAt, bestLen] = [i, j - i];
+    i = j > i ? j : i + 1;
+  }
+  const hex = groups.map((g) => g.toString(16));
+  if (bestAt < 0) return hex.join(':');
+  return `${hex.slice(0, bestAt).join(':')}::${hex.slice(bestAt + bestLen).join(':')}`;
+}
+
+/** fd00::/32 has 2^32 /64s: their indices are plain numbers, groups 2 and 3 of the address. */
+function floorFillV6(): { byOwner: Map<string, number>; out: string[] } {
+  const used = new Set<number>();
+  const byOwner = new Map<string, number>();
+  const out: string[] = [];
+  let cursor = 1;
   for (let i = 0; i < N; i++) {
     while (used.has(cursor)) cursor++;
     used.add(cursor);
     byOwner.set(`node-${i}`, cursor);
-    const addr = base + (cursor << 64n);
-    // Minimal text form (no RFC 5952 compression): eight hex groups.
-    const groups: string[] = [];
-    for (let g = 7; g >= 0; g--) groups.push(((addr >> BigInt(g * 16)) & 0xffffn).toString(16));
-    void `${groups.join(':')}/64`;
+    out.push(`${v6Text([0xfd00, 0, cursor >>> 16, cursor & 0xffff, 0, 0, 0, 0])}/64`);
   }
+  return { byOwner, out };
+}
+
+/** Both sides must hand every owner the same subnet, or the comparison means nothing. */
+function checkSame(what: string, pool: { out: string[] }, floor: { out: string[] }): void {
+  if (pool.out.length !== N || pool.out.join() !== floor.out.join())
+    throw new Error(`ipam bench: pool and floor disagree on ${what}`);
 }
 
 function churnPlan(): number[][] {
@@ -113,20 +148,53 @@ function churnPool(p: SubnetPool, plan: number[][]): string[] {
   return out;
 }
 
-function churnFloor(byOwner: Map<string, number>, plan: number[][]): string[] {
-  const used = new Set<number>(byOwner.values());
+/** A plain binary min-heap of numbers, written out here so the floor shares no code with the pool. */
+class NumberHeap {
+  readonly a: number[] = [];
+  push(v: number): void {
+    const a = this.a;
+    let i = a.length;
+    a.push(v);
+    while (i > 0 && a[(i - 1) >> 1]! > v) {
+      a[i] = a[(i - 1) >> 1]!;
+      i = (i - 1) >> 1;
+    }
+    a[i] = v;
+  }
+  pop(): number | undefined {
+    const a = this.a;
+    if (a.length <= 1) return a.pop();
+    const top = a[0]!;
+    const v = a.pop()!;
+    let i = 0;
+    for (let c = 1; c < a.length; c = 2 * i + 1) {
+      if (c + 1 < a.length && a[c + 1]! < a[c]!) c++;
+      if (a[c]! >= v) break;
+      a[i] = a[c]!;
+      i = c;
+    }
+    a[i] = v;
+    return top;
+  }
+}
+
+/**
+ * Lowest-first reallocation with the least bookkeeping: freed indices go to a min-heap, and
+ * indices at or past the cursor were never handed out. Every index is held, in the heap, or
+ * >= cursor, so the heap's minimum (else the cursor) is the lowest free index.
+ */
+function churnFloor(byOwner: Map<string, number>, cursor: number, plan: number[][]): string[] {
+  const freed = new NumberHeap();
   const base = (10 << 24) >>> 0;
   const out: string[] = [];
   for (const round of plan) {
     for (const k of round) {
       const owner = `node-${k}`;
-      used.delete(byOwner.get(owner)!);
+      freed.push(byOwner.get(owner)!);
       byOwner.delete(owner);
     }
     for (const k of round) {
-      let i = 0;
-      while (used.has(i)) i++; // lowest free, scanning from subnetMin
-      used.add(i);
+      const i = freed.pop() ?? cursor++;
       byOwner.set(`node-${k}`, i);
       out.push(v4Text(base, i));
     }
@@ -136,12 +204,10 @@ function churnFloor(byOwner: Map<string, number>, plan: number[][]): string[] {
 
 /** Heap retained by the value `make` returns, measured around full GCs. */
 function retainedBytes(make: () => unknown): number {
-  v8.setFlagsFromString('--expose-gc');
-  const gc = vm.runInNewContext('gc') as () => void;
-  gc();
+  collectGarbage();
   const before = process.memoryUsage().heapUsed;
   const kept = make();
-  gc();
+  collectGarbage();
   const after = process.memoryUsage().heapUsed;
   void kept;
   return after - before;
@@ -165,26 +231,34 @@ function result(name: string, ms: number, floorMs: number, notes: string): Bench
 export async function run(): Promise<BenchResult[]> {
   const results: BenchResult[] = [];
 
-  const fill4 = best(5, () => void fillV4());
-  const fill4Floor = best(5, () => void floorFillV4());
+  checkSame('the IPv4 fill', fillV4(), floorFillV4());
+  const [fill4, fill4Floor] = bestOf(
+    7,
+    () => void fillV4(),
+    () => void floorFillV4(),
+  );
   results.push(
     result(
       'ipam: allocate 65,536 IPv4 /32 from a /16',
       fill4,
       fill4Floor,
-      `${Math.round((N / fill4) * 1000)} allocations/s; floor = Set + next-fit cursor`,
+      `${Math.round((N / fill4) * 1000)} allocations/s; floor = Set + next-fit cursor; identical subnets checked`,
     ),
   );
 
-  const heapDelta = retainedBytes(() => fillV6());
-  const fill6 = best(5, () => void fillV6());
-  const fill6Floor = best(5, () => floorFillV6());
+  checkSame('the IPv6 fill', fillV6(), floorFillV6());
+  const heapDelta = retainedBytes(() => fillV6().pool);
+  const [fill6, fill6Floor] = bestOf(
+    5,
+    () => void fillV6(),
+    () => void floorFillV6(),
+  );
   results.push(
     result(
       'ipam: allocate 65,536 IPv6 /64 from a /32 (2^32 subnets)',
       fill6,
       fill6Floor,
-      `${Math.round((N / fill6) * 1000)} allocations/s; floor = Set<bigint> + next-fit cursor`,
+      `${Math.round((N / fill6) * 1000)} allocations/s; floor = Set<number> + next-fit cursor, RFC 5952 text from number groups; identical subnets checked`,
     ),
     {
       name: 'ipam: heap growth holding 65,536 IPv6 subnets',
@@ -199,26 +273,27 @@ export async function run(): Promise<BenchResult[]> {
   let floorOut: string[] = [];
   let churn = Infinity;
   let churnF = Infinity;
-  for (let i = 0; i < 3; i++) {
-    const p = fillV4();
+  // A churn takes milliseconds: best of several runs, each on freshly filled state.
+  for (let i = 0; i < 9; i++) {
+    const { pool: p } = fillV4();
     churn = Math.min(
       churn,
       time(() => (poolOut = churnPool(p, plan))),
     );
-    const owners = floorFillV4();
+    const { byOwner: owners } = floorFillV4();
     churnF = Math.min(
       churnF,
-      time(() => (floorOut = churnFloor(owners, plan))),
+      time(() => (floorOut = churnFloor(owners, N, plan))),
     );
+    if (poolOut.join() !== floorOut.join())
+      throw new Error('ipam bench: pool and floor disagree on churn results');
   }
-  if (poolOut.join() !== floorOut.join())
-    throw new Error('ipam bench: pool and floor disagree on churn results');
   results.push(
     result(
       `ipam: churn ${CHURN_ROUNDS}x(release ${CHURN_RELEASES} + reallocate lowest-first) on a full /16`,
       churn,
       churnF,
-      'floor = Set + linear scan from subnetMin; identical allocations checked',
+      'floor = owner map + min-heap of freed indices + never-used cursor; identical allocations checked',
     ),
   );
   return results;

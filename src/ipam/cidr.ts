@@ -134,11 +134,13 @@ export function overlaps(a: Cidr, b: Cidr): boolean {
   return a.family === b.family && a.addr <= lastAddr(b) && b.addr <= lastAddr(a);
 }
 
+/** Dotted-quad text of an IPv4 address held in a number (0 <= n < 2^32). */
+export function formatIPv4(n: number): string {
+  return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+}
+
 export function formatIp(family: Family, addr: bigint): string {
-  if (family === 4) {
-    const n = Number(addr);
-    return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
-  }
+  if (family === 4) return formatIPv4(Number(addr));
   const groups: number[] = [];
   for (let i = 7; i >= 0; i--) groups.push(Number((addr >> BigInt(i * 16)) & 0xffffn));
   // RFC 5952: compress the longest run (first on ties) of two or more zero groups.

@@ -1,4 +1,12 @@
-import { bitsOf, formatCidr, lastAddr, parseCidr, type Cidr, type Family } from './cidr.js';
+import {
+  bitsOf,
+  formatCidr,
+  formatIPv4,
+  lastAddr,
+  parseCidr,
+  type Cidr,
+  type Family,
+} from './cidr.js';
 import { type PoolConfig } from './config.js';
 import { IpamError } from './errors.js';
 import { MinHeap } from './heap.js';
@@ -17,6 +25,10 @@ import { MinHeap } from './heap.js';
  * network has up to 2^124 subnets): a cursor marks the high-water mark of the lowest-first scan,
  * freed indices below it go to a min-heap (entries re-checked lazily on pop), and reservations
  * are a sorted list of disjoint index intervals. Every operation is O(log n) amortized.
+ *
+ * Indices are numbers while they are safe integers (every IPv4 pool, IPv6 pools up to 2^53
+ * subnets) and bigints beyond: bigint Map keys and arithmetic made allocation several times
+ * slower than a plain Set<number> (see `make bench`, ipam churn).
  */
 export interface AllocateOptions {
   /** A subnet (CIDR text) to hand out when it is free and allocatable (e.g. the node's old one). */
@@ -39,9 +51,23 @@ export interface PoolStats {
   free: bigint;
 }
 
-interface Interval {
-  start: bigint;
-  end: bigint; // inclusive
+/** A subnet index: a number when it is a safe integer, else a bigint (one form per value). */
+type Idx = number | bigint;
+
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+function toIdx(i: bigint): Idx {
+  return i <= MAX_SAFE ? Number(i) : i;
+}
+function toBig(i: Idx): bigint {
+  return typeof i === 'bigint' ? i : BigInt(i);
+}
+function nextIdx(i: Idx): Idx {
+  return typeof i === 'number' && i < Number.MAX_SAFE_INTEGER ? i + 1 : toBig(i) + 1n;
+}
+
+interface Interval<T extends Idx = Idx> {
+  start: T;
+  end: T; // inclusive
 }
 
 export class SubnetPool {
@@ -51,16 +77,21 @@ export class SubnetPool {
   readonly config: Readonly<PoolConfig>;
   private readonly shift: bigint;
   private readonly count: bigint; // subnets in the network
-  private readonly min: bigint;
-  private readonly max: bigint;
+  private readonly minBig: bigint;
+  private readonly maxBig: bigint;
+  private readonly min: Idx;
+  private readonly max: Idx;
+  /** IPv4 only: the network address and the subnet size as numbers, for formatting without bigints. */
+  private readonly v4Base: number;
+  private readonly v4Step: number;
   /** Disjoint, sorted, clipped to [0, count). */
   private readonly reserved: Interval[];
   private readonly reservedInRange: bigint;
-  private readonly byIndex = new Map<bigint, string>();
-  private readonly byOwner = new Map<string, bigint>();
-  private readonly holes = new MinHeap();
-  private readonly inHoles = new Set<bigint>();
-  private cursor: bigint;
+  private readonly byIndex = new Map<Idx, string>();
+  private readonly byOwner = new Map<string, Idx>();
+  private readonly holes = new MinHeap<Idx>();
+  private readonly inHoles = new Set<Idx>();
+  private cursor: Idx;
   private inRange = 0;
 
   constructor(config: PoolConfig) {
@@ -77,19 +108,24 @@ export class SubnetPool {
     }
     this.shift = BigInt(bits - this.subnetLen);
     this.count = 1n << BigInt(this.subnetLen - this.network.prefix);
-    this.min = this.indexOfAddr(config.subnetMin, 'subnetMin');
-    this.max = this.indexOfAddr(config.subnetMax, 'subnetMax');
-    if (this.min > this.max) {
+    this.minBig = this.indexOfAddr(config.subnetMin, 'subnetMin');
+    this.maxBig = this.indexOfAddr(config.subnetMax, 'subnetMax');
+    if (this.minBig > this.maxBig) {
       throw new IpamError('EIPAM_INVALID_CONFIG', 'subnetMin is greater than subnetMax');
     }
-    this.reserved = mergeIntervals(
+    this.min = toIdx(this.minBig);
+    this.max = toIdx(this.maxBig);
+    this.v4Base = this.family === 4 ? Number(this.network.addr) : 0;
+    this.v4Step = this.family === 4 ? 2 ** (bits - this.subnetLen) : 0;
+    const reserved = mergeIntervals(
       config.reserved.map((r) => this.intervalOf(parseCidr(r, 'reserved subnet'))),
     );
-    this.reservedInRange = this.reserved.reduce((sum, iv) => {
-      const s = iv.start > this.min ? iv.start : this.min;
-      const e = iv.end < this.max ? iv.end : this.max;
+    this.reservedInRange = reserved.reduce((sum, iv) => {
+      const s = iv.start > this.minBig ? iv.start : this.minBig;
+      const e = iv.end < this.maxBig ? iv.end : this.maxBig;
       return e >= s ? sum + (e - s + 1n) : sum;
     }, 0n);
+    this.reserved = reserved.map((iv) => ({ start: toIdx(iv.start), end: toIdx(iv.end) }));
     this.cursor = this.min;
   }
 
@@ -187,7 +223,7 @@ export class SubnetPool {
   }
 
   get capacity(): bigint {
-    return this.max - this.min + 1n - this.reservedInRange;
+    return this.maxBig - this.minBig + 1n - this.reservedInRange;
   }
 
   get allocated(): number {
@@ -216,13 +252,13 @@ export class SubnetPool {
 
   // --- internals ---
 
-  private take(owner: string, idx: bigint): void {
+  private take(owner: string, idx: Idx): void {
     this.byOwner.set(owner, idx);
     this.byIndex.set(idx, owner);
     if (this.inAllocRange(idx)) this.inRange++;
   }
 
-  private lowestFree(): bigint | undefined {
+  private lowestFree(): Idx | undefined {
     // Freed indices below the cursor first; skip entries taken again since (lazy deletion).
     while (this.holes.size > 0) {
       const idx = this.holes.pop()!;
@@ -232,30 +268,30 @@ export class SubnetPool {
     while (this.cursor <= this.max) {
       const r = this.reservationAt(this.cursor);
       if (r) {
-        this.cursor = r.end + 1n;
+        this.cursor = nextIdx(r.end);
         continue;
       }
       const idx = this.cursor;
-      this.cursor++;
+      this.cursor = nextIdx(idx);
       if (!this.byIndex.has(idx)) return idx;
     }
     return undefined;
   }
 
-  private inAllocRange(idx: bigint): boolean {
+  private inAllocRange(idx: Idx): boolean {
     return idx >= this.min && idx <= this.max;
   }
 
-  private isAllocatable(idx: bigint): boolean {
+  private isAllocatable(idx: Idx): boolean {
     return this.inAllocRange(idx) && !this.isReserved(idx);
   }
 
-  private isReserved(idx: bigint): boolean {
+  private isReserved(idx: Idx): boolean {
     return this.reservationAt(idx) !== undefined;
   }
 
   /** Binary search for the reservation interval containing idx. */
-  private reservationAt(idx: bigint): Interval | undefined {
+  private reservationAt(idx: Idx): Interval | undefined {
     let lo = 0;
     let hi = this.reserved.length - 1;
     while (lo <= hi) {
@@ -268,10 +304,13 @@ export class SubnetPool {
     return undefined;
   }
 
-  private format(idx: bigint): string {
+  private format(idx: Idx): string {
+    if (this.family === 4) {
+      return `${formatIPv4(this.v4Base + (idx as number) * this.v4Step)}/${this.subnetLen}`;
+    }
     return formatCidr({
       family: this.family,
-      addr: this.network.addr + (idx << this.shift),
+      addr: this.network.addr + (toBig(idx) << this.shift),
       prefix: this.subnetLen,
     });
   }
@@ -287,7 +326,7 @@ export class SubnetPool {
     return (c.addr - this.network.addr) >> this.shift;
   }
 
-  private tryIndexOfCidr(subnet: string): bigint | undefined {
+  private tryIndexOfCidr(subnet: string): Idx | undefined {
     try {
       return this.indexOfCidr(subnet);
     } catch {
@@ -295,7 +334,7 @@ export class SubnetPool {
     }
   }
 
-  private indexOfCidr(subnet: string): bigint {
+  private indexOfCidr(subnet: string): Idx {
     let c: Cidr;
     try {
       c = parseCidr(subnet, 'subnet');
@@ -318,11 +357,11 @@ export class SubnetPool {
         `${subnet} is not a /${this.subnetLen} subnet of ${this.config.network}`,
       );
     }
-    return (c.addr - this.network.addr) >> this.shift;
+    return toIdx((c.addr - this.network.addr) >> this.shift);
   }
 
   /** Subnet indices a reserved CIDR touches, clipped to the network. */
-  private intervalOf(r: Cidr): Interval {
+  private intervalOf(r: Cidr): Interval<bigint> {
     const first = r.addr < this.network.addr ? this.network.addr : r.addr;
     const lastR = lastAddr(r);
     const lastN = lastAddr(this.network);
@@ -340,9 +379,9 @@ export class SubnetPool {
   }
 }
 
-function mergeIntervals(list: Interval[]): Interval[] {
+function mergeIntervals(list: Interval<bigint>[]): Interval<bigint>[] {
   const sorted = [...list].sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
-  const out: Interval[] = [];
+  const out: Interval<bigint>[] = [];
   for (const iv of sorted) {
     const last = out[out.length - 1];
     if (last && iv.start <= last.end + 1n) {
