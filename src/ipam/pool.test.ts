@@ -89,6 +89,33 @@ describe('SubnetPool examples', () => {
     expect(toSafeNumber(p.free)).toBe(Number.MAX_SAFE_INTEGER);
   });
 
+  it('allocates lowest-first across index 2^53, where indices turn from numbers into bigints', () => {
+    const net = parseCidr('fd00::/32');
+    const at = (i: bigint) => formatCidr({ family: 6, addr: net.addr + (i << 32n), prefix: 96 });
+    const addr = (i: bigint) => at(i).split('/')[0]!;
+    const edge = 1n << 53n; // Number.MAX_SAFE_INTEGER + 1
+    const p = new SubnetPool({
+      family: 6,
+      network: 'fd00::/32',
+      subnetLen: 96,
+      subnetMin: addr(edge - 3n),
+      subnetMax: addr(edge + 3n),
+      reserved: [at(edge - 1n), at(edge)],
+    });
+    expect(p.capacity).toBe(5n);
+    expect(['a', 'b', 'c', 'd'].map((o) => p.allocate(o))).toEqual(
+      [edge - 3n, edge - 2n, edge + 1n, edge + 2n].map(at),
+    );
+    expect(p.release('c')).toBe(at(edge + 1n));
+    expect(p.release('a')).toBe(at(edge - 3n));
+    expect(p.allocate('e')).toBe(at(edge - 3n));
+    expect(p.allocate('f')).toBe(at(edge + 1n));
+    expect(p.allocate('g')).toBe(at(edge + 3n));
+    expect(codeOf(() => p.allocate('h'))).toBe('EIPAM_EXHAUSTED');
+    expect(p.ownerOf(at(edge + 1n))).toBe('f');
+    expect(p.snapshot().map((e) => e.owner)).toEqual(['e', 'b', 'f', 'd', 'g']);
+  });
+
   it('counts reservations that straddle the range only once', () => {
     const p = v4({
       network: '10.0.0.0/16',
