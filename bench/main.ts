@@ -3,6 +3,8 @@
  * Each module exports `run(): Promise<BenchResult[]>` and measures its own floor in the same run,
  * so ratios compare like with like on this machine, now.
  * BENCH_ONLY=ipam,agent limits the modules; results are also written to bench-results.json.
+ * A floor is the fastest simple correct implementation: a row more than 2x faster than its floor
+ * means the floor is wrong, and is flagged (table, JSON, stderr, exit code).
  */
 import { writeFileSync } from 'node:fs';
 import type { BenchResult } from './types.js';
@@ -13,6 +15,26 @@ interface ModuleResult {
   module: string;
   results: BenchResult[];
   error?: string;
+}
+
+/** A row may not beat its floor by more than this factor. */
+const FLOOR_SLACK = 2;
+
+/** Rows that beat their floor by more than FLOOR_SLACK: marked in place, returned for the summary. */
+function flagWrongFloors(all: ModuleResult[]): string[] {
+  const wrong: string[] = [];
+  for (const m of all) {
+    for (const r of m.results) {
+      const ratio = r.ratio ?? (r.floor ? r.value / r.floor : undefined);
+      if (ratio === undefined || !(ratio < 1 / FLOOR_SLACK)) continue;
+      r.floorWrong = true;
+      r.notes = `**FLOOR WRONG: ${format(1 / ratio)}x faster than its floor** ${r.notes ?? ''}`;
+      wrong.push(
+        `${m.module}: ${r.name} (${format(r.value)} ${r.unit} vs floor ${format(r.floor)})`,
+      );
+    }
+  }
+  return wrong;
 }
 
 function format(n: number | undefined): string {
@@ -54,10 +76,17 @@ async function main(): Promise<number> {
       all.push({ module, results: [], error: err instanceof Error ? err.message : String(err) });
     }
   }
+  const wrongFloors = flagWrongFloors(all);
   const report = { date: new Date().toISOString(), node: process.version, modules: all };
   writeFileSync('bench-results.json', `${JSON.stringify(report, null, 2)}\n`);
   process.stdout.write(`${markdown(all)}\n\n${JSON.stringify(report)}\n`);
-  return all.some((m) => m.error) ? 1 : 0;
+  if (wrongFloors.length > 0) {
+    process.stderr.write(
+      `\nbench: ${wrongFloors.length} row(s) beat their floor by more than ${FLOOR_SLACK}x; those floors are wrong:\n` +
+        wrongFloors.map((w) => `  - ${w}\n`).join(''),
+    );
+  }
+  return all.some((m) => m.error) || wrongFloors.length > 0 ? 1 : 0;
 }
 
 main().then(

@@ -7,4 +7,6 @@ export interface BenchResult {
   /** value / floor */
   ratio?: number;
   notes?: string;
+  /** Set by main.ts when the row beats its floor by more than 2x: the floor is then wrong. */
+  floorWrong?: boolean;
 }

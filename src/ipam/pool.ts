@@ -87,10 +87,20 @@ export class SubnetPool {
   /** Disjoint, sorted, clipped to [0, count). */
   private readonly reserved: Interval[];
   private readonly reservedInRange: bigint;
-  private readonly byIndex = new Map<Idx, string>();
+  /**
+   * Holder of each index. A freed index waiting in `holes` keeps its entry, set to undefined:
+   * overwriting an entry in place is much cheaper than a delete and a re-insert into a large Map.
+   */
+  private readonly byIndex = new Map<Idx, string | undefined>();
   private readonly byOwner = new Map<string, Idx>();
+  /**
+   * Every free allocatable index below the cursor is in `holes`, exactly once. An index taken
+   * out of order (preferred, adopt) while queued stays in the heap and is listed in `retaken`
+   * until it is popped (skipped) or released (queued again as it is); so the common path
+   * (release, allocate lowest) costs one heap operation and no set lookups.
+   */
   private readonly holes = new MinHeap<Idx>();
-  private readonly inHoles = new Set<Idx>();
+  private readonly retaken = new Set<Idx>();
   private cursor: Idx;
   private inRange = 0;
 
@@ -130,13 +140,13 @@ export class SubnetPool {
   }
 
   /** Hands `owner` a subnet (its current one when it already holds one). */
-  allocate(owner: string, opts: AllocateOptions = {}): string {
+  allocate(owner: string, opts?: AllocateOptions): string {
     const held = this.byOwner.get(owner);
     if (held !== undefined) return this.format(held);
-    if (opts.preferred !== undefined) {
+    if (opts?.preferred !== undefined) {
       const idx = this.tryIndexOfCidr(opts.preferred);
-      if (idx !== undefined && this.isAllocatable(idx) && !this.byIndex.has(idx)) {
-        this.take(owner, idx);
+      if (idx !== undefined && this.isAllocatable(idx) && this.byIndex.get(idx) === undefined) {
+        this.takeOutOfOrder(owner, idx);
         return this.format(idx);
       }
     }
@@ -172,7 +182,7 @@ export class SubnetPool {
     if (this.isReserved(idx)) {
       throw new IpamError('EIPAM_RESERVED', `${subnet} is reserved in ${this.config.network}`);
     }
-    this.take(owner, idx);
+    this.takeOutOfOrder(owner, idx);
   }
 
   /** Frees the subnet of `owner`; returns it, or undefined when the owner held none. */
@@ -180,13 +190,14 @@ export class SubnetPool {
     const idx = this.byOwner.get(owner);
     if (idx === undefined) return undefined;
     this.byOwner.delete(owner);
-    this.byIndex.delete(idx);
-    if (this.inAllocRange(idx)) {
-      this.inRange--;
-      if (idx < this.cursor && !this.inHoles.has(idx)) {
-        this.holes.push(idx);
-        this.inHoles.add(idx);
-      }
+    const inRange = this.inAllocRange(idx);
+    if (inRange) this.inRange--;
+    if (inRange && idx < this.cursor) {
+      this.byIndex.set(idx, undefined);
+      // Queue it, unless it never left the heap (taken out of order).
+      if (!(this.retaken.size > 0 && this.retaken.delete(idx))) this.holes.push(idx);
+    } else {
+      this.byIndex.delete(idx);
     }
     return this.format(idx);
   }
@@ -245,7 +256,9 @@ export class SubnetPool {
 
   /** Holders sorted by subnet address. */
   snapshot(): PoolEntry[] {
-    return [...this.byIndex.entries()]
+    const held: Array<[Idx, string]> = [];
+    for (const [idx, owner] of this.byIndex) if (owner !== undefined) held.push([idx, owner]);
+    return held
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .map(([idx, owner]) => ({ owner, subnet: this.format(idx) }));
   }
@@ -258,12 +271,17 @@ export class SubnetPool {
     if (this.inAllocRange(idx)) this.inRange++;
   }
 
+  /** A free index taken other than by lowestFree: below the cursor it is still in the heap. */
+  private takeOutOfOrder(owner: string, idx: Idx): void {
+    this.take(owner, idx);
+    if (idx < this.cursor && this.inAllocRange(idx)) this.retaken.add(idx);
+  }
+
   private lowestFree(): Idx | undefined {
     // Freed indices below the cursor first; skip entries taken again since (lazy deletion).
     while (this.holes.size > 0) {
       const idx = this.holes.pop()!;
-      this.inHoles.delete(idx);
-      if (!this.byIndex.has(idx)) return idx;
+      if (!(this.retaken.size > 0 && this.retaken.delete(idx))) return idx;
     }
     while (this.cursor <= this.max) {
       const r = this.reservationAt(this.cursor);
@@ -273,7 +291,7 @@ export class SubnetPool {
       }
       const idx = this.cursor;
       this.cursor = nextIdx(idx);
-      if (!this.byIndex.has(idx)) return idx;
+      if (this.byIndex.get(idx) === undefined) return idx;
     }
     return undefined;
   }
