@@ -51,8 +51,12 @@ integration: deps build tools ## tests against a real kube-apiserver + etcd and 
 .PHONY: test
 test: lint crds-check unit integration ## everything CI runs
 
+.PHONY: flanneld
+flanneld: ## build (or reuse cached) upstream flanneld, the comparator of make bench
+	hack/tools/build-flanneld.sh
+
 .PHONY: bench
-bench: build tools ## benchmarks; prints a markdown table and JSON
+bench: build tools flanneld ## benchmarks; prints a markdown table and JSON
 	npx tsc -p tsconfig.bench.json
 	node dist-bench/bench/main.js
 
