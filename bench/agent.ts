@@ -1,13 +1,29 @@
 /**
- * Agent benchmark in the netns lab (root): one agent converging on 1,000 remote leases
- * (route + neighbor + fdb each present in the kernel of its node namespace), the latency of a
- * new node's route, and the agent's RSS. Floor: the same 3,000 kernel objects programmed by
- * `ip -batch` / `bridge -batch` into a fresh namespace, measured in the same run.
+ * Agent benchmark in the netns lab (root), three contenders on the same 1,000 remote peers, each
+ * in its own node namespace, one after the other:
+ * - our agent (SubnetLeases),
+ * - upstream flanneld v0.28.10 with --kube-subnet-mgr (Node objects with flannel's annotations
+ *   and podCIDRs), built by hack/tools/build-flanneld.sh,
+ * - the floor: `ip -batch` + `bridge -batch` of the same 3,000 kernel objects.
+ * Converge is timed the same way for all three: from spawning the process(es) to the moment the
+ * same poller sees every route, neighbour and FDB entry on flannel.1; each side is then checked
+ * entry by entry (subnet, gateway MAC, VTEP destination). The programming pass (from the agent's
+ * log, no process start) is compared with ip/bridge processes already started and waiting on
+ * stdin, so neither side pays for a process start there.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { installCrds, startControlPlane } from '../test-e2e/harness/control-plane.js';
-import { REPO, createLab, labUnavailable, sh, waitUntil, type Lab } from '../test-e2e/lab/lab.js';
+import {
+  REPO,
+  createLab,
+  labUnavailable,
+  toolsDir,
+  waitUntil,
+  type Lab,
+  type ManagedProcess,
+} from '../test-e2e/lab/lab.js';
 import {
   API_VERSION,
   FLANNEL_NETWORK,
@@ -18,15 +34,27 @@ import {
 import { leaseName } from '../src/api/names.js';
 import { collectionPath } from '../src/kube/resources.js';
 import { runLimited } from '../src/controller/controller.js';
-import { ROUTE_PROTOCOL, deriveVtepMAC } from '../src/agent/desired.js';
+import { deriveVtepMAC } from '../src/agent/desired.js';
 import type { BenchResult } from './types.js';
 
 const NET = 'bench';
+const NETWORK = '10.128.0.0/9';
+const OWN_SUBNET = '10.128.0.0/24';
 const PEERS = Number(process.env.BENCH_AGENT_PEERS ?? 1000);
 const LEASES = collectionPath(API_VERSION, SUBNET_LEASE.plural);
+const FLANNELD = process.env.FLANNELD ?? join(toolsDir(), 'bin', 'flanneld');
+const DEV = 'flannel.1';
+const POLL_MS = 50;
+
+interface Peer {
+  node: string;
+  subnet: string;
+  ip: string;
+  mac: string;
+}
 
 /** Peer i: subnet 10.<128+i/256>.<i%256>.0/24 (inside 10.128.0.0/9), underlay IP 10.200.<1+i/250>.<1+i%250>. */
-function peer(i: number): { node: string; subnet: string; ip: string; mac: string } {
+function peer(i: number): Peer {
   const n = i + 1;
   return {
     node: `peer-${i}`,
@@ -36,12 +64,9 @@ function peer(i: number): { node: string; subnet: string; ip: string; mac: strin
   };
 }
 
-async function createLease(
-  lab: Lab,
-  node: string,
-  subnet: string,
-  status?: { ip: string; mac: string },
-): Promise<void> {
+const gateway = (p: Peer): string => p.subnet.split('/')[0]!;
+
+async function createLease(lab: Lab, node: string, subnet: string, p?: Peer): Promise<void> {
   const name = leaseName(NET, node);
   await lab.client.create(LEASES, {
     apiVersion: API_VERSION,
@@ -49,179 +74,418 @@ async function createLease(
     metadata: { name, labels: { [LABEL_NETWORK]: NET, [LABEL_NODE]: node } },
     spec: { nodeName: node, networkName: NET, subnet },
   });
-  if (status) {
+  if (p) {
     await lab.client.applyStatus(
       {
         apiVersion: API_VERSION,
         kind: SUBNET_LEASE.kind,
         metadata: { name },
-        status: { publicIP: status.ip, backend: { type: 'vxlan', vni: 1, vtepMAC: status.mac } },
+        status: { publicIP: p.ip, backend: { type: 'vxlan', vni: 1, vtepMAC: p.mac } },
       },
       { fieldManager: 'bench', force: true },
     );
   }
 }
 
-async function countKernel(
-  lab: Lab,
-  node: string,
-): Promise<{ routes: number; neigh: number; fdb: number }> {
-  const count = async (cmd: string, args: string[]): Promise<number> =>
-    (await lab.exec(node, cmd, args)).stdout.split('\n').filter((l) => l.trim()).length;
-  const [routes, neigh, fdb] = await Promise.all([
-    count('ip', ['-o', 'route', 'show', 'proto', String(ROUTE_PROTOCOL)]),
-    count('ip', ['neigh', 'show', 'dev', 'flannel.1', 'nud', 'permanent']),
-    count('bridge', ['fdb', 'show', 'dev', 'flannel.1']),
-  ]);
-  return { routes, neigh, fdb };
+/** What flanneld's kube subnet manager reads: a Node with a podCIDR and flannel's annotations. */
+async function createFlannelNode(lab: Lab, p: Peer): Promise<void> {
+  const a = 'flannel.alpha.coreos.com';
+  await lab.client.create('/api/v1/nodes', {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: {
+      name: p.node,
+      labels: { 'flannel-operator.io/bench': 'flanneld-peer' },
+      annotations: {
+        [`${a}/backend-type`]: 'vxlan',
+        [`${a}/backend-data`]: JSON.stringify({ VNI: 1, VtepMAC: p.mac }),
+        [`${a}/public-ip`]: p.ip,
+        [`${a}/kube-subnet-manager`]: 'true',
+      },
+    },
+    spec: { podCIDR: p.subnet, podCIDRs: [p.subnet] },
+  });
 }
 
-function rssBytes(pid: number): number {
-  // The agent runs under `ip netns exec`, which execs node in place: same pid.
+interface Counts {
+  routes: number;
+  neigh: number;
+  fdb: number;
+}
+
+/** One `ip`/`bridge` listing of flannel.1 in a node namespace, non-empty lines. */
+async function list(lab: Lab, node: string, what: 'route' | 'neigh' | 'fdb'): Promise<string[]> {
+  const [cmd, args] =
+    what === 'route'
+      ? ['ip', ['-o', 'route', 'show', 'dev', DEV]]
+      : what === 'neigh'
+        ? ['ip', ['neigh', 'show', 'dev', DEV, 'nud', 'permanent']]
+        : ['bridge', ['fdb', 'show', 'dev', DEV]];
+  return (await lab.exec(node, cmd, args)).stdout.split('\n').filter((l) => l.trim());
+}
+
+async function countKernel(lab: Lab, node: string): Promise<Counts> {
+  const [routes, neigh, fdb] = await Promise.all(
+    (['route', 'neigh', 'fdb'] as const).map(async (w) => (await list(lab, node, w)).length),
+  );
+  return { routes: routes!, neigh: neigh!, fdb: fdb! };
+}
+
+/** Every peer's route (via its gateway, onlink), neighbour (gateway -> VTEP MAC) and FDB entry (MAC -> underlay IP). */
+async function checkKernel(lab: Lab, node: string, peers: Peer[]): Promise<void> {
+  const [routes, neigh, fdb] = await Promise.all(
+    (['route', 'neigh', 'fdb'] as const).map((w) => list(lab, node, w)),
+  );
+  const has = new Set([
+    ...routes!.map((l) => {
+      const [dst, , via] = l.split(/\s+/);
+      return `route ${dst} ${via}`;
+    }),
+    ...neigh!.map((l) => {
+      const [ip, , mac] = l.split(/\s+/);
+      return `neigh ${ip} ${mac}`;
+    }),
+    ...fdb!.map((l) => {
+      const [mac, , dst] = l.split(/\s+/);
+      return `fdb ${mac} ${dst}`;
+    }),
+  ]);
+  const missing = peers
+    .flatMap((p) => [
+      `route ${p.subnet} ${gateway(p)}`,
+      `neigh ${gateway(p)} ${p.mac}`,
+      `fdb ${p.mac} ${p.ip}`,
+    ])
+    .filter((e) => !has.has(e));
+  if (missing.length > 0)
+    throw new Error(
+      `${node}: ${missing.length} kernel entries missing or wrong, e.g. ${missing.slice(0, 3).join('; ')}`,
+    );
+}
+
+/** Polls until every route, neighbour and FDB entry is there; ms since t0. Same poller for every side. */
+async function converged(lab: Lab, node: string, t0: number, what: string): Promise<number> {
+  await waitUntil(
+    what,
+    async () => {
+      const c = await countKernel(lab, node);
+      return c.routes >= PEERS && c.neigh >= PEERS && c.fdb >= PEERS;
+    },
+    120_000,
+    POLL_MS,
+  );
+  return performance.now() - t0;
+}
+
+/** VmRSS and user+system CPU seconds of a process (`ip netns exec` execs in place: same pid). */
+function usage(pid: number): { rss: number; cpu: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024;
+  const rss = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024;
+  // Fields 14 and 15 of /proc/<pid>/stat (after the parenthesised name), in clock ticks (100/s).
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const cpu = (Number(fields[11]) + Number(fields[12])) / 100;
+  return { rss, cpu };
+}
+
+interface Contender {
+  convergeMs: number;
+  rss: number;
+  cpu: number;
+}
+
+async function setup(lab: Lab, peers: Peer[]): Promise<void> {
+  // The CRDs may still be getting established: retry the first write.
+  await waitUntil(
+    'FlannelNetwork accepted',
+    async () =>
+      !!(await lab.client.apply(
+        {
+          apiVersion: API_VERSION,
+          kind: FLANNEL_NETWORK.kind,
+          metadata: { name: NET },
+          spec: { network: NETWORK, subnetLen: 24, backend: { type: 'vxlan' } },
+        },
+        { fieldManager: 'bench', force: true },
+      )),
+    30_000,
+    250,
+  );
+  await createLease(lab, 'b1', OWN_SUBNET);
+  await runLimited(peers, 16, async (p) => {
+    await createLease(lab, p.node, p.subnet, p);
+    await createFlannelNode(lab, p);
+  });
+  // flanneld's own Node: a podCIDR, and annotations as a kubelet leaves them (flanneld v0.28.10
+  // panics on a Node without any).
+  await lab.client.patch(`/api/v1/nodes/fl`, {
+    metadata: { annotations: { 'node.alpha.kubernetes.io/ttl': '0' } },
+    spec: { podCIDR: OWN_SUBNET, podCIDRs: [OWN_SUBNET] },
+  });
+}
+
+/** Our agent: converge, RSS, CPU, its logged programming pass and a new node's route latency. */
+async function measureAgent(
+  lab: Lab,
+  peers: Peer[],
+): Promise<Contender & { passMs?: number; newNodeMs: number }> {
+  const t0 = performance.now();
+  const agent = lab.startAgent('b1', NET, ['--resync-period', '30s']);
+  const convergeMs = await converged(lab, 'b1', t0, 'agent convergence');
+  const { rss, cpu } = usage(agent.pid);
+  await checkKernel(lab, 'b1', peers);
+  if (process.env.BENCH_AGENT_DEBUG) process.stderr.write(agent.logs().slice(0, 5000));
+  // pino writes asynchronously: give the line a moment to reach the file.
+  const passMs = await waitUntil(
+    'programming pass logged',
+    async () => passFromLog(agent),
+    3000,
+    50,
+  ).catch(() => undefined);
+
+  // A new node: lease (with status) created -> its route present on b1.
+  const latencies: number[] = [];
+  for (let k = 0; k < 5; k++) {
+    const p = peer(PEERS + k);
+    const t = performance.now();
+    await createLease(lab, p.node, p.subnet, p);
+    await waitUntil(
+      'new route',
+      async () =>
+        (await lab.exec('b1', 'ip', ['-o', 'route', 'show', p.subnet])).stdout.includes(DEV),
+      10_000,
+      5,
+    );
+    latencies.push(performance.now() - t);
+  }
+  latencies.sort((a, b) => a - b);
+  await lab.stopAgent('b1');
+  return { convergeMs, rss, cpu, passMs, newNodeMs: latencies[2]! };
+}
+
+/** The agent logs how long its programming pass took (kernel read + diff + netlink writes). */
+function passFromLog(agent: ManagedProcess): number | undefined {
+  return agent
+    .logs()
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as { msg?: string; peers?: number; ms?: number })
+    .find((l) => l.msg === 'dataplane reconciled' && (l.peers ?? 0) >= PEERS)?.ms;
+}
+
+/** Upstream flanneld in node `fl`: --kube-subnet-mgr, vxlan, masquerade with nftables as ours. */
+async function measureFlanneld(lab: Lab, peers: Peer[]): Promise<Contender> {
+  const n = lab.node('fl');
+  const netConf = join(n.dir, 'net-conf.json');
+  writeFileSync(
+    netConf,
+    JSON.stringify({
+      Network: NETWORK,
+      SubnetLen: 24,
+      EnableNFTables: true,
+      Backend: { Type: 'vxlan', VNI: 1 },
+    }),
+  );
+  const args = [
+    '--kube-subnet-mgr',
+    `--kubeconfig-file=${lab.controlPlane.kubeconfigPath}`,
+    `--net-config-path=${netConf}`,
+    `--subnet-file=${n.subnetFile}`,
+    '--iface=eth0',
+    '--ip-masq',
+    '--healthz-port=0',
+  ];
+  const t0 = performance.now();
+  const fl = lab.spawnProcess('flanneld', FLANNELD, args, {
+    ns: n.ns,
+    env: { ...process.env, NODE_NAME: 'fl' },
+  });
+  try {
+    const convergeMs = await converged(lab, 'fl', t0, 'flanneld convergence').catch((e) => {
+      throw new Error(`${String(e)}; flanneld log tail: ${fl.logs().slice(-1500)}`);
+    });
+    const { rss, cpu } = usage(fl.pid);
+    await checkKernel(lab, 'fl', peers);
+    return { convergeMs, rss, cpu };
+  } finally {
+    await fl.stop();
+  }
+}
+
+function batches(lab: Lab, peers: Peer[]): { ip: string; bridge: string } {
+  const fl = lab.node('floor');
+  const ip = [
+    `link add ${DEV} type vxlan id 1 local ${fl.ip} dev eth0 dstport 8472 nolearning`,
+    `link set ${DEV} up`,
+  ];
+  const bridge: string[] = [];
+  for (const p of peers) {
+    ip.push(`neigh replace ${gateway(p)} lladdr ${p.mac} dev ${DEV} nud permanent`);
+    ip.push(`route replace ${p.subnet} via ${gateway(p)} dev ${DEV} onlink`);
+    bridge.push(`fdb replace ${p.mac} dev ${DEV} dst ${p.ip} self permanent`);
+  }
+  return { ip: ip.join('\n') + '\n', bridge: bridge.join('\n') + '\n' };
+}
+
+/** A process in a lab namespace reading its batch from stdin; resolves with its exit code. */
+function startBatch(lab: Lab, cmd: 'ip' | 'bridge'): { write(s: string): Promise<number> } {
+  const child = spawn('ip', ['netns', 'exec', lab.node('floor').ns, cmd, '-batch', '-'], {
+    stdio: ['pipe', 'ignore', 'inherit'],
+  });
+  const exited = new Promise<number>((res) => child.on('exit', (code) => res(code ?? 1)));
+  return {
+    write: (s) => {
+      child.stdin.end(s);
+      return exited;
+    },
+  };
+}
+
+/**
+ * Floor, twice in namespace `floor`:
+ * - converge: spawn `ip -batch` then `bridge -batch` on files, timed with the same poller;
+ * - programming: ip/bridge already started and idle, timed from writing their batches to exit.
+ */
+async function measureFloor(
+  lab: Lab,
+  peers: Peer[],
+): Promise<{ convergeMs: number; programMs: number }> {
+  const b = batches(lab, peers);
+  const ipFile = join(lab.stateDir, 'floor.ip');
+  const brFile = join(lab.stateDir, 'floor.bridge');
+  writeFileSync(ipFile, b.ip);
+  writeFileSync(brFile, b.bridge);
+  const t0 = performance.now();
+  const script = spawn(
+    'ip',
+    [
+      'netns',
+      'exec',
+      lab.node('floor').ns,
+      'sh',
+      '-ec',
+      `ip -batch ${ipFile}; bridge -batch ${brFile}`,
+    ],
+    { stdio: 'ignore' },
+  );
+  const exited = new Promise((res) => script.on('exit', res));
+  const convergeMs = await converged(lab, 'floor', t0, 'floor convergence');
+  await exited;
+  await checkKernel(lab, 'floor', peers);
+
+  await lab.exec('floor', 'ip', ['link', 'del', DEV]);
+  const ip = startBatch(lab, 'ip');
+  const bridge = startBatch(lab, 'bridge');
+  await new Promise((r) => setTimeout(r, 300)); // both started, blocked on stdin
+  const p0 = performance.now();
+  const codes = [await ip.write(b.ip), await bridge.write(b.bridge)];
+  const programMs = performance.now() - p0;
+  if (codes.some((c) => c !== 0)) throw new Error(`floor batch failed: exit codes ${codes}`);
+  await checkKernel(lab, 'floor', peers);
+  return { convergeMs, programMs };
+}
+
+const started = performance.now();
+function progress(msg: string): void {
+  process.stderr.write(
+    `bench agent: ${msg} (${Math.round((performance.now() - started) / 1000)} s)\n`,
+  );
+}
+
+const MiB = (b: number): number => Math.round(b / 1048576);
+const r3 = (x: number): number => Math.round(x * 1000) / 1000;
+
+function rows(
+  ours: Awaited<ReturnType<typeof measureAgent>>,
+  fl: Contender,
+  floor: { convergeMs: number; programMs: number },
+): BenchResult[] {
+  const vs = (a: number, b: number): string => `${r3(a / b)}x flanneld`;
+  return [
+    {
+      name: 'converge',
+      value: Math.round(ours.convergeMs),
+      unit: 'ms',
+      floor: Math.round(floor.convergeMs),
+      notes: `${PEERS} peers, process start -> all routes+neigh+fdb (same poller, every ${POLL_MS} ms, all sides); floor: ip -batch + bridge -batch processes; flanneld ${Math.round(fl.convergeMs)} ms (${vs(ours.convergeMs, fl.convergeMs)})`,
+    },
+    {
+      name: 'flanneld converge',
+      value: Math.round(fl.convergeMs),
+      unit: 'ms',
+      floor: Math.round(floor.convergeMs),
+      notes: `upstream flanneld v0.28.10 --kube-subnet-mgr, vxlan, same ${PEERS} peers as Node annotations, same lab, same poller`,
+    },
+    ...(ours.passMs !== undefined
+      ? [
+          {
+            name: 'programming pass',
+            value: ours.passMs,
+            unit: 'ms',
+            floor: Math.round(floor.programMs),
+            notes: `${PEERS} peers, from the agent's log (kernel read + diff + netlink writes); floor: ip -batch + bridge -batch already started, fed on stdin (no process start on either side)`,
+          },
+        ]
+      : []),
+    {
+      name: 'new node route visible (lease created -> route in kernel), median of 5',
+      value: Math.round(ours.newNodeMs),
+      unit: 'ms',
+    },
+    {
+      name: 'agent RSS',
+      value: MiB(ours.rss),
+      unit: 'MiB',
+      notes: `VmRSS at convergence, ${PEERS} peers; flanneld ${MiB(fl.rss)} MiB (${vs(ours.rss, fl.rss)})`,
+    },
+    { name: 'flanneld RSS', value: MiB(fl.rss), unit: 'MiB', notes: 'VmRSS at convergence' },
+    {
+      name: 'agent CPU to converge',
+      value: r3(ours.cpu),
+      unit: 's',
+      notes: `user+system from process start to convergence; flanneld ${r3(fl.cpu)} s (${vs(ours.cpu, fl.cpu)})`,
+    },
+    {
+      name: 'flanneld CPU to converge',
+      value: r3(fl.cpu),
+      unit: 's',
+      notes: 'user+system from process start to convergence',
+    },
+  ];
 }
 
 export async function run(): Promise<BenchResult[]> {
   const why = labUnavailable();
   if (why) throw new Error(`agent bench needs the netns lab: ${why}`);
+  if (!existsSync(FLANNELD))
+    throw new Error(`${FLANNELD} missing (run hack/tools/build-flanneld.sh, or make bench)`);
   const cp = await startControlPlane({ installCrds: false });
   let lab: Lab | undefined;
   try {
     // Compiled into dist-bench, the harness cannot find crds/ by itself: point it at the repo's.
     await installCrds(cp, join(REPO, 'crds'));
-    lab = await createLab({ controlPlane: cp, nodes: [{ name: 'b1' }, { name: 'floor' }] });
-    // The CRDs may still be getting established: retry the first write.
-    await waitUntil(
-      'FlannelNetwork accepted',
-      async () =>
-        !!(await lab!.client.apply(
-          {
-            apiVersion: API_VERSION,
-            kind: FLANNEL_NETWORK.kind,
-            metadata: { name: NET },
-            spec: { network: '10.128.0.0/9', subnetLen: 24, backend: { type: 'vxlan' } },
-          },
-          { fieldManager: 'bench', force: true },
-        )),
-      30_000,
-      250,
-    );
-    await createLease(lab, 'b1', '10.128.0.0/24');
+    lab = await createLab({
+      controlPlane: cp,
+      nodes: [{ name: 'b1' }, { name: 'fl' }, { name: 'floor' }],
+    });
     const peers = Array.from({ length: PEERS }, (_, i) => peer(i));
-    await runLimited(peers, 16, (p) =>
-      createLease(lab!, p.node, p.subnet, { ip: p.ip, mac: p.mac }),
-    );
-
-    // Agent: from process start to every route/neighbor/fdb in the kernel.
-    const t0 = performance.now();
-    const agent = lab.startAgent('b1', NET, ['--resync-period', '30s']);
-    await waitUntil(
-      'agent convergence',
-      async () => {
-        const c = await countKernel(lab!, 'b1');
-        return c.routes >= PEERS && c.neigh >= PEERS && c.fdb >= PEERS;
-      },
-      120_000,
-      50,
-    );
-    const convergeMs = performance.now() - t0;
-    const rss = rssBytes(agent.pid);
-    if (process.env.BENCH_AGENT_DEBUG) process.stderr.write(agent.logs().slice(0, 5000));
-    // The agent logs how long its programming pass took (kernel read + diff + netlink writes).
-    const passFromLog = (): number | undefined =>
-      agent
-        .logs()
-        .split('\n')
-        .filter((l) => l.startsWith('{'))
-        .map((l) => JSON.parse(l) as { msg?: string; peers?: number; ms?: number })
-        .find((l) => l.msg === 'dataplane reconciled' && (l.peers ?? 0) >= PEERS)?.ms;
-    // pino writes asynchronously: give the line a moment to reach the file.
-    const passMs = await waitUntil(
-      'programming pass logged',
-      async () => passFromLog(),
-      3000,
-      50,
-    ).catch(() => undefined);
-
-    // A new node: lease (with status) created -> its route present on b1.
-    const latencies: number[] = [];
-    for (let k = 0; k < 5; k++) {
-      const p = peer(PEERS + k);
-      const t = performance.now();
-      await createLease(lab, p.node, p.subnet, { ip: p.ip, mac: p.mac });
-      await waitUntil(
-        'new route',
-        async () =>
-          (await lab!.exec('b1', 'ip', ['-o', 'route', 'show', p.subnet])).stdout.includes(
-            'flannel.1',
-          ),
-        10_000,
-        5,
-      );
-      latencies.push(performance.now() - t);
-    }
-    latencies.sort((a, b) => a - b);
-    const newNodeMs = latencies[2]!;
-
-    // Floor: the same objects with ip -batch / bridge -batch into a fresh namespace.
-    const fl = lab.node('floor');
-    const batchIp = [
-      `link add flannel.1 type vxlan id 1 local ${fl.ip} dev eth0 dstport 8472 nolearning`,
-      'link set flannel.1 up',
-    ];
-    const batchBr: string[] = [];
-    for (const p of peers) {
-      const gw = p.subnet.split('/')[0];
-      batchIp.push(`neigh replace ${gw} lladdr ${p.mac} dev flannel.1 nud permanent`);
-      batchIp.push(
-        `route replace ${p.subnet} via ${gw} dev flannel.1 onlink proto ${ROUTE_PROTOCOL}`,
-      );
-      batchBr.push(`fdb replace ${p.mac} dev flannel.1 dst ${p.ip} self permanent`);
-    }
-    const ipFile = join(lab.stateDir, 'floor.ip');
-    const brFile = join(lab.stateDir, 'floor.bridge');
-    writeFileSync(ipFile, batchIp.join('\n') + '\n');
-    writeFileSync(brFile, batchBr.join('\n') + '\n');
-    const f0 = performance.now();
-    const a = await sh('ip', ['-batch', ipFile], { ns: fl.ns });
-    const b = await sh('bridge', ['-batch', brFile], { ns: fl.ns });
-    const floorMs = performance.now() - f0;
-    if (a.code !== 0 || b.code !== 0) throw new Error(`floor batch failed: ${a.stderr}${b.stderr}`);
-    const fc = await countKernel(lab, 'floor');
-    if (fc.routes < PEERS || fc.fdb < PEERS)
-      throw new Error(`floor incomplete: ${JSON.stringify(fc)}`);
-
-    return [
-      {
-        name: `converge on ${PEERS} leases (process start -> all routes+neigh+fdb)`,
-        value: convergeMs,
-        unit: 'ms',
-        floor: floorMs,
-        ratio: convergeMs / floorMs,
-        notes: 'floor: ip -batch + bridge -batch of the same objects',
-      },
-      ...(passMs !== undefined
-        ? [
-            {
-              name: `agent programming pass for ${PEERS} peers (from its log)`,
-              value: passMs,
-              unit: 'ms',
-              floor: floorMs,
-              ratio: passMs / floorMs,
-              notes: 'netlink, one request per object',
-            },
-          ]
-        : []),
-      {
-        name: 'new node route visible (lease created -> route in kernel), median of 5',
-        value: newNodeMs,
-        unit: 'ms',
-      },
-      { name: `agent RSS with ${PEERS} peers`, value: Math.round(rss / 1048576), unit: 'MiB' },
-    ];
+    await setup(lab, peers);
+    progress(`${PEERS} leases and Nodes created`);
+    // One at a time, so none competes with another for the CPU.
+    const ours = await measureAgent(lab, peers);
+    progress(`agent converged in ${Math.round(ours.convergeMs)} ms`);
+    const fl = await measureFlanneld(lab, peers);
+    progress(`flanneld converged in ${Math.round(fl.convergeMs)} ms`);
+    const floor = await measureFloor(lab, peers);
+    return rows(ours, fl, floor);
   } finally {
     await lab?.destroy().catch(() => undefined);
     await cp.stop();
   }
+}
+
+// `node dist-bench/bench/agent.js` runs this module alone.
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const r = await run();
+  process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
 }
