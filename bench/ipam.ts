@@ -6,6 +6,7 @@
  *   floor = owner map + a min-heap of freed indices + the never-used cursor (the least work that
  *   hands out the lowest free index; identical results, checked in the run).
  * Both sides format CIDR strings, so the ratio shows the cost of the pool's bookkeeping.
+ * Times are CPU ms, best of several alternating runs, each after a full GC.
  */
 import v8 from 'node:v8';
 import vm from 'node:vm';
@@ -23,20 +24,43 @@ function collectGarbage(): void {
   (vm.runInNewContext('gc') as () => void)();
 }
 
+/**
+ * CPU time (user + system) of one run, ms: on a shared machine, wall time also counts the
+ * moments other processes held the core, which made single runs of either side 2x off.
+ */
 function time(fn: () => void): number {
   collectGarbage();
-  const t0 = performance.now();
+  const t0 = process.cpuUsage();
   fn();
-  return performance.now() - t0;
+  const d = process.cpuUsage(t0);
+  return (d.user + d.system) / 1000;
 }
 
-/** Best of `n` runs of each, alternating so both see the same machine load; ms. */
-function bestOf(n: number, a: () => void, b: () => void): [number, number] {
+/**
+ * Best of `n` runs of each, alternating so both see the same machine load; ms. A first,
+ * untimed run of each warms the JIT up; `check` sees every pair of results.
+ */
+function bestOf<T>(
+  n: number,
+  a: () => T,
+  b: () => T,
+  check: (ra: T, rb: T) => void = () => undefined,
+): [number, number] {
+  check(a(), b());
   let minA = Infinity;
   let minB = Infinity;
   for (let i = 0; i < n; i++) {
-    minA = Math.min(minA, time(a));
-    minB = Math.min(minB, time(b));
+    let ra: T | undefined;
+    let rb: T | undefined;
+    minA = Math.min(
+      minA,
+      time(() => (ra = a())),
+    );
+    minB = Math.min(
+      minB,
+      time(() => (rb = b())),
+    );
+    check(ra!, rb!);
   }
   return [minA, minB];
 }
@@ -178,28 +202,62 @@ class NumberHeap {
   }
 }
 
+interface FloorState {
+  byOwner: Map<string, number>;
+  freed: NumberHeap;
+  cursor: number;
+}
+
 /**
  * Lowest-first reallocation with the least bookkeeping: freed indices go to a min-heap, and
  * indices at or past the cursor were never handed out. Every index is held, in the heap, or
  * >= cursor, so the heap's minimum (else the cursor) is the lowest free index.
  */
-function churnFloor(byOwner: Map<string, number>, cursor: number, plan: number[][]): string[] {
-  const freed = new NumberHeap();
+function churnFloor(st: FloorState, plan: number[][]): string[] {
   const base = (10 << 24) >>> 0;
   const out: string[] = [];
   for (const round of plan) {
     for (const k of round) {
       const owner = `node-${k}`;
-      freed.push(byOwner.get(owner)!);
-      byOwner.delete(owner);
+      st.freed.push(st.byOwner.get(owner)!);
+      st.byOwner.delete(owner);
     }
     for (const k of round) {
-      const i = freed.pop() ?? cursor++;
-      byOwner.set(`node-${k}`, i);
+      const i = st.freed.pop() ?? st.cursor++;
+      st.byOwner.set(`node-${k}`, i);
       out.push(v4Text(base, i));
     }
   }
   return out;
+}
+
+const CHURN_BLOCKS = 7;
+const CHURNS_PER_BLOCK = 5;
+
+/**
+ * Churn in steady state: both sides filled once and warmed up, then blocks of churns timed in
+ * turn (a single churn takes milliseconds: too short to time alone, and the first ones pay for
+ * the JIT). Every churn's allocations are compared. Returns ms per churn, pool and floor.
+ */
+function measureChurn(): [number, number] {
+  const plan = churnPlan();
+  const { pool } = fillV4();
+  const floor: FloorState = { byOwner: floorFillV4().byOwner, freed: new NumberHeap(), cursor: N };
+  let poolOut: string[][] = [];
+  let floorOut: string[][] = [];
+  const block = (fn: () => string[]) => () => Array.from({ length: CHURNS_PER_BLOCK }, fn);
+  const [pool0, floor0] = bestOf(
+    CHURN_BLOCKS,
+    block(() => churnPool(pool, plan)),
+    block(() => churnFloor(floor, plan)),
+    (a, b) => {
+      poolOut = a;
+      floorOut = b;
+      if (poolOut.flat().join() !== floorOut.flat().join())
+        throw new Error('ipam bench: pool and floor disagree on churn results');
+    },
+  );
+  return [pool0 / CHURNS_PER_BLOCK, floor0 / CHURNS_PER_BLOCK];
 }
 
 /** Heap retained by the value `make` returns, measured around full GCs. */
@@ -268,32 +326,13 @@ export async function run(): Promise<BenchResult[]> {
     },
   );
 
-  const plan = churnPlan();
-  let poolOut: string[] = [];
-  let floorOut: string[] = [];
-  let churn = Infinity;
-  let churnF = Infinity;
-  // A churn takes milliseconds: best of several runs, each on freshly filled state.
-  for (let i = 0; i < 9; i++) {
-    const { pool: p } = fillV4();
-    churn = Math.min(
-      churn,
-      time(() => (poolOut = churnPool(p, plan))),
-    );
-    const { byOwner: owners } = floorFillV4();
-    churnF = Math.min(
-      churnF,
-      time(() => (floorOut = churnFloor(owners, N, plan))),
-    );
-    if (poolOut.join() !== floorOut.join())
-      throw new Error('ipam bench: pool and floor disagree on churn results');
-  }
+  const [churn, churnF] = measureChurn();
   results.push(
     result(
       `ipam: churn ${CHURN_ROUNDS}x(release ${CHURN_RELEASES} + reallocate lowest-first) on a full /16`,
       churn,
       churnF,
-      'floor = owner map + min-heap of freed indices + never-used cursor; identical allocations checked',
+      `steady state, per churn (best of ${CHURN_BLOCKS} blocks of ${CHURNS_PER_BLOCK}); floor = owner map + min-heap of freed indices + never-used cursor; identical allocations checked`,
     ),
   );
   return results;

@@ -84,6 +84,8 @@ export class SubnetPool {
   /** IPv4 only: the network address and the subnet size as numbers, for formatting without bigints. */
   private readonly v4Base: number;
   private readonly v4Step: number;
+  /** `/<subnetLen>`, appended to every subnet's address. */
+  private readonly suffix: string;
   /** Disjoint, sorted, clipped to [0, count). */
   private readonly reserved: Interval[];
   private readonly reservedInRange: bigint;
@@ -127,6 +129,7 @@ export class SubnetPool {
     this.max = toIdx(this.maxBig);
     this.v4Base = this.family === 4 ? Number(this.network.addr) : 0;
     this.v4Step = this.family === 4 ? 2 ** (bits - this.subnetLen) : 0;
+    this.suffix = `/${this.subnetLen}`;
     const reserved = mergeIntervals(
       config.reserved.map((r) => this.intervalOf(parseCidr(r, 'reserved subnet'))),
     );
@@ -324,7 +327,7 @@ export class SubnetPool {
 
   private format(idx: Idx): string {
     if (this.family === 4) {
-      return `${formatIPv4(this.v4Base + (idx as number) * this.v4Step)}/${this.subnetLen}`;
+      return formatIPv4(this.v4Base + (idx as number) * this.v4Step) + this.suffix;
     }
     return formatCidr({
       family: this.family,
