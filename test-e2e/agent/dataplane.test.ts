@@ -2,6 +2,7 @@
  * Agent E2E in the netns lab: real kube-apiserver, real controller, real agents in node
  * namespaces, pods wired by the real CNI plugins, real ping / TCP / iperf3.
  * Nodes: n1, n2 on segment 10.200.0.0/24, n3 on 10.201.0.0/24 behind a router namespace.
+ * The leases the agents publish are also judged by the Argo CD health check (test-e2e/gitops).
  */
 import { useControlPlane } from '../harness/jest.js';
 import { sh, waitUntil, type Lab } from '../lab/lab.js';
@@ -18,6 +19,7 @@ import {
   waitAgentsReady,
   writeIperfResults,
 } from './helpers.js';
+import { argoHealth } from '../gitops/health.js';
 
 const NET = 'lab';
 /**
@@ -39,7 +41,7 @@ async function reconcilesBy(lab: Lab, node: string, trigger: string): Promise<nu
 describeLab('agent dataplane (netns lab)', () => {
   const cp = useControlPlane({
     root: true,
-    tools: ['etcd', 'kube-apiserver', 'bridge', 'host-local', 'portmap'],
+    tools: ['etcd', 'kube-apiserver', 'bridge', 'host-local', 'portmap', 'gitops-health'],
   });
   let lab: Lab;
 
@@ -84,6 +86,15 @@ describeLab('agent dataplane (netns lab)', () => {
       });
       expect(l.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
     }
+    expect(await argoHealth(ls)).toEqual(
+      ls.map((l) =>
+        expect.objectContaining({
+          name: l.metadata.name,
+          status: 'Healthy',
+          message: `vxlan dataplane programmed on ${l.spec.nodeName}`,
+        }),
+      ),
+    );
     const s2 = await subnetOf(lab, 'n2');
     const gw = s2.split('/')[0]!;
     const n2 = ls.find((l) => l.spec.nodeName === 'n2')!;
@@ -299,6 +310,10 @@ describeLab('agent dataplane (netns lab)', () => {
     });
     // Agents write no condition type but their own (the admission policy's split).
     expect(l.status?.conditions?.map((c) => c.type)).toEqual(['Ready', 'ForwardingBlocked']);
+    const ready = l.status!.conditions!.find((c) => c.type === 'Ready')!;
+    expect(await argoHealth([l])).toEqual([
+      expect.objectContaining({ status: 'Degraded', message: `${ready.reason}: ${ready.message}` }),
+    ]);
     const ev = await lab.client.list<{ reason?: string; regarding?: { name?: string } }>(
       '/apis/events.k8s.io/v1/namespaces/default/events',
     );
@@ -315,6 +330,9 @@ describeLab('agent dataplane (netns lab)', () => {
       20_000,
       200,
     );
+    expect(await argoHealth([await lease()])).toEqual([
+      expect.objectContaining({ status: 'Healthy', message: 'vxlan dataplane programmed on n2' }),
+    ]);
     await expectFullMatrix(lab, ['p1', 'p2']);
   }, 60_000);
 });

@@ -617,7 +617,7 @@ describe('chart installed into a real API server', () => {
     const np = after.spec!.template.spec!.containers.find(
       (c) => c.name === 'kube-network-policies',
     )!;
-    expect(np.image).toBe('registry.k8s.io/networking/kube-network-policies:v1.0.0');
+    expect(np.image).toBe('registry.k8s.io/networking/kube-network-policies:v0.8.0');
     expect(after.spec!.updateStrategy).toEqual({
       type: 'RollingUpdate',
       rollingUpdate: { maxUnavailable: 1, maxSurge: 0 },

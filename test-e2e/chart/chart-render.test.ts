@@ -108,7 +108,7 @@ describe('helm chart charts/flannel-operator', () => {
         '--leader-election-id=fo-flannel-operator-controller',
         '--agent-image=ghcr.io/flannel-operator/flannel-operator:0.1.0',
         '--cni-plugin-image=ghcr.io/flannel-io/flannel-cni-plugin:v1.9.1-flannel2',
-        '--netpol-image=registry.k8s.io/networking/kube-network-policies:v1.0.0',
+        '--netpol-image=registry.k8s.io/networking/kube-network-policies:v0.8.0',
       ]),
     );
     // Tolerates the not-ready taint: the controller must run before there is pod networking.
@@ -185,7 +185,7 @@ describe('helm chart charts/flannel-operator', () => {
 
     const ds = daemonSetFor(on);
     const np = ds.spec!.template.spec!.containers.find((c) => c.name === 'kube-network-policies')!;
-    expect(np.image).toBe('registry.k8s.io/networking/kube-network-policies:v1.0.0');
+    expect(np.image).toBe('registry.k8s.io/networking/kube-network-policies:v0.8.0');
     expect(np.args).toEqual(['--v=4']);
     expect(np.securityContext!.privileged).toBe(true);
   });

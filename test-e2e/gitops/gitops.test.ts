@@ -5,17 +5,23 @@
  * - kstatus (sigs.k8s.io/cli-utils, as Flux and kpt use it; hack/tools/local/kstatus) reads the
  *   reconciled network as Current, as InProgress while Reconciling=True or a generation is not
  *   yet observed, and as Failed when the network is Degraded (the controller mirrors it as Stalled);
+ * - Argo CD (examples/argocd health.lua under gopher-lua) and Flux (the healthCheckExprs of
+ *   examples/flux under cel-go) judge the same live objects at every step: Healthy/Current,
+ *   Progressing/InProgress (unobserved generation, Reconciling), Degraded/Failed; every
+ *   health_test.yaml case passes the way Argo CD's own test runs them;
  * - every example manifest is accepted by the API server, every example values block by the chart.
  */
 import { jest } from '@jest/globals';
 import { readFileSync, readdirSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import type { V1DaemonSet } from '@kubernetes/client-node';
 import { useControlPlane, kubectl } from '../harness/jest.js';
 import { toolPath } from '../harness/control-plane.js';
 import { KubeClient } from '../../src/kube/client.js';
-import type { FlannelNetwork } from '../../src/api/index.js';
+import type { FlannelNetwork, SubnetLease } from '../../src/api/index.js';
 import {
   REPO,
   run,
@@ -24,6 +30,14 @@ import {
   waitFor,
   type ChildController,
 } from '../chart/helpers.js';
+import {
+  ARGO_CHECKS,
+  ARGO_CM,
+  FLUX_KUSTOMIZATIONS,
+  argoHealth,
+  argoHealthTests,
+  fluxStatus,
+} from './health.js';
 
 jest.setTimeout(180_000);
 
@@ -34,7 +48,9 @@ const EXAMPLES = join(REPO, 'examples');
 const VXLAN = join(EXAMPLES, 'flannelnetwork-vxlan.yaml');
 const NODES = ['gitops-a', 'gitops-b'];
 
-const cp = useControlPlane({ tools: ['etcd', 'kube-apiserver', 'kubectl', 'kstatus', 'helm'] });
+const cp = useControlPlane({
+  tools: ['etcd', 'kube-apiserver', 'kubectl', 'kstatus', 'helm', 'gitops-health'],
+});
 
 let client: KubeClient | undefined;
 const admin = (): KubeClient => (client ??= new KubeClient(cp().kubeConfig));
@@ -75,6 +91,18 @@ async function waitKstatus(name: string, status: string): Promise<KstatusResult>
     const r = await kstatusLive(name);
     return r.status === status ? r : undefined;
   });
+}
+
+/** Argo CD's health and Flux's status of the live network (read from the API server). */
+async function gitopsHealth(name: string): Promise<{
+  argo: { status: string; message: string };
+  flux: string;
+}> {
+  const obj = await admin().get<FlannelNetwork>(`${NETWORKS}/${name}`);
+  const [argo] = await argoHealth([obj]);
+  const [flux] = await fluxStatus([obj]);
+  expect({ argo: argo!.error, flux: flux!.error }).toEqual({ argo: undefined, flux: undefined });
+  return { argo: { status: argo!.status, message: argo!.message }, flux: flux!.status };
 }
 
 const rv = async (name: string): Promise<string> =>
@@ -138,6 +166,13 @@ describe('GitOps: no drift, kstatus health', () => {
     expect(reapplied.metadata.generation).toBe(1);
     expect(reapplied.spec).toEqual(created.spec);
     expect(reapplied.status).toEqual({ observedGeneration: 0 });
+    expect(await gitopsHealth('default')).toEqual({
+      argo: {
+        status: 'Progressing',
+        message: 'Waiting for the controller to observe generation 1',
+      },
+      flux: 'InProgress',
+    });
     await applyServerSide(VXLAN);
     expect(await rv('default')).toBe(reapplied.metadata.resourceVersion);
     expect(await diffServerSide(VXLAN)).toEqual({ code: 0, stdout: '' });
@@ -184,9 +219,16 @@ describe('GitOps: no drift, kstatus health', () => {
     expect(byManager.filter((m) => m.touchesSpec).map((m) => m.manager)).toEqual(['gitops']);
   });
 
-  it('kstatus reads the reconciled network as Current (live and from YAML)', async () => {
+  it('the reconciled network: kstatus Current (live and from YAML), Argo CD Healthy, Flux Current', async () => {
     const live = await waitKstatus('default', 'Current');
     expect(live.message).toBe('Resource is Ready');
+    expect(await gitopsHealth('default')).toEqual({
+      argo: {
+        status: 'Healthy',
+        message: expect.stringMatching(/^2\/2 nodes leased; 2\/\d+ subnets in use$/),
+      },
+      flux: 'Current',
+    });
     const yaml = await kubectl(cp(), ['get', 'flannelnetwork', 'default', '-o', 'yaml']);
     expect(await kstatusOfYaml(yaml.stdout)).toEqual([
       expect.objectContaining({ name: 'default', status: 'Current' }),
@@ -198,6 +240,13 @@ describe('GitOps: no drift, kstatus health', () => {
     await setDaemonSetStatus(1, 2);
     const progressing = await waitKstatus('default', 'InProgress');
     expect(progressing.message).toContain('dataplane 1/2 ready');
+    expect(await gitopsHealth('default')).toEqual({
+      argo: {
+        status: 'Progressing',
+        message: 'DataplaneRollout: dataplane 1/2 ready, 2/2 updated',
+      },
+      flux: 'InProgress',
+    });
     const n = await admin().get<FlannelNetwork>(`${NETWORKS}/default`);
     expect(n.status!.conditions!.find((c) => c.type === 'Reconciling')).toMatchObject({
       status: 'True',
@@ -215,6 +264,13 @@ describe('GitOps: no drift, kstatus health', () => {
     const r = await kstatusLive('default');
     expect(r.status).toBe('InProgress');
     expect(r.message).toMatch(/generation is \d+, but latest observed generation is \d+/);
+    expect(await gitopsHealth('default')).toEqual({
+      argo: {
+        status: 'Progressing',
+        message: 'Waiting for the controller to observe generation 2',
+      },
+      flux: 'InProgress',
+    });
     controller = await spawnController(cp().kubeconfigPath, [
       `--namespace=${NS}`,
       '--leader-elect=false',
@@ -247,6 +303,14 @@ describe('GitOps: no drift, kstatus health', () => {
     });
     const failed = await waitKstatus('overlapping', 'Failed');
     expect(failed.message).toContain('overlap FlannelNetwork default');
+    expect(await gitopsHealth('overlapping')).toEqual({
+      argo: {
+        status: 'Degraded',
+        message:
+          'OverlappingNetwork: CIDRs overlap FlannelNetwork default (10.244.0.0/16), which is older and keeps them',
+      },
+      flux: 'Failed',
+    });
     const n = await admin().get<FlannelNetwork>(`${NETWORKS}/overlapping`);
     const cond = Object.fromEntries(n.status!.conditions!.map((c) => [c.type, c]));
     expect(cond.Degraded).toMatchObject({ status: 'True', reason: 'OverlappingNetwork' });
@@ -275,6 +339,14 @@ describe('GitOps: no drift, kstatus health', () => {
       'Reconciling',
     ]);
     expect((await kstatusLive('default')).status).toBe('Current');
+    expect(await gitopsHealth('second')).toEqual({
+      argo: {
+        status: 'Healthy',
+        message: expect.stringMatching(/^0\/0 nodes leased; 0\/\d+ subnets in use$/),
+      },
+      flux: 'Current',
+    });
+    expect((await gitopsHealth('default')).argo.status).toBe('Healthy');
   });
 
   it('kstatus: a FlannelNetwork the controller has not seen yet is InProgress, not Current', async () => {
@@ -305,6 +377,13 @@ describe('GitOps: no drift, kstatus health', () => {
         status: 'InProgress',
         message: 'FlannelNetwork generation is 1, but latest observed generation is 0',
       });
+      expect(await gitopsHealth('unseen')).toEqual({
+        argo: {
+          status: 'Progressing',
+          message: 'Waiting for the controller to observe generation 1',
+        },
+        flux: 'InProgress',
+      });
     } finally {
       controller = await spawnController(cp().kubeconfigPath, [
         `--namespace=${NS}`,
@@ -317,6 +396,116 @@ describe('GitOps: no drift, kstatus health', () => {
       return n.status?.conditions?.length ? n : undefined;
     });
     await waitKstatus('unseen', 'Current');
+  });
+
+  it('Argo CD: the controller-made SubnetLeases are Progressing until an agent reports (agents: test-e2e/agent)', async () => {
+    const leases = await admin().list<SubnetLease>(
+      '/apis/network.flannel-operator.io/v1alpha1/subnetleases',
+      { labelSelector: 'network.flannel-operator.io/network=default' },
+    );
+    expect(leases.items.map((l) => l.spec.nodeName).sort()).toEqual(NODES);
+    expect(await argoHealth(leases.items)).toEqual(
+      NODES.map((n) => ({
+        apiVersion: 'network.flannel-operator.io/v1alpha1',
+        kind: 'SubnetLease',
+        name: `default.${n}`,
+        status: 'Progressing',
+        message: `Waiting for the agent on node ${n}`,
+      })),
+    );
+  });
+
+  it('Argo CD: every health_test.yaml case passes under gopher-lua (Healthy, Progressing incl. unobserved generation, Degraded)', async () => {
+    const { code, cases } = await argoHealthTests();
+    expect(cases.filter((c) => !c.pass)).toEqual([]);
+    expect(code).toBe(0);
+    for (const check of ['FlannelNetwork', 'SubnetLease']) {
+      const mine = cases.filter((c) => c.check === `network.flannel-operator.io/${check}`);
+      expect(new Set(mine.map((c) => c.want.status))).toEqual(
+        new Set(['Healthy', 'Progressing', 'Degraded']),
+      );
+      expect(mine.map((c) => c.inputPath)).toEqual(
+        expect.arrayContaining([
+          'testdata/progressing_noStatus.yaml',
+          'testdata/progressing_unobservedGeneration.yaml',
+        ]),
+      );
+    }
+  });
+
+  it('Argo CD: the runner fails a wrong expectation and a script that needs a library Argo CD withholds', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'argo-checks-'));
+    try {
+      cpSync(ARGO_CHECKS, dir, { recursive: true });
+      const tests = join(dir, 'network.flannel-operator.io/SubnetLease/health_test.yaml');
+      const yamlText = readFileSync(tests, 'utf8');
+      writeFileSync(tests, yamlText.replace('status: Healthy', 'status: Degraded'));
+      const wrong = await argoHealthTests(dir);
+      expect(wrong.code).toBe(1);
+      expect(wrong.cases.filter((c) => !c.pass).map((c) => c.inputPath)).toEqual([
+        'testdata/healthy.yaml',
+      ]);
+      // Argo CD opens only the base, table and package libraries for argocd-cm scripts.
+      const script = join(dir, 'network.flannel-operator.io/SubnetLease/health.lua');
+      writeFileSync(script, 'return { status = string.format("%s", "Healthy") }\n');
+      const [r] = await argoHealth(
+        [
+          {
+            apiVersion: 'network.flannel-operator.io/v1alpha1',
+            kind: 'SubnetLease',
+            metadata: { name: 'x' },
+          },
+        ],
+        dir,
+      );
+      expect(r!.error).toMatch(/attempt to index a non-table object\(nil\) with key 'format'/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('Argo CD: the argocd-cm example carries exactly the tested health.lua scripts', () => {
+    const cm = parseAllDocuments(readFileSync(ARGO_CM, 'utf8'))[0]!.toJS() as {
+      data: Record<string, string>;
+    };
+    const key = (kind: string) =>
+      `resource.customizations.health.network.flannel-operator.io_${kind}`;
+    expect(Object.keys(cm.data).sort()).toEqual([key('FlannelNetwork'), key('SubnetLease')]);
+    for (const kind of ['FlannelNetwork', 'SubnetLease']) {
+      const script = readFileSync(
+        join(ARGO_CHECKS, `network.flannel-operator.io/${kind}/health.lua`),
+        'utf8',
+      );
+      expect(cm.data[key(kind)]).toBe(script);
+    }
+  });
+
+  it('Flux: the example Kustomization healthCheckExprs cover FlannelNetwork; other kinds are not judged by them', async () => {
+    const ks = parseAllDocuments(readFileSync(FLUX_KUSTOMIZATIONS, 'utf8')).map(
+      (d) => d.toJS() as { spec: { healthCheckExprs?: Array<Record<string, string>> } },
+    );
+    const exprs = ks.flatMap((k) => k.spec.healthCheckExprs ?? []);
+    expect(exprs.map((e) => [e.apiVersion, e.kind])).toEqual([
+      ['network.flannel-operator.io/v1alpha1', 'FlannelNetwork'],
+    ]);
+    expect(Object.keys(exprs[0]!).sort()).toEqual([
+      'apiVersion',
+      'current',
+      'failed',
+      'inProgress',
+      'kind',
+    ]);
+    const lease = {
+      apiVersion: 'network.flannel-operator.io/v1alpha1',
+      kind: 'SubnetLease',
+      metadata: { name: 'x' },
+    };
+    expect(await fluxStatus([lease])).toEqual([
+      expect.objectContaining({
+        status: 'Unknown',
+        error: expect.stringContaining('no healthCheckExprs'),
+      }),
+    ]);
   });
 
   it('every example FlannelNetwork is accepted by the API server (server-side dry run)', async () => {

@@ -32,7 +32,8 @@ export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 export const AGENT_APP_NAME = 'flannel-agent';
 
 export const DEFAULT_CNI_PLUGIN_IMAGE = 'ghcr.io/flannel-io/flannel-cni-plugin:v1.9.1-flannel2';
-export const DEFAULT_NETPOL_IMAGE = 'registry.k8s.io/networking/kube-network-policies:v1.0.0';
+/** The version hack/tools builds; test-e2e/agent/netpol-sidecar.test.ts runs it with these args. */
+export const DEFAULT_NETPOL_IMAGE = 'registry.k8s.io/networking/kube-network-policies:v0.8.0';
 export const DEFAULT_NETPOL_ARGS = ['--hostname-override=$(MY_NODE_NAME)', '--v=2'];
 export const DEFAULT_AGENT_SERVICE_ACCOUNT = 'flannel-operator-agent';
 /** Agent ports on the host network: one agent per node (networks do not overlap in nodes). */

@@ -1,7 +1,8 @@
 -- Argo CD health of a flannel-operator SubnetLease (network.flannel-operator.io/v1alpha1), shown as
--- a child of its FlannelNetwork. The controller writes the spec (node, subnets), the node's agent
--- the status: observedGeneration, public IP, backend data and the conditions Ready, Reconciling and
--- Degraded (src/agent/agent.ts). Degraded=True: the agent failed to program the node's dataplane.
+-- a child of its FlannelNetwork. The controller writes the spec (node, subnets) and the conditions
+-- BackendRejected (hostile or conflicting backend data: peers ignore the lease) and SubnetConflict
+-- (src/controller/controller.ts); the node's agent writes observedGeneration, public IP, backend data
+-- and the conditions Ready (False with the failure's reason) and ForwardingBlocked (src/agent/agent.ts).
 -- Written for Argo CD's default Lua libraries (base and table: no string or math library).
 local function text(v)
   if v == nil then
@@ -48,10 +49,27 @@ if type(status.conditions) == "table" then
   end
 end
 
-if cond.Degraded ~= nil and cond.Degraded.status == "True" then
+-- Problems first: the controller's verdicts, then the agent's; Degraded is what older agents wrote.
+for _, t in ipairs({ "BackendRejected", "SubnetConflict" }) do
+  if cond[t] ~= nil and cond[t].status == "True" then
+    hs.status = "Degraded"
+    hs.message = t .. ": " .. describe(cond[t])
+    return hs
+  end
+end
+if cond.Ready ~= nil and cond.Ready.status == "False" then
   hs.status = "Degraded"
-  hs.message = describe(cond.Degraded)
-elseif cond.Ready ~= nil and cond.Ready.status == "True" then
+  hs.message = describe(cond.Ready)
+  return hs
+end
+for _, t in ipairs({ "ForwardingBlocked", "Degraded" }) do
+  if cond[t] ~= nil and cond[t].status == "True" then
+    hs.status = "Degraded"
+    hs.message = t .. ": " .. describe(cond[t])
+    return hs
+  end
+end
+if cond.Ready ~= nil and cond.Ready.status == "True" then
   hs.status = "Healthy"
   hs.message = text(cond.Ready.message)
 elseif cond.Ready ~= nil then
