@@ -12,8 +12,7 @@
  * - every example manifest is accepted by the API server, every example values block by the chart.
  */
 import { jest } from '@jest/globals';
-import { readFileSync, readdirSync } from 'node:fs';
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
