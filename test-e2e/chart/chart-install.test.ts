@@ -631,7 +631,7 @@ describe('chart installed into a real API server', () => {
     const before = await a.get<V1DaemonSet>(dsPath);
     const sidecar = (ds: V1DaemonSet) =>
       ds.spec!.template.spec!.containers.find((c) => c.name === 'kube-network-policies')!;
-    expect(sidecar(before).image).toBe('registry.k8s.io/networking/kube-network-policies:v1.0.0');
+    expect(sidecar(before).image).toBe('registry.k8s.io/networking/kube-network-policies:v0.8.0');
     // Someone allowed to edit FlannelNetworks (not the operator's configuration) tries.
     const patched = await a.patch<FlannelNetwork>(
       `${NETWORKS}/default`,
@@ -656,7 +656,7 @@ describe('chart installed into a real API server', () => {
         ? ds
         : undefined;
     });
-    expect(sidecar(after).image).toBe('registry.k8s.io/networking/kube-network-policies:v1.0.0');
+    expect(sidecar(after).image).toBe('registry.k8s.io/networking/kube-network-policies:v0.8.0');
     expect(sidecar(after).args).toEqual(sidecar(before).args);
     expect(JSON.stringify(after.spec!.template)).not.toContain('evil');
   });
