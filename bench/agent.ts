@@ -33,7 +33,7 @@ import {
 } from '../src/api/index.js';
 import { leaseName } from '../src/api/names.js';
 import { collectionPath } from '../src/kube/resources.js';
-import { runLimited } from '../src/controller/controller.js';
+import { runLimited } from '../src/kube/limit.js';
 import { deriveVtepMAC } from '../src/agent/desired.js';
 import type { BenchResult } from './types.js';
 

@@ -4,7 +4,7 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 import { parseDaemonFlags } from '../cli/output/flags.js';
 import { KubeClient, loadKubeConfig } from '../kube/client.js';
 import { EventRecorder } from '../kube/events.js';
-import { parseBindAddress, startOpsServer, type OpsServer } from '../kube/http-server.js';
+import { parseBindAddress, startOpsServer, type OpsServer } from '../cmd/ops-server.js';
 import { Agent, type AgentOptions } from './agent.js';
 import { DEFAULT_CNI_CONF_DIR, DEFAULT_SUBNET_FILE } from './files.js';
 import { createAgentMetrics } from './metrics.js';

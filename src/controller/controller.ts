@@ -13,6 +13,7 @@ import {
 import { KubeApiError, isAlreadyExists, isNotFound, type KubeClient } from '../kube/client.js';
 import { Informer, stripManagedFields } from '../kube/informer.js';
 import { WorkQueue } from '../kube/workqueue.js';
+import { runLimited } from '../kube/limit.js';
 import { collectionPath, objectPath } from '../kube/resources.js';
 import { rfc3339 } from '../kube/apply.js';
 import type { EventRecorder } from '../kube/events.js';
@@ -77,22 +78,6 @@ export function slimNode(n: NodeLike): NodeLike {
     .filter((a) => a.type === 'InternalIP' || a.type === 'ExternalIP')
     .map(({ type, address }) => ({ type, address }));
   return addresses.length ? { metadata, spec, status: { addresses } } : { metadata, spec };
-}
-
-/** Runs `fn` over `items` with at most `limit` in flight. */
-export async function runLimited<T>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const item = items[next++]!;
-      await fn(item);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
 export class ReconcileError extends Error {

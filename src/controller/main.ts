@@ -6,7 +6,7 @@ import pino, { type Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { KubeClient, loadKubeConfig } from '../kube/client.js';
 import { LeaderElector } from '../kube/leader.js';
-import { startOpsServers, parseBindAddress, type OpsServer } from '../kube/http-server.js';
+import { startOpsServers, parseBindAddress, type OpsServer } from '../cmd/ops-server.js';
 import { parseDaemonFlags } from '../cli/output/flags.js';
 import { EventRecorder } from '../kube/events.js';
 import { createControllerMetrics } from './metrics.js';

@@ -8,7 +8,6 @@ import {
   type PlanSummary,
 } from './plan.js';
 import { computeStatus } from './status.js';
-import { matchesSelector } from './selector.js';
 import { labelValue, leaseName } from '../api/index.js';
 
 let t = Date.parse('2024-01-01T00:00:00Z');
@@ -544,19 +543,3 @@ describe('planNetwork: a subnet held by any Node stays with that Node', () => {
   });
 });
 
-describe('matchesSelector', () => {
-  it('supports matchLabels and expressions', () => {
-    const sel = {
-      matchLabels: { a: '1' },
-      matchExpressions: [
-        { key: 'b', operator: 'In' as const, values: ['x', 'y'] },
-        { key: 'c', operator: 'DoesNotExist' as const },
-      ],
-    };
-    expect(matchesSelector(sel, { a: '1', b: 'x' })).toBe(true);
-    expect(matchesSelector(sel, { a: '1', b: 'z' })).toBe(false);
-    expect(matchesSelector(sel, { a: '1', b: 'x', c: '' })).toBe(false);
-    expect(matchesSelector(undefined, {})).toBe(true);
-    expect(matchesSelector({}, { q: 'r' })).toBe(true);
-  });
-});

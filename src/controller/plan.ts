@@ -19,7 +19,7 @@ import {
   PoolConfigError,
   type ClaimResult,
 } from './pool.js';
-import { matchesSelector } from './selector.js';
+import { matchesSelector } from '../kube/selector.js';
 
 /** The parts of a v1 Node the controller reads. */
 export interface NodeLike {

@@ -4,6 +4,7 @@ export * from './backoff.js';
 export * from './informer.js';
 export * from './workqueue.js';
 export * from './leader.js';
-export * from './http-server.js';
+export * from './selector.js';
+export * from './limit.js';
 export * from './apply.js';
 export * from './events.js';

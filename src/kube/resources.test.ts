@@ -1,6 +1,5 @@
 import { resourcePath, collectionPath, objectKey } from './resources.js';
 import { setCondition, ownerReference, type ConditionLike } from './apply.js';
-import { parseBindAddress } from './http-server.js';
 import { toApiError, isGone, isConflict, isAlreadyExists } from './client.js';
 
 describe('resource paths', () => {
@@ -64,12 +63,6 @@ describe('setCondition', () => {
 });
 
 describe('misc', () => {
-  it('parses bind addresses', () => {
-    expect(parseBindAddress(':8080')).toEqual({ host: undefined, port: 8080 });
-    expect(parseBindAddress('127.0.0.1:0')).toEqual({ host: '127.0.0.1', port: 0 });
-    expect(parseBindAddress('0')).toBeUndefined();
-    expect(() => parseBindAddress(':x')).toThrow();
-  });
   it('maps Status bodies to typed errors', () => {
     const e = toApiError(
       409,

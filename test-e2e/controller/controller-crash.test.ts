@@ -8,7 +8,7 @@
  */
 import { useControlPlane } from '../harness/jest.js';
 import { seededRandom } from '../harness/random.js';
-import { runLimited } from '../../src/controller/controller.js';
+import { runLimited } from '../../src/kube/limit.js';
 import type { KubeClient } from '../../src/kube/client.js';
 import {
   applyNetwork,

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { KubeClient } from '../../src/kube/client.js';
 import { freePort } from '../harness/control-plane.js';
-import { runLimited } from '../../src/controller/controller.js';
+import { runLimited } from '../../src/kube/limit.js';
 import type { SubnetLease, FlannelNetwork } from '../../src/api/index.js';
 import type { KubeConfig } from '@kubernetes/client-node';
 

@@ -4,7 +4,7 @@ import {
   type FlannelNetwork,
   type SubnetLease,
 } from '../../api/index.js';
-import { matchesSelector } from '../../controller/selector.js';
+import { matchesSelector } from '../../kube/selector.js';
 import { parseCidrField, tryCanonicalCidr, type Family } from '../../ipam/index.js';
 import type { NodeLike } from './types.js';
 

@@ -1,6 +1,15 @@
 import pino from 'pino';
 import { Registry } from 'prom-client';
-import { startOpsServers } from './http-server.js';
+import { parseBindAddress, startOpsServers } from './ops-server.js';
+
+describe('parseBindAddress', () => {
+  it('parses bind addresses', () => {
+    expect(parseBindAddress(':8080')).toEqual({ host: undefined, port: 8080 });
+    expect(parseBindAddress('127.0.0.1:0')).toEqual({ host: '127.0.0.1', port: 0 });
+    expect(parseBindAddress('0')).toBeUndefined();
+    expect(() => parseBindAddress(':x')).toThrow();
+  });
+});
 
 describe('startOpsServers', () => {
   const opts = () => ({
