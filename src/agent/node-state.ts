@@ -17,6 +17,7 @@ import {
 import type { SubnetEnv } from './files.js';
 import { peerOfLease } from './peers.js';
 import type { RuleInput } from './netfilter/render.js';
+import { FlannelOperatorError, type ErrorCode } from '../errors.js';
 
 /**
  * Everything one node should hold for one network, from the API objects and what the node knows
@@ -24,10 +25,10 @@ import type { RuleInput } from './netfilter/render.js';
  * New kinds of desired state (rules, peer checks) go here, so both callers get them.
  */
 
-export class AgentError extends Error {
+export class AgentError extends FlannelOperatorError {
   constructor(
     message: string,
-    readonly code: string,
+    readonly code: ErrorCode,
   ) {
     super(message);
   }

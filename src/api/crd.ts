@@ -7,6 +7,7 @@ import {
 } from './flannel-network.js';
 import { subnetLeaseSpecSchema, subnetLeaseStatusSchema } from './subnet-lease.js';
 import { toCel } from './rules.js';
+import { FlannelOperatorError } from '../errors.js';
 
 /**
  * CustomResourceDefinitions generated from the zod schemas. Pure: returns objects; the `crds`
@@ -14,7 +15,7 @@ import { toCel } from './rules.js';
  * schema, so `toStructural` rewrites it and refuses anything it cannot express.
  */
 
-export class StructuralSchemaError extends Error {
+export class StructuralSchemaError extends FlannelOperatorError {
   readonly code = 'ECRD_NOT_STRUCTURAL';
 }
 

@@ -14,6 +14,7 @@ import {
 } from './subnet-lease.js';
 import { checkTransitions } from './rules.js';
 import type { ObjectMeta } from './common.js';
+import { FlannelOperatorError } from '../errors.js';
 
 /**
  * Parsing of objects read from the API server (or files): defaults applied, the same rules as
@@ -25,7 +26,7 @@ export interface ValidationIssue {
   message: string;
 }
 
-export class ApiValidationError extends Error {
+export class ApiValidationError extends FlannelOperatorError {
   override readonly name = 'ApiValidationError';
   readonly code = 'EAPI_INVALID';
   constructor(

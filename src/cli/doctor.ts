@@ -24,6 +24,7 @@ import { nftTableName, renderNft, type RuleInput } from '../agent/netfilter/rend
 import { describeBlocker } from '../agent/netfilter/forward-check.js';
 import { desiredSysctls, readSysctl } from '../agent/sysctl.js';
 import { DEFAULT_SUBNET_FILE, renderSubnetEnv } from '../agent/files.js';
+import { FlannelOperatorError } from '../errors.js';
 import { CliError, EXIT_OK, EXIT_RUNTIME, UsageError } from './output/errors.js';
 import { HELP_FLAG, KUBE_FLAGS, OUTPUT_FLAG, outputFormat, parseFlags } from './output/flags.js';
 import { renderData, renderTable, isMachineFormat } from './output/format.js';
@@ -250,11 +251,8 @@ function desiredHere(o: NodeObjects, node: NodeInfo): NodeState {
   try {
     return nodeDesiredState({ network: o.network, lease: o.lease, leases: o.leases, node });
   } catch (e) {
-    const code = (e as { code?: string }).code;
-    throw new CliError(
-      (e as Error).message,
-      code === 'EAGENT_CONFIG' || !code ? 'EDOCTOR_NETWORK_CONFIG' : code,
-    );
+    const own = e instanceof FlannelOperatorError && e.code !== 'EAGENT_CONFIG';
+    throw new CliError((e as Error).message, own ? e.code : 'EDOCTOR_NETWORK_CONFIG');
   }
 }
 

@@ -29,6 +29,7 @@ import {
 } from './plan.js';
 import { computeStatus, sameStatus } from './status.js';
 import { rejectLeases, type LeaseRejection } from './lease-checks.js';
+import { FlannelOperatorError } from '../errors.js';
 
 export const NETWORKS_PATH = collectionPath(API_VERSION, FLANNEL_NETWORK.plural);
 export const LEASES_PATH = collectionPath(API_VERSION, SUBNET_LEASE.plural);
@@ -80,7 +81,7 @@ export function slimNode(n: NodeLike): NodeLike {
   return addresses.length ? { metadata, spec, status: { addresses } } : { metadata, spec };
 }
 
-export class ReconcileError extends Error {
+export class ReconcileError extends FlannelOperatorError {
   readonly code = 'ERECONCILE';
 }
 

@@ -542,4 +542,3 @@ describe('planNetwork: a subnet held by any Node stays with that Node', () => {
     expect(c.Ready!.status).toBe('False');
   });
 });
-

@@ -9,13 +9,14 @@ import {
   type Cidr as IpamCidr,
   type PoolConfig,
 } from '../ipam/index.js';
+import { FlannelOperatorError } from '../errors.js';
 
 /**
  * The controller's view of one address family of one network: which per-node subnets exist
  * and which are taken: an adapter over the src/ipam pool that speaks the planner's terms
  * (claim results instead of exceptions). Addresses are bigints so IPv4 and IPv6 share the code.
  */
-export class PoolConfigError extends Error {
+export class PoolConfigError extends FlannelOperatorError {
   readonly code = 'EPOOL_CONFIG';
 }
 

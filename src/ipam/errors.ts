@@ -1,3 +1,5 @@
+import { FlannelOperatorError } from '../errors.js';
+
 /** Stable error codes of the IPAM layer; callers branch on `code`, humans read `message`. */
 export type IpamErrorCode =
   | 'EIPAM_INVALID_CONFIG'
@@ -8,7 +10,7 @@ export type IpamErrorCode =
   | 'EIPAM_MISALIGNED'
   | 'EIPAM_RESERVED';
 
-export class IpamError extends Error {
+export class IpamError extends FlannelOperatorError {
   override readonly name = 'IpamError';
   constructor(
     readonly code: IpamErrorCode,

@@ -2,6 +2,7 @@ import https from 'node:https';
 import http from 'node:http';
 import { KubeConfig } from '@kubernetes/client-node';
 import { resourcePath, type ObjectRef } from './resources.js';
+import { FlannelOperatorError, type ErrorCode } from '../errors.js';
 
 /** Loads credentials: an explicit file, else $KUBECONFIG / ~/.kube/config, else the in-cluster service account. */
 export function loadKubeConfig(opts: { kubeconfig?: string } = {}): KubeConfig {
@@ -16,7 +17,7 @@ export function loadKubeConfig(opts: { kubeconfig?: string } = {}): KubeConfig {
   return kc;
 }
 
-export class KubeConfigError extends Error {
+export class KubeConfigError extends FlannelOperatorError {
   readonly code = 'EKUBE_CONFIG';
 }
 
@@ -29,8 +30,8 @@ export interface StatusDetails {
 }
 
 /** An error answer of the API server (a metav1.Status) or a transport failure (status 0). */
-export class KubeApiError extends Error {
-  readonly code: string;
+export class KubeApiError extends FlannelOperatorError {
+  readonly code: ErrorCode;
   constructor(
     message: string,
     readonly status: number,
@@ -40,7 +41,6 @@ export class KubeApiError extends Error {
     readonly path?: string,
   ) {
     super(message);
-    this.name = 'KubeApiError';
     this.code =
       status === 0 ? 'EKUBE_TRANSPORT' : `EKUBE_${reason ? reason.toUpperCase() : String(status)}`;
   }

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { isConflict, isNotFound, type KubeClient } from './client.js';
 import { sleep } from './backoff.js';
 import { collectionPath, objectPath } from './resources.js';
+import { FlannelOperatorError } from '../errors.js';
 
 /** spec of a coordination.k8s.io/v1 Lease. */
 export interface LeaseSpec {
@@ -111,7 +112,7 @@ export interface LeaderElectorOptions {
   now?: () => number;
 }
 
-export class LeaderElectionError extends Error {
+export class LeaderElectionError extends FlannelOperatorError {
   readonly code = 'ELEADER_CONFIG';
 }
 

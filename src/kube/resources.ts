@@ -1,3 +1,5 @@
+import { FlannelOperatorError } from '../errors.js';
+
 /**
  * REST paths of the resources the operator touches. Kept static (no discovery round trip);
  * `registerResource` adds more.
@@ -13,7 +15,7 @@ export interface ObjectRef {
   metadata: { name?: string; namespace?: string };
 }
 
-export class UnknownResourceError extends Error {
+export class UnknownResourceError extends FlannelOperatorError {
   readonly code = 'EKUBE_UNKNOWN_RESOURCE';
 }
 

@@ -14,6 +14,7 @@ import {
   type VxlanSpec,
 } from '../desired.js';
 import { canonicalCidr, cidrContainsIp } from '../../ipam/index.js';
+import { FlannelOperatorError, type ErrorCode } from '../../errors.js';
 
 const AF_INET = 2;
 const AF_INET6 = 10;
@@ -25,9 +26,9 @@ const RTNH_F_ONLINK = 4;
 const WRITE_WINDOW = 64;
 const CREATE_OR_REPLACE = { flags: FlagsNew.CREATE | FlagsNew.REPLACE };
 
-export class KernelError extends Error {
-  readonly code: string;
-  constructor(message: string, code = 'EAGENT_KERNEL') {
+export class KernelError extends FlannelOperatorError {
+  readonly code: ErrorCode;
+  constructor(message: string, code: ErrorCode = 'EAGENT_KERNEL') {
     super(message);
     this.code = code;
   }

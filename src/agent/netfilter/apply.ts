@@ -18,8 +18,9 @@ import {
   renderNftDelete,
   type RuleInput,
 } from './render.js';
+import { FlannelOperatorError } from '../../errors.js';
 
-export class NetfilterError extends Error {
+export class NetfilterError extends FlannelOperatorError {
   readonly code = 'EAGENT_NETFILTER';
 }
 

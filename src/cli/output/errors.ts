@@ -2,28 +2,28 @@
  * Errors of the kubectl-flannel commands. Every error has a stable `code` (scripts match on it)
  * and the process exit code it maps to: 2 for bad usage, 1 for everything that went wrong at run time.
  */
+import { FlannelOperatorError, type ErrorCode } from '../../errors.js';
+
 export const EXIT_OK = 0;
 export const EXIT_RUNTIME = 1;
 export const EXIT_USAGE = 2;
 
-export class CliError extends Error {
+export class CliError extends FlannelOperatorError {
   constructor(
     message: string,
-    readonly code: string,
+    readonly code: ErrorCode,
     readonly exitCode: number = EXIT_RUNTIME,
     /** What the user can do about it; printed on its own line. */
     readonly hint?: string,
   ) {
     super(message);
-    this.name = 'CliError';
   }
 }
 
 /** Wrong flags or arguments: exit code 2, like kubectl. */
 export class UsageError extends CliError {
-  constructor(message: string, code = 'ECLI_USAGE') {
+  constructor(message: string, code: ErrorCode = 'ECLI_USAGE') {
     super(message, code, EXIT_USAGE);
-    this.name = 'UsageError';
   }
 }
 

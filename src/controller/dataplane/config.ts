@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { DataplanePodConfig } from './daemonset.js';
+import { FlannelOperatorError } from '../../errors.js';
 
 /**
  * Agent pod settings handed from the Helm chart to the controller as JSON in the environment
@@ -8,7 +9,7 @@ import type { DataplanePodConfig } from './daemonset.js';
  */
 export const DATAPLANE_ENV = 'FLANNEL_OPERATOR_DATAPLANE';
 
-export class DataplaneConfigError extends Error {
+export class DataplaneConfigError extends FlannelOperatorError {
   readonly code = 'EDATAPLANE_CONFIG';
 }
 

@@ -18,6 +18,7 @@ import {
   type FlannelNetwork,
   type LabelSelector,
 } from '../../api/index.js';
+import { FlannelOperatorError } from '../../errors.js';
 
 /**
  * Pure builder of the per-network agent DaemonSet. No I/O: the rollout (rollout.ts) applies
@@ -80,7 +81,7 @@ export interface DaemonSetOptions extends DataplanePodConfig {
   serviceAccountName?: string;
 }
 
-export class DataplaneSpecError extends Error {
+export class DataplaneSpecError extends FlannelOperatorError {
   readonly code = 'EDATAPLANE_SPEC';
 }
 
