@@ -1,10 +1,16 @@
-import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
-import { parseDaemonFlags } from '../cli/output/flags.js';
+import {
+  HELP_FLAG,
+  UsageError,
+  duration,
+  logLevel,
+  parseDaemonFlags,
+  parseFlags as parseArgv,
+} from '../cmd/flags.js';
 import { KubeClient, loadKubeConfig } from '../kube/client.js';
 import { EventRecorder } from '../kube/events.js';
-import { parseBindAddress, startOpsServer, type OpsServer } from '../cmd/ops-server.js';
+import { parseBindAddress, startOpsServers } from '../cmd/ops-server.js';
 import { Agent, type AgentOptions } from './agent.js';
 import { DEFAULT_CNI_CONF_DIR, DEFAULT_SUBNET_FILE } from './files.js';
 import { createAgentMetrics } from './metrics.js';
@@ -29,18 +35,6 @@ Flags:
   --log-level LEVEL                 trace|debug|info|warn|error (default info)
 `;
 
-export class UsageError extends Error {
-  readonly code = 'EUSAGE';
-}
-
-function duration(v: string | undefined, dflt: number, flag: string): number {
-  if (v === undefined) return dflt;
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(v);
-  if (!m) throw new UsageError(`--${flag}: expected a duration like 10s, got "${v}"`);
-  const n = Number(m[1]);
-  return Math.round(m[2] === 'ms' ? n : m[2] === 'm' ? n * 60_000 : n * 1000);
-}
-
 export interface AgentFlags extends AgentOptions {
   kubeconfig?: string;
   metricsBindAddress: string;
@@ -52,27 +46,22 @@ export function parseFlags(
   argv: string[],
   env: NodeJS.ProcessEnv = process.env,
 ): AgentFlags | 'help' {
-  const { values } = parseArgs({
-    args: argv,
-    strict: true,
-    allowPositionals: false,
-    options: {
-      help: { type: 'boolean', short: 'h' },
-      'node-name': { type: 'string' },
-      network: { type: 'string' },
-      kubeconfig: { type: 'string' },
-      iface: { type: 'string' },
-      'public-ip': { type: 'string' },
-      'public-ipv6': { type: 'string' },
-      'subnet-file': { type: 'string' },
-      'cni-conf-dir': { type: 'string' },
-      'cni-data-dir': { type: 'string' },
-      netfilter: { type: 'string' },
-      'metrics-bind-address': { type: 'string' },
-      'health-probe-bind-address': { type: 'string' },
-      'resync-period': { type: 'string' },
-      'log-level': { type: 'string' },
-    },
+  const { values } = parseArgv(argv, {
+    ...HELP_FLAG,
+    'node-name': { type: 'string' },
+    network: { type: 'string' },
+    kubeconfig: { type: 'string' },
+    iface: { type: 'string' },
+    'public-ip': { type: 'string' },
+    'public-ipv6': { type: 'string' },
+    'subnet-file': { type: 'string' },
+    'cni-conf-dir': { type: 'string' },
+    'cni-data-dir': { type: 'string' },
+    netfilter: { type: 'string' },
+    'metrics-bind-address': { type: 'string' },
+    'health-probe-bind-address': { type: 'string' },
+    'resync-period': { type: 'string' },
+    'log-level': { type: 'string' },
   });
   if (values.help) return 'help';
   const nodeName = values['node-name'] ?? env.NODE_NAME;
@@ -83,7 +72,7 @@ export function parseFlags(
   if (nf !== undefined && nf !== 'nftables' && nf !== 'iptables') {
     throw new UsageError(`--netfilter: expected nftables or iptables, got "${nf}"`);
   }
-  return {
+  const flags: AgentFlags = {
     nodeName,
     network,
     kubeconfig: values.kubeconfig,
@@ -97,8 +86,11 @@ export function parseFlags(
     resyncMs: duration(values['resync-period'], 10_000, 'resync-period'),
     metricsBindAddress: values['metrics-bind-address'] ?? ':9101',
     healthProbeBindAddress: values['health-probe-bind-address'] ?? ':9102',
-    logLevel: values['log-level'] ?? 'info',
+    logLevel: logLevel(values['log-level']),
   };
+  parseBindAddress(flags.metricsBindAddress);
+  parseBindAddress(flags.healthProbeBindAddress);
+  return flags;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -123,18 +115,10 @@ export async function main(argv: string[]): Promise<number> {
   });
   const agent = new Agent(flags, { client, logger, metrics, events });
 
-  const servers: OpsServer[] = [];
-  const health = parseBindAddress(flags.healthProbeBindAddress);
-  const metricsAddr = parseBindAddress(flags.metricsBindAddress);
-  if (health)
-    servers.push(
-      await startOpsServer({ ...health, registry, ready: () => agent.isReady(), logger }),
-    );
-  if (metricsAddr && (!health || metricsAddr.port !== health.port)) {
-    servers.push(
-      await startOpsServer({ ...metricsAddr, registry, ready: () => agent.isReady(), logger }),
-    );
-  }
+  const servers = await startOpsServers(
+    { metrics: flags.metricsBindAddress, probe: flags.healthProbeBindAddress },
+    { registry, ready: () => agent.isReady(), logger },
+  );
 
   const done = new Promise<number>((resolve) => {
     const stop = (sig: string): void => {

@@ -25,8 +25,16 @@ import { describeBlocker } from '../agent/netfilter/forward-check.js';
 import { desiredSysctls, readSysctl } from '../agent/sysctl.js';
 import { DEFAULT_SUBNET_FILE, renderSubnetEnv } from '../agent/files.js';
 import { FlannelOperatorError } from '../errors.js';
-import { CliError, EXIT_OK, EXIT_RUNTIME, UsageError } from './output/errors.js';
-import { HELP_FLAG, KUBE_FLAGS, OUTPUT_FLAG, outputFormat, parseFlags } from './output/flags.js';
+import {
+  EXIT_OK,
+  EXIT_RUNTIME,
+  EXIT_USAGE,
+  HELP_FLAG,
+  UsageError,
+  parseFlags,
+} from '../cmd/flags.js';
+import { CliError } from './output/errors.js';
+import { KUBE_FLAGS, OUTPUT_FLAG, outputFormat } from './output/flags.js';
 import { renderData, renderTable, isMachineFormat } from './output/format.js';
 import { processIO, type CliIO } from './output/io.js';
 import { clientFromFlags } from './output/kube.js';
@@ -105,9 +113,10 @@ async function pickLease(client: KubeClient, node: string, network?: string): Pr
       'check `kubectl flannel status`: the controller creates a lease for every node its networks select',
     );
   if (mine.length > 1)
-    throw new UsageError(
+    throw new CliError(
       `node ${node} has leases in several networks (${mine.map((l) => l.spec.networkName).join(', ')}): pass --network`,
       'EDOCTOR_AMBIGUOUS_NETWORK',
+      EXIT_USAGE,
     );
   return mine[0]!;
 }

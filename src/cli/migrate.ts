@@ -7,8 +7,9 @@ import {
   type SubnetLease,
 } from '../api/index.js';
 import { collectionPath, type KubeClient, type ObjectRef } from '../kube/index.js';
-import { CliError, EXIT_OK, EXIT_RUNTIME, UsageError } from './output/errors.js';
-import { HELP_FLAG, KUBE_FLAGS, OUTPUT_FLAG, outputFormat, parseFlags } from './output/flags.js';
+import { EXIT_OK, EXIT_RUNTIME, HELP_FLAG, UsageError, parseFlags } from '../cmd/flags.js';
+import { CliError } from './output/errors.js';
+import { KUBE_FLAGS, OUTPUT_FLAG, outputFormat } from './output/flags.js';
 import { asList, renderData } from './output/format.js';
 import { processIO, type CliIO } from './output/io.js';
 import { clientFromFlags } from './output/kube.js';

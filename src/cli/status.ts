@@ -6,8 +6,8 @@ import {
   type SubnetLease,
 } from '../api/index.js';
 import { collectionPath, type KubeClient } from '../kube/index.js';
-import { EXIT_OK, UsageError } from './output/errors.js';
-import { HELP_FLAG, KUBE_FLAGS, OUTPUT_FLAG, outputFormat, parseFlags } from './output/flags.js';
+import { EXIT_OK, HELP_FLAG, UsageError, parseFlags } from '../cmd/flags.js';
+import { KUBE_FLAGS, OUTPUT_FLAG, outputFormat } from './output/flags.js';
 import { isMachineFormat, renderData } from './output/format.js';
 import { processIO, type CliIO } from './output/io.js';
 import { clientFromFlags } from './output/kube.js';

@@ -29,6 +29,21 @@ describe('startOpsServers', () => {
     }
   });
 
+  it('serves both on one server when the addresses name the same port', async () => {
+    const first = await startOpsServers({ metrics: '127.0.0.1:0', probe: '0' }, opts());
+    const port = first[0]!.port;
+    await first[0]!.close();
+    const servers = await startOpsServers(
+      { metrics: `:${port}`, probe: `127.0.0.1:${port}` },
+      opts(),
+    );
+    try {
+      expect(servers).toHaveLength(1);
+    } finally {
+      await Promise.all(servers.map((s) => s.close()));
+    }
+  });
+
   it('starts a second server for another probe address, none for a disabled one', async () => {
     const servers = await startOpsServers({ metrics: '0', probe: 'localhost:0' }, opts());
     try {

@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { Logger } from 'pino';
+import { UsageError } from './flags.js';
 
 export interface OpsServerOptions {
   port: number;
@@ -24,7 +25,7 @@ export function parseBindAddress(addr: string): { host?: string; port: number } 
   const host = idx > 0 ? addr.slice(0, idx).replace(/^\[|\]$/g, '') : undefined;
   const port = Number(idx >= 0 ? addr.slice(idx + 1) : addr);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
-    throw new Error(`invalid bind address "${addr}"`);
+    throw new UsageError(`invalid bind address "${addr}"`);
   return { host, port };
 }
 
@@ -40,8 +41,10 @@ export async function startOpsServers(
   const metrics = parseBindAddress(addrs.metrics);
   const probe = parseBindAddress(addrs.probe);
   if (metrics) servers.push(await startOpsServer({ ...metrics, ...opts }));
-  if (probe && addrs.probe !== addrs.metrics)
-    servers.push(await startOpsServer({ ...probe, ...opts }));
+  // One server when both name the same port (two would collide), unless it is 0 (any free port).
+  const same =
+    addrs.probe === addrs.metrics || (probe?.port === metrics?.port && probe?.port !== 0);
+  if (probe && !same) servers.push(await startOpsServer({ ...probe, ...opts }));
   return servers;
 }
 

@@ -1,4 +1,5 @@
-import { parseFlags, duration, UsageError } from './main.js';
+import { UsageError } from '../cmd/flags.js';
+import { parseFlags } from './main.js';
 
 describe('controller flags', () => {
   it('has client-go / controller-runtime style defaults', () => {
@@ -45,14 +46,5 @@ describe('controller flags', () => {
     expect(() => parseFlags(['--log-level=loud'])).toThrow(/unknown level/);
     expect(() => parseFlags(['--metrics-bind-address=:x'])).toThrow(/invalid bind address/);
     expect(() => parseFlags(['--bogus'])).toThrow();
-  });
-
-  it('parses durations', () => {
-    expect(duration('15s', 0, 'x')).toBe(15_000);
-    expect(duration('2m', 0, 'x')).toBe(120_000);
-    expect(duration('250ms', 0, 'x')).toBe(250);
-    expect(duration('3', 0, 'x')).toBe(3000);
-    expect(duration(undefined, 7, 'x')).toBe(7);
-    expect(() => duration('soon', 0, 'x')).toThrow(UsageError);
   });
 });

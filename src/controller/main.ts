@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
@@ -7,7 +6,16 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 import { KubeClient, loadKubeConfig } from '../kube/client.js';
 import { LeaderElector } from '../kube/leader.js';
 import { startOpsServers, parseBindAddress, type OpsServer } from '../cmd/ops-server.js';
-import { parseDaemonFlags } from '../cli/output/flags.js';
+import {
+  HELP_FLAG,
+  UsageError,
+  bool,
+  duration,
+  logLevel,
+  parseDaemonFlags,
+  parseFlags as parseArgv,
+  posInt,
+} from '../cmd/flags.js';
 import { EventRecorder } from '../kube/events.js';
 import { createControllerMetrics } from './metrics.js';
 import { NetworkController } from './controller.js';
@@ -37,10 +45,6 @@ Flags:
   --dataplane=true|false            roll out the per-node dataplane DaemonSets (default: when --agent-image is set)
   --log-level LEVEL                 trace|debug|info|warn|error (default info)
 `;
-
-export class UsageError extends Error {
-  readonly code = 'EUSAGE';
-}
 
 export interface ControllerFlags {
   kubeconfig?: string;
@@ -77,31 +81,6 @@ function stringList(v: string | undefined, flag: string): string[] | undefined {
   return parsed as string[];
 }
 
-function bool(v: string | boolean | undefined, dflt: boolean, flag: string): boolean {
-  if (v === undefined) return dflt;
-  if (typeof v === 'boolean') return v;
-  if (/^(true|1|yes)$/i.test(v)) return true;
-  if (/^(false|0|no)$/i.test(v)) return false;
-  throw new UsageError(`--${flag}: expected true or false, got "${v}"`);
-}
-
-function posInt(v: string | undefined, dflt: number, flag: string): number {
-  if (v === undefined) return dflt;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1)
-    throw new UsageError(`--${flag}: expected a positive integer, got "${v}"`);
-  return n;
-}
-
-/** "15s", "500ms", "2m" or plain seconds. */
-export function duration(v: string | undefined, dflt: number, flag: string): number {
-  if (v === undefined) return dflt;
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(v);
-  if (!m) throw new UsageError(`--${flag}: expected a duration like 15s, got "${v}"`);
-  const n = Number(m[1]);
-  return Math.round(m[2] === 'ms' ? n : m[2] === 'm' ? n * 60_000 : n * 1000);
-}
-
 function defaultNamespace(): string {
   if (process.env.POD_NAMESPACE) return process.env.POD_NAMESPACE;
   try {
@@ -113,31 +92,26 @@ function defaultNamespace(): string {
 
 export function parseFlags(argv: string[]): ControllerFlags | 'help' {
   // `--flag=value` and `--flag value` both work; booleans accept `--leader-elect=false`.
-  const { values } = parseArgs({
-    args: argv,
-    strict: true,
-    allowPositionals: false,
-    options: {
-      help: { type: 'boolean', short: 'h' },
-      kubeconfig: { type: 'string' },
-      namespace: { type: 'string' },
-      'leader-elect': { type: 'string' },
-      'leader-election-id': { type: 'string' },
-      'leader-elect-lease-duration': { type: 'string' },
-      'leader-elect-renew-deadline': { type: 'string' },
-      'leader-elect-retry-period': { type: 'string' },
-      'metrics-bind-address': { type: 'string' },
-      'health-probe-bind-address': { type: 'string' },
-      workers: { type: 'string' },
-      'write-concurrency': { type: 'string' },
-      'agent-image': { type: 'string' },
-      'cni-plugin-image': { type: 'string' },
-      'netpol-image': { type: 'string' },
-      'netpol-args': { type: 'string' },
-      'verify-public-ip': { type: 'string' },
-      dataplane: { type: 'string' },
-      'log-level': { type: 'string' },
-    },
+  const { values } = parseArgv(argv, {
+    ...HELP_FLAG,
+    kubeconfig: { type: 'string' },
+    namespace: { type: 'string' },
+    'leader-elect': { type: 'string' },
+    'leader-election-id': { type: 'string' },
+    'leader-elect-lease-duration': { type: 'string' },
+    'leader-elect-renew-deadline': { type: 'string' },
+    'leader-elect-retry-period': { type: 'string' },
+    'metrics-bind-address': { type: 'string' },
+    'health-probe-bind-address': { type: 'string' },
+    workers: { type: 'string' },
+    'write-concurrency': { type: 'string' },
+    'agent-image': { type: 'string' },
+    'cni-plugin-image': { type: 'string' },
+    'netpol-image': { type: 'string' },
+    'netpol-args': { type: 'string' },
+    'verify-public-ip': { type: 'string' },
+    dataplane: { type: 'string' },
+    'log-level': { type: 'string' },
   });
   if (values.help) return 'help';
   const agentImage = values['agent-image'];
@@ -171,12 +145,9 @@ export function parseFlags(argv: string[]): ControllerFlags | 'help' {
     netpolArgs: stringList(values['netpol-args'], 'netpol-args'),
     verifyPublicIP: bool(values['verify-public-ip'], true, 'verify-public-ip'),
     dataplane: bool(values.dataplane, !!agentImage, 'dataplane'),
-    logLevel: values['log-level'] ?? 'info',
+    logLevel: logLevel(values['log-level']),
   };
   if (flags.dataplane && !agentImage) throw new UsageError('--dataplane=true needs --agent-image');
-  if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(flags.logLevel)) {
-    throw new UsageError(`--log-level: unknown level "${flags.logLevel}"`);
-  }
   parseBindAddress(flags.metricsBindAddress);
   parseBindAddress(flags.healthProbeBindAddress);
   return flags;

@@ -3,10 +3,7 @@
  * and the process exit code it maps to: 2 for bad usage, 1 for everything that went wrong at run time.
  */
 import { FlannelOperatorError, type ErrorCode } from '../../errors.js';
-
-export const EXIT_OK = 0;
-export const EXIT_RUNTIME = 1;
-export const EXIT_USAGE = 2;
+import { EXIT_RUNTIME, UsageError } from '../../cmd/flags.js';
 
 export class CliError extends FlannelOperatorError {
   constructor(
@@ -20,13 +17,6 @@ export class CliError extends FlannelOperatorError {
   }
 }
 
-/** Wrong flags or arguments: exit code 2, like kubectl. */
-export class UsageError extends CliError {
-  constructor(message: string, code: ErrorCode = 'ECLI_USAGE') {
-    super(message, code, EXIT_USAGE);
-  }
-}
-
 /** Exit code and one-line rendering of any thrown value. */
 export function describeError(err: unknown): {
   code: string;
@@ -36,6 +26,9 @@ export function describeError(err: unknown): {
 } {
   if (err instanceof CliError) {
     return { code: err.code, message: err.message, exitCode: err.exitCode, hint: err.hint };
+  }
+  if (err instanceof UsageError) {
+    return { code: err.code, message: err.message, exitCode: err.exitCode };
   }
   if (err instanceof Error) {
     const code = (err as Error & { code?: unknown }).code;

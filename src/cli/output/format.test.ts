@@ -1,6 +1,7 @@
 import { humanDuration, formatAge, renderTable, asList, renderData } from './format.js';
-import { parseFlags, outputFormat, KUBE_FLAGS, OUTPUT_FLAG } from './flags.js';
-import { UsageError, describeError, CliError } from './errors.js';
+import { UsageError, parseFlags } from '../../cmd/flags.js';
+import { outputFormat, KUBE_FLAGS, OUTPUT_FLAG } from './flags.js';
+import { describeError, CliError } from './errors.js';
 import { runCommand } from './run.js';
 import { captureIO } from './io.js';
 
@@ -76,11 +77,13 @@ describe('flags', () => {
     expect(() =>
       parseFlags([], KUBE_FLAGS, { positionals: { min: 1, max: 1, names: 'NODE' } }),
     ).toThrow(/missing argument: NODE/);
+    let caught: unknown;
     try {
       parseFlags(['--nope'], KUBE_FLAGS);
     } catch (e) {
-      expect(describeError(e).exitCode).toBe(2);
+      caught = e;
     }
+    expect(describeError(caught)).toMatchObject({ code: 'ECLI_USAGE', exitCode: 2 });
   });
   it('validates -o', () => {
     expect(outputFormat(undefined)).toBe('table');

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeApiError } from '../../kube/client.js';
-import { CliError, UsageError } from './errors.js';
+import { CliError } from './errors.js';
 import { kubeConfigFromFlags, translateKubeError } from './kube.js';
 
 const KUBECONFIG = `apiVersion: v1
@@ -36,7 +36,9 @@ describe('kubeConfigFromFlags', () => {
     ).toBe('https://127.0.0.2:6443');
   });
   it('rejects an unknown context as a usage error and a missing file as ECLI_KUBECONFIG', () => {
-    expect(() => kubeConfigFromFlags({ kubeconfig: file, context: 'nope' })).toThrow(UsageError);
+    expect(() => kubeConfigFromFlags({ kubeconfig: file, context: 'nope' })).toThrow(
+      expect.objectContaining({ code: 'ECLI_CONTEXT', exitCode: 2 }),
+    );
     expect(() => kubeConfigFromFlags({ kubeconfig: '/does/not/exist' })).toThrow(
       expect.objectContaining({ code: 'ECLI_KUBECONFIG' }),
     );

@@ -1,6 +1,7 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { KubeApiError, KubeClient, loadKubeConfig } from '../../kube/client.js';
-import { CliError, EXIT_RUNTIME, UsageError } from './errors.js';
+import { EXIT_RUNTIME, EXIT_USAGE } from '../../cmd/flags.js';
+import { CliError } from './errors.js';
 import { version } from '../version.js';
 
 export interface KubeFlags {
@@ -21,7 +22,11 @@ export function kubeConfigFromFlags(flags: KubeFlags): KubeConfig {
   }
   if (flags.context) {
     if (!kc.getContextObject(flags.context)) {
-      throw new UsageError(`context "${flags.context}" not found in kubeconfig`, 'ECLI_CONTEXT');
+      throw new CliError(
+        `context "${flags.context}" not found in kubeconfig`,
+        'ECLI_CONTEXT',
+        EXIT_USAGE,
+      );
     }
     kc.setCurrentContext(flags.context);
     if (!kc.getCurrentCluster()) {

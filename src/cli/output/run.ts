@@ -1,4 +1,5 @@
-import { describeError, EXIT_OK } from './errors.js';
+import { EXIT_OK } from '../../cmd/flags.js';
+import { describeError } from './errors.js';
 import { processIO, type CliIO } from './io.js';
 import { translateKubeError } from './kube.js';
 
