@@ -12,6 +12,10 @@ describe('agent flags', () => {
       metricsBindAddress: ':9101',
       healthProbeBindAddress: ':9102',
       logLevel: 'info',
+      eventsNamespace: 'default',
+    });
+    expect(parseFlags(['--events-namespace', 'kube-system'], env)).toMatchObject({
+      eventsNamespace: 'kube-system',
     });
     expect(parseFlags(['--help'], {})).toBe('help');
   });
@@ -21,6 +25,7 @@ describe('agent flags', () => {
     expect(() => parseFlags([], { NODE_NAME: 'n1' })).toThrow(/--network is required/);
     for (const argv of [
       ['--netfilter=pf'],
+      ['--events-namespace=flannel-system'],
       ['--resync-period=soon'],
       ['--log-level=loud'],
       ['--metrics-bind-address=:x'],

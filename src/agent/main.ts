@@ -4,12 +4,13 @@ import {
   HELP_FLAG,
   UsageError,
   duration,
+  eventsNamespace,
   logLevel,
   parseDaemonFlags,
   parseFlags as parseArgv,
 } from '../cmd/flags.js';
 import { KubeClient, loadKubeConfig } from '../kube/client.js';
-import { EventRecorder } from '../kube/events.js';
+import { EventRecorder, type ClusterEventNamespace } from '../kube/events.js';
 import { parseBindAddress, startOpsServers } from '../cmd/ops-server.js';
 import { Agent, type AgentOptions } from './agent.js';
 import { DEFAULT_CNI_CONF_DIR, DEFAULT_SUBNET_FILE } from './files.js';
@@ -21,6 +22,8 @@ Flags:
   --node-name NAME                  this node (default $NODE_NAME)
   --network NAME                    FlannelNetwork to serve (default $FLANNEL_NETWORK_NAME)
   --kubeconfig PATH                 kubeconfig (default: in-cluster, then $KUBECONFIG)
+  --events-namespace NS             where Events about its SubnetLease go: default or kube-system
+                                    (default: default; the controller passes its own)
   --iface NAME                      underlay interface (default: the one holding the node's InternalIP)
   --public-ip IP                    address peers send to (default: the underlay interface's IPv4)
   --public-ipv6 IP                  dual-stack: IPv6 address peers send to (default: the Node's
@@ -37,6 +40,7 @@ Flags:
 
 export interface AgentFlags extends AgentOptions {
   kubeconfig?: string;
+  eventsNamespace: ClusterEventNamespace;
   metricsBindAddress: string;
   healthProbeBindAddress: string;
   logLevel: string;
@@ -51,6 +55,7 @@ export function parseFlags(
     'node-name': { type: 'string' },
     network: { type: 'string' },
     kubeconfig: { type: 'string' },
+    'events-namespace': { type: 'string' },
     iface: { type: 'string' },
     'public-ip': { type: 'string' },
     'public-ipv6': { type: 'string' },
@@ -76,6 +81,7 @@ export function parseFlags(
     nodeName,
     network,
     kubeconfig: values.kubeconfig,
+    eventsNamespace: eventsNamespace(values['events-namespace']),
     iface: values.iface,
     publicIP: values['public-ip'],
     publicIPv6: values['public-ipv6'],
@@ -106,9 +112,9 @@ export async function main(argv: string[]): Promise<number> {
   });
   const events = new EventRecorder({
     client,
-    // Its Events are about its SubnetLease, a cluster-scoped object: the API server accepts those
-    // only in `default` (or kube-system), so they go where the controller's go.
-    namespace: 'default',
+    // Its Events are about its SubnetLease, a cluster-scoped object: they go where the
+    // controller's go (the DaemonSet passes --events-namespace).
+    namespace: flags.eventsNamespace,
     reportingController: 'flannel-operator-agent',
     reportingInstance: flags.nodeName,
     logger,

@@ -4,6 +4,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { FlannelOperatorError } from '../errors.js';
+import { CLUSTER_EVENT_NAMESPACES, type ClusterEventNamespace } from '../kube/events.js';
 
 export const EXIT_OK = 0;
 export const EXIT_RUNTIME = 1;
@@ -76,6 +77,32 @@ export function posInt(v: string | undefined, dflt: number, flag: string): numbe
   if (!Number.isInteger(n) || n < 1)
     throw new UsageError(`--${flag}: expected a positive integer, got "${v}"`);
   return n;
+}
+
+/** One value out of a fixed set; `why` explains the set in the error. */
+export function oneOf<T extends string>(
+  v: string | undefined,
+  allowed: readonly T[],
+  dflt: T,
+  flag: string,
+  why = '',
+): T {
+  if (v === undefined) return dflt;
+  if ((allowed as readonly string[]).includes(v)) return v as T;
+  throw new UsageError(
+    `--${flag}: expected ${allowed.join(' or ')}, got "${v}"${why ? ` (${why})` : ''}`,
+  );
+}
+
+/** --events-namespace of the controller and the agent: all their Events are about cluster-scoped objects. */
+export function eventsNamespace(v: string | undefined): ClusterEventNamespace {
+  return oneOf(
+    v,
+    CLUSTER_EVENT_NAMESPACES,
+    'default',
+    'events-namespace',
+    'the API server accepts Events about cluster-scoped objects only there',
+  );
 }
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];

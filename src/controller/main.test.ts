@@ -15,6 +15,7 @@ describe('controller flags', () => {
       healthProbeBindAddress: ':8081',
       workers: 2,
       dataplane: false,
+      eventsNamespace: 'default',
     });
   });
 
@@ -45,6 +46,15 @@ describe('controller flags', () => {
     expect(() => parseFlags(['--dataplane=true'])).toThrow(/needs --agent-image/);
     expect(() => parseFlags(['--log-level=loud'])).toThrow(/unknown level/);
     expect(() => parseFlags(['--metrics-bind-address=:x'])).toThrow(/invalid bind address/);
-    expect(() => parseFlags(['--bogus'])).toThrow();
+    expect(() => parseFlags(['--bogus'])).toThrow(UsageError);
+  });
+
+  it('writes Events to default or kube-system, nowhere else', () => {
+    expect(parseFlags(['--events-namespace=kube-system'])).toMatchObject({
+      eventsNamespace: 'kube-system',
+    });
+    expect(() => parseFlags(['--events-namespace=flannel-system'])).toThrow(
+      /--events-namespace: expected default or kube-system, got "flannel-system" \(the API server accepts Events about cluster-scoped objects only there\)/,
+    );
   });
 });

@@ -12,11 +12,12 @@ import {
   bool,
   duration,
   logLevel,
+  eventsNamespace,
   parseDaemonFlags,
   parseFlags as parseArgv,
   posInt,
 } from '../cmd/flags.js';
-import { EventRecorder } from '../kube/events.js';
+import { EventRecorder, type ClusterEventNamespace } from '../kube/events.js';
 import { createControllerMetrics } from './metrics.js';
 import { NetworkController } from './controller.js';
 import { createDataplaneRollout, type DataplaneRollout } from './dataplane/index.js';
@@ -26,6 +27,9 @@ const USAGE = `Usage: flannel-operator controller [flags]
 Flags:
   --kubeconfig PATH                 kubeconfig (default: in-cluster, then $KUBECONFIG)
   --namespace NS                    namespace of the operator (leader lease, DaemonSets); default: the pod's
+  --events-namespace NS             where its and the agents' Events go: default or kube-system, the only
+                                    namespaces the API server takes Events about cluster-scoped objects in
+                                    (default: default)
   --leader-elect=true|false         elect a leader through a coordination.k8s.io Lease (default true)
   --leader-election-id NAME         name of that Lease (default flannel-operator-controller)
   --metrics-bind-address ADDR       /metrics listen address, "0" disables (default :8080)
@@ -49,6 +53,7 @@ Flags:
 export interface ControllerFlags {
   kubeconfig?: string;
   namespace: string;
+  eventsNamespace: ClusterEventNamespace;
   leaderElect: boolean;
   leaderElectionId: string;
   leaseDurationMs: number;
@@ -96,6 +101,7 @@ export function parseFlags(argv: string[]): ControllerFlags | 'help' {
     ...HELP_FLAG,
     kubeconfig: { type: 'string' },
     namespace: { type: 'string' },
+    'events-namespace': { type: 'string' },
     'leader-elect': { type: 'string' },
     'leader-election-id': { type: 'string' },
     'leader-elect-lease-duration': { type: 'string' },
@@ -118,6 +124,7 @@ export function parseFlags(argv: string[]): ControllerFlags | 'help' {
   const flags: ControllerFlags = {
     kubeconfig: values.kubeconfig,
     namespace: values.namespace ?? defaultNamespace(),
+    eventsNamespace: eventsNamespace(values['events-namespace']),
     leaderElect: bool(values['leader-elect'], true, 'leader-elect'),
     leaderElectionId: values['leader-election-id'] ?? 'flannel-operator-controller',
     leaseDurationMs: duration(
@@ -190,7 +197,7 @@ export async function runController(
   const identity = `${hostname()}_${randomBytes(4).toString('hex')}`;
   const events = new EventRecorder({
     client,
-    namespace: 'default',
+    namespace: flags.eventsNamespace,
     reportingController: 'flannel-operator',
     reportingInstance: identity,
     logger,
@@ -201,6 +208,7 @@ export async function runController(
       { client, logger: logger.child({ component: 'dataplane' }), registry },
       {
         namespace: flags.namespace,
+        eventsNamespace: flags.eventsNamespace,
         agentImage: flags.agentImage,
         cniPluginImage: flags.cniPluginImage,
         netpolImage: flags.netpolImage,

@@ -10,10 +10,17 @@ export interface EventTarget {
   uid?: string;
 }
 
+/**
+ * The only namespaces the API server accepts Events about cluster-scoped objects in (it rejects
+ * any other with 422 "does not match event.namespace"; test-e2e/controller/kube-events.test.ts).
+ */
+export const CLUSTER_EVENT_NAMESPACES = ['default', 'kube-system'] as const;
+export type ClusterEventNamespace = (typeof CLUSTER_EVENT_NAMESPACES)[number];
+
 export interface EventRecorderOptions {
   client: KubeClient;
   /** Namespace events of cluster-scoped objects go to (events.k8s.io needs one). */
-  namespace: string;
+  namespace: ClusterEventNamespace;
   reportingController: string;
   reportingInstance: string;
   logger: Logger;

@@ -294,7 +294,8 @@ describeLab('agent dataplane (netns lab)', () => {
       'eth0',
     ]);
     expect(blk.code).toBe(0);
-    lab.startAgent('n2', NET, ['--resync-period', '5s']);
+    // A non-default events namespace: the Event must land there.
+    lab.startAgent('n2', NET, ['--resync-period', '5s', '--events-namespace', 'kube-system']);
     const lease = async () => (await leases(lab, NET)).find((l) => l.spec.nodeName === 'n2')!;
     await waitUntil(
       'n2 not Ready',
@@ -315,7 +316,7 @@ describeLab('agent dataplane (netns lab)', () => {
       expect.objectContaining({ status: 'Degraded', message: `${ready.reason}: ${ready.message}` }),
     ]);
     const ev = await lab.client.list<{ reason?: string; regarding?: { name?: string } }>(
-      '/apis/events.k8s.io/v1/namespaces/default/events',
+      '/apis/events.k8s.io/v1/namespaces/kube-system/events',
     );
     expect(
       ev.items.some(

@@ -3,7 +3,8 @@
  * the chart's OWN controller ServiceAccount token (args and env taken from the installed
  * Deployment). It must work (leases, podCIDRs, DaemonSet, Ready) and be denied everything outside
  * its role; agent tokens bound to a node may write only that node's lease status (the chart's
- * ValidatingAdmissionPolicy, checked with its message).
+ * ValidatingAdmissionPolicy, checked with its message). The release moves Events to a non-default
+ * namespace (controller.eventsNamespace=kube-system) and checks they land there.
  *
  * No kubelet, scheduler or controller-manager runs: pods never start; the DaemonSet is checked as
  * an object.
@@ -31,6 +32,8 @@ const CLI = join(REPO, 'dist/cli/main.js');
 const NETWORKS = '/apis/network.flannel-operator.io/v1alpha1/flannelnetworks';
 const LEASES = '/apis/network.flannel-operator.io/v1alpha1/subnetleases';
 const NODES = ['chart-node-a', 'chart-node-b'];
+/** Not `default`: the install proves the value moves the Events, not only the RBAC. */
+const EVENTS_NS = 'kube-system';
 
 const cp = useControlPlane({ installCrds: false, tools: ['etcd', 'kube-apiserver', 'helm'] });
 
@@ -110,6 +113,8 @@ describe('chart installed into a real API server', () => {
       cp().kubeconfigPath,
       '--set',
       'image.tag=test',
+      '--set',
+      `controller.eventsNamespace=${EVENTS_NS}`,
       '--timeout',
       '60s',
     ]);
@@ -259,6 +264,7 @@ describe('chart installed into a real API server', () => {
       const pod = ds.spec!.template.spec!;
       expect(pod.serviceAccountName).toBe(AGENT_SA);
       expect(pod.containers[0]!.image).toBe('ghcr.io/flannel-operator/flannel-operator:test');
+      expect(pod.containers[0]!.args).toContain(`--events-namespace=${EVENTS_NS}`);
       expect(pod.initContainers![0]!.image).toBe(
         'ghcr.io/flannel-io/flannel-cni-plugin:v1.9.1-flannel2',
       );
@@ -296,7 +302,7 @@ describe('chart installed into a real API server', () => {
       { verb: 'patch', resource: 'nodes' },
       { verb: 'patch', resource: 'daemonsets', group: 'apps', namespace: NS },
       { verb: 'update', resource: 'leases', group: 'coordination.k8s.io', namespace: NS },
-      { verb: 'create', resource: 'events', group: 'events.k8s.io', namespace: 'default' },
+      { verb: 'create', resource: 'events', group: 'events.k8s.io', namespace: EVENTS_NS },
     ]) {
       expect({ ...attrs, allowed: await can(ctl, attrs) }).toEqual({ ...attrs, allowed: true });
     }
@@ -312,6 +318,7 @@ describe('chart installed into a real API server', () => {
       { verb: 'deletecollection', resource: 'subnetleases', group: G },
       { verb: 'create', resource: 'pods', namespace: NS },
       { verb: 'create', resource: 'daemonsets', group: 'apps', namespace: 'default' },
+      { verb: 'create', resource: 'events', group: 'events.k8s.io', namespace: 'default' },
       { verb: 'create', resource: 'daemonsets', group: 'apps', namespace: 'kube-system' },
       { verb: 'patch', resource: 'nodes', subresource: 'status' },
       { verb: 'delete', resource: 'nodes' },
@@ -425,8 +432,8 @@ describe('chart installed into a real API server', () => {
     ).toBe(true);
 
     // Warning Events (events.k8s.io/v1, what the agent writes when programming fails) are about
-    // its SubnetLease, a cluster-scoped object: the API server takes those only in `default`,
-    // which is where the chart lets the agent write them; denied anywhere else.
+    // its SubnetLease, a cluster-scoped object: the chart lets the agent write them only in
+    // controller.eventsNamespace (one of the two namespaces the API server takes them in).
     const event = (namespace: string) => ({
       apiVersion: 'events.k8s.io/v1',
       kind: 'Event',
@@ -445,16 +452,16 @@ describe('chart installed into a real API server', () => {
       },
     });
     const created = await agentA.create<{ metadata: { namespace: string } }>(
-      '/apis/events.k8s.io/v1/namespaces/default/events',
-      event('default'),
+      `/apis/events.k8s.io/v1/namespaces/${EVENTS_NS}/events`,
+      event(EVENTS_NS),
     );
-    expect(created.metadata.namespace).toBe('default');
+    expect(created.metadata.namespace).toBe(EVENTS_NS);
     expect(
       await can(agentA, {
         verb: 'patch',
         resource: 'events',
         group: 'events.k8s.io',
-        namespace: 'default',
+        namespace: EVENTS_NS,
       }),
     ).toBe(true);
     await expectApiError(
@@ -462,14 +469,11 @@ describe('chart installed into a real API server', () => {
       403,
       'cannot create resource "events"',
     );
-    expect(
-      await can(agentA, {
-        verb: 'create',
-        resource: 'events',
-        group: 'events.k8s.io',
-        namespace: 'kube-system',
-      }),
-    ).toBe(false);
+    await expectApiError(
+      agentA.create('/apis/events.k8s.io/v1/namespaces/default/events', event('default')),
+      403,
+      'cannot create resource "events"',
+    );
     expect(await can(agentA, { verb: 'create', resource: 'events', namespace: NS })).toBe(false);
   });
 
@@ -575,6 +579,35 @@ describe('chart installed into a real API server', () => {
     // The Node gets that address: the controller clears its flag.
     await setAddresses('192.0.2.10');
     await waitFor('BackendRejected cleared', async () => (await flag())?.status === 'False');
+  });
+
+  it("the controller's Events land in controller.eventsNamespace", async () => {
+    const a = admin();
+    // A network overlapping the (older) default one is refused with a Warning Event about it.
+    await a.create(NETWORKS, {
+      apiVersion: 'network.flannel-operator.io/v1alpha1',
+      kind: 'FlannelNetwork',
+      metadata: { name: 'chart-overlap' },
+      spec: { network: '10.244.0.0/16', nodeSelector: { matchLabels: { none: 'x' } } },
+    });
+    try {
+      const ev = await waitFor('OverlappingNetwork Event', async () => {
+        const all = await a.list<{
+          metadata: { namespace: string };
+          reason: string;
+          reportingController: string;
+          regarding: { name: string };
+        }>('/apis/events.k8s.io/v1/events');
+        return all.items.find(
+          (e) => e.reason === 'OverlappingNetwork' && e.regarding.name === 'chart-overlap',
+        );
+      });
+      expect(ev.metadata.namespace).toBe(EVENTS_NS);
+      expect(ev.reportingController).toBe('flannel-operator');
+    } finally {
+      await a.delete(`${NETWORKS}/chart-overlap`);
+    }
+    expect(controllerLog).not.toMatch(/could not record event|forbidden/i);
   });
 
   it('helm upgrade --set netpol.enabled=true: agent RBAC grows, the controller rolls the sidecar in', async () => {

@@ -38,6 +38,7 @@ function daemonSetFor(objs: K8sObject[]) {
   return desiredDaemonSet(net, {
     ...parseDataplaneConfig(env(objs, 'FLANNEL_OPERATOR_DATAPLANE')!),
     namespace: 'flannel-system',
+    eventsNamespace: flags.eventsNamespace,
     agentImage: flags.agentImage!,
     cniPluginImage: flags.cniPluginImage,
     netpolImage: flags.netpolImage,
@@ -321,6 +322,7 @@ describe('helm chart charts/flannel-operator', () => {
       metricsBindAddress: ':9110',
       healthProbeBindAddress: ':9111',
       dataplane: true,
+      eventsNamespace: 'default',
     });
     const agent = daemonSetFor(objs).spec!.template.spec!.containers[0]!;
     expect(agent.command).toEqual(['flannel-operator', 'agent']);
@@ -333,7 +335,24 @@ describe('helm chart charts/flannel-operator', () => {
       cniConfDir: '/etc/cni/net.d',
       healthProbeBindAddress: ':9102',
       logLevel: 'debug',
+      eventsNamespace: 'default',
     });
+  });
+
+  it('controller.eventsNamespace moves the Events of the controller and the agents, and their RBAC', async () => {
+    const objs = await render({ controller: { eventsNamespace: 'kube-system' } });
+    expect(parseControllerFlags(controllerArgs(objs).slice(1))).toMatchObject({
+      eventsNamespace: 'kube-system',
+    });
+    const agent = daemonSetFor(objs).spec!.template.spec!.containers[0]!;
+    expect(parseAgentFlags(agent.args!, { NODE_NAME: 'n1' })).toMatchObject({
+      eventsNamespace: 'kube-system',
+    });
+    for (const role of [
+      'fo-flannel-operator-controller-events',
+      'fo-flannel-operator-agent-events',
+    ])
+      expect(pick<V1Role>(objs, 'Role', role).metadata!.namespace).toBe('kube-system');
   });
 
   it.each([
@@ -356,6 +375,7 @@ describe('helm chart charts/flannel-operator', () => {
     [{ flanel: { backend: 'vxlan' } }, "additional properties 'flanel' not allowed"],
     [{ image: { pullPolicy: 'Sometimes' } }, "at '/image/pullPolicy'"],
     [{ flannel: { cniBinDir: 'opt/cni/bin' } }, "at '/flannel/cniBinDir'"],
+    [{ controller: { eventsNamespace: 'flannel-system' } }, "at '/controller/eventsNamespace'"],
     [
       { controller: { leaderElection: { leaseDuration: '15' } } },
       "at '/controller/leaderElection/leaseDuration'",

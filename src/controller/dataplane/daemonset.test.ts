@@ -328,6 +328,14 @@ describe('desiredDaemonSet', () => {
     expect(agent.readinessProbe!.httpGet!.port).toBe(19102);
   });
 
+  it("passes the controller's events namespace to the agents", () => {
+    expect(container(desiredDaemonSet(network(), OPTS), 'agent')!.args!.join(' ')).not.toContain(
+      '--events-namespace',
+    );
+    const ds = desiredDaemonSet(network(), { ...OPTS, eventsNamespace: 'kube-system' });
+    expect(container(ds, 'agent')!.args).toContain('--events-namespace=kube-system');
+  });
+
   it('leaves ownerReferences out when the network has no uid yet', () => {
     const n = network();
     delete n.metadata.uid;

@@ -73,6 +73,8 @@ export interface DataplanePodConfig {
 
 export interface DaemonSetOptions extends DataplanePodConfig {
   namespace: string;
+  /** Where the agents write their Events (the controller's --events-namespace). */
+  eventsNamespace?: string;
   agentImage: string;
   cniPluginImage?: string;
   netpolImage?: string;
@@ -217,6 +219,7 @@ export function desiredDaemonSet(network: FlannelNetwork, opts: DaemonSetOptions
     `--metrics-bind-address=:${metricsPort}`,
     `--health-probe-bind-address=:${healthPort}`,
   ];
+  if (opts.eventsNamespace) agentArgs.push(`--events-namespace=${opts.eventsNamespace}`);
   if (opts.netfilter) agentArgs.push(`--netfilter=${opts.netfilter}`);
   if (opts.logLevel) agentArgs.push(`--log-level=${opts.logLevel}`);
   agentArgs.push(...(opts.extraArgs ?? []));

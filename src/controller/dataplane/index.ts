@@ -28,6 +28,8 @@ export interface DataplaneRollout {
 export interface DataplaneOptions {
   /** Namespace the DaemonSets run in (the operator's namespace). */
   namespace: string;
+  /** Where the agents write their Events (passed as their --events-namespace). */
+  eventsNamespace?: string;
   /** Image holding the flannel-operator binary (agent + CNI install). */
   agentImage: string;
   /** Image holding the flannel CNI plugin binary. */
@@ -56,6 +58,7 @@ export function createDataplaneRollout(
   return new DaemonSetRollout(deps, {
     ...pod,
     namespace: opts.namespace,
+    eventsNamespace: opts.eventsNamespace,
     agentImage: opts.agentImage,
     cniPluginImage: opts.cniPluginImage,
     netpolImage: opts.netpolImage,
