@@ -14,7 +14,8 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { installCrds, startControlPlane } from '../test-e2e/harness/control-plane.js';
+import { startControlPlane } from '../test-e2e/harness/control-plane.js';
+import { installCrds } from '../test-e2e/harness/crds.js';
 import {
   REPO,
   createLab,

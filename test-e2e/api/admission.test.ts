@@ -4,7 +4,7 @@
  * src/api/testing/cases.ts), transition rules, idempotent server-side apply, selectable fields.
  */
 import { kubectl, useControlPlane } from '../harness/jest.js';
-import { missingTools } from '../harness/control-plane.js';
+import { missingTools } from '../harness/tools.js';
 import { KubeApiError, KubeClient } from '../../src/kube/client.js';
 import { parseFlannelNetwork } from '../../src/api/parse.js';
 import { leaseLabels, leaseName } from '../../src/api/names.js';

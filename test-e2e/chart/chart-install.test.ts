@@ -15,7 +15,7 @@ import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { V1DaemonSet, V1Deployment } from '@kubernetes/client-node';
 import { useControlPlane } from '../harness/jest.js';
-import { freePort } from '../harness/control-plane.js';
+import { freePort } from '../harness/process.js';
 import { KubeApiError, KubeClient } from '../../src/kube/client.js';
 import { microTime } from '../../src/kube/leader.js';
 import type { FlannelNetwork, SubnetLease } from '../../src/api/index.js';

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
-import { toolPath } from '../harness/control-plane.js';
+import { toolPath } from '../harness/tools.js';
 import { runProcess, waitFor, type RunResult } from '../harness/process.js';
 
 export { waitFor, type RunResult };
@@ -135,7 +135,7 @@ export async function spawnController(
 ): Promise<ChildController> {
   const { spawn } = await import('node:child_process');
   const { createWriteStream, existsSync } = await import('node:fs');
-  const { freePort } = await import('../harness/control-plane.js');
+  const { freePort } = await import('../harness/process.js');
   const cli = join(REPO, 'dist/cli/main.js');
   if (!existsSync(cli))
     throw new Error(`${cli} missing: run 'npm run build' (make integration does)`);

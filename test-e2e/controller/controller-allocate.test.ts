@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { useControlPlane } from '../harness/jest.js';
-import { toolPath } from '../harness/control-plane.js';
+import { toolPath } from '../harness/tools.js';
 import type { KubeClient } from '../../src/kube/client.js';
 import type { SubnetLease } from '../../src/api/index.js';
 import {

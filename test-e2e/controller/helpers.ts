@@ -7,7 +7,7 @@ import { createWriteStream, existsSync, mkdtempSync, readFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { KubeClient } from '../../src/kube/client.js';
-import { freePort } from '../harness/control-plane.js';
+import { freePort } from '../harness/process.js';
 import { runLimited } from '../../src/kube/limit.js';
 import type { SubnetLease, FlannelNetwork } from '../../src/api/index.js';
 import type { KubeConfig } from '@kubernetes/client-node';

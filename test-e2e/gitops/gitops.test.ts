@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import type { V1DaemonSet } from '@kubernetes/client-node';
 import { useControlPlane, kubectl } from '../harness/jest.js';
-import { toolPath } from '../harness/control-plane.js';
+import { toolPath } from '../harness/tools.js';
 import { KubeClient } from '../../src/kube/client.js';
 import type { FlannelNetwork, SubnetLease } from '../../src/api/index.js';
 import {

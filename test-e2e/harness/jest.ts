@@ -7,13 +7,8 @@
  * Prerequisites missing (tools not built, not root when asked for): with CI unset the file's tests
  * are reported as skipped with a warning saying why; with CI=true the file fails.
  */
-import {
-  missingTools,
-  startControlPlane,
-  toolPath,
-  type ControlPlane,
-  type StartOptions,
-} from './control-plane.js';
+import { startControlPlane, type ControlPlane, type StartOptions } from './control-plane.js';
+import { missingTools, toolPath } from './tools.js';
 import { runProcess, type RunResult } from './process.js';
 
 // Jest's globals, typed here so this module also compiles without @types/jest (tsconfig.bench.json

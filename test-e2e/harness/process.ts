@@ -1,5 +1,6 @@
-/** Process and polling helpers shared by the integration tests. */
+/** Process, port and polling helpers shared by the integration tests. */
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
 
 export interface RunResult {
   code: number;
@@ -54,4 +55,16 @@ export async function waitFor<T>(
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
+
+/** A TCP port on 127.0.0.1 that was free a moment ago (another process may still take it). */
+export async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => res(port));
+    });
+  });
 }

@@ -6,7 +6,8 @@
  */
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
-import { installCrds, startControlPlane } from '../harness/control-plane.js';
+import { startControlPlane } from '../harness/control-plane.js';
+import { installCrds } from '../harness/crds.js';
 import {
   API_VERSION,
   FLANNEL_NETWORK,
