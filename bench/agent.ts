@@ -16,12 +16,12 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { startControlPlane } from '../test-e2e/harness/control-plane.js';
 import { installCrds } from '../test-e2e/harness/crds.js';
+import { waitFor } from '../test-e2e/harness/process.js';
+import { toolsDir } from '../test-e2e/harness/tools.js';
 import {
   REPO,
   createLab,
   labUnavailable,
-  toolsDir,
-  waitUntil,
   type Lab,
   type ManagedProcess,
 } from '../test-e2e/lab/lab.js';
@@ -166,7 +166,7 @@ async function checkKernel(lab: Lab, node: string, peers: Peer[]): Promise<void>
 
 /** Polls until every route, neighbour and FDB entry is there; ms since t0. Same poller for every side. */
 async function converged(lab: Lab, node: string, t0: number, what: string): Promise<number> {
-  await waitUntil(
+  await waitFor(
     what,
     async () => {
       const c = await countKernel(lab, node);
@@ -197,7 +197,7 @@ interface Contender {
 
 async function setup(lab: Lab, peers: Peer[]): Promise<void> {
   // The CRDs may still be getting established: retry the first write.
-  await waitUntil(
+  await waitFor(
     'FlannelNetwork accepted',
     async () =>
       !!(await lab.client.apply(
@@ -237,7 +237,7 @@ async function measureAgent(
   await checkKernel(lab, 'b1', peers);
   if (process.env.BENCH_AGENT_DEBUG) process.stderr.write(agent.logs().slice(0, 5000));
   // pino writes asynchronously: give the line a moment to reach the file.
-  const passMs = await waitUntil(
+  const passMs = await waitFor(
     'programming pass logged',
     async () => passFromLog(agent),
     3000,
@@ -250,7 +250,7 @@ async function measureAgent(
     const p = peer(PEERS + k);
     const t = performance.now();
     await createLease(lab, p.node, p.subnet, p);
-    await waitUntil(
+    await waitFor(
       'new route',
       async () =>
         (await lab.exec('b1', 'ip', ['-o', 'route', 'show', p.subnet])).stdout.includes(DEV),

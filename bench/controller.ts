@@ -74,20 +74,17 @@ async function controllerRun(
   });
   try {
     await waitFor(
+      `${n} allocations`,
       async () => (await ctrl.metric('flannel_operator_controller_allocations_total')) >= n,
-      {
-        timeoutMs: 600_000,
-        intervalMs: 100,
-        what: `${n} allocations`,
-      },
+      600_000,
+      100,
     );
     // Node patches follow each lease create; wait until the last one landed.
     await waitFor(
+      'condition',
       async () => (await ctrl.metric('flannel_operator_controller_node_podcidrs_set_total')) >= n,
-      {
-        timeoutMs: 60_000,
-        intervalMs: 50,
-      },
+      60_000,
+      50,
     );
     const seconds = (performance.now() - t0) / 1000;
     const requests = await ctrl.metric('flannel_operator_controller_api_requests_total');

@@ -5,7 +5,8 @@
  * The leases the agents publish are also judged by the Argo CD health check (test-e2e/gitops).
  */
 import { useControlPlane } from '../harness/jest.js';
-import { sh, waitUntil, type Lab } from '../lab/lab.js';
+import { sh, type Lab } from '../lab/lab.js';
+import { waitFor } from '../harness/process.js';
 import {
   applyNetwork,
   bootLab,
@@ -68,7 +69,7 @@ describeLab('agent dataplane (netns lab)', () => {
   ): Promise<void> => {
     const t0 = Date.now();
     expect((await lab.exec('n1', cmd, args)).code).toBe(0);
-    await waitUntil(`${what} repaired`, repaired, 10_000, 20);
+    await waitFor(`${what} repaired`, repaired, 10_000, 20);
     const ms = Date.now() - t0;
     console.log(`drift repair: ${what} in ${ms} ms (bound ${DRIFT_REPAIR_BOUND_MS} ms)`);
     expect({ what, ms: Math.min(ms, DRIFT_REPAIR_BOUND_MS) }).toEqual({ what, ms });
@@ -219,10 +220,11 @@ describeLab('agent dataplane (netns lab)', () => {
     await applyNetwork(lab, NET, { backend: { type: 'vxlan', directRouting: true } });
     const s2 = await subnetOf(lab, 'n2');
     const s3 = await subnetOf(lab, 'n3');
-    await waitUntil(
+    await waitFor(
       'n1 uses host-gw to n2',
       async () => (await routeTo(lab, 'n1', s2))?.dev === 'eth0',
       15_000,
+      100,
     );
     expect(await routeTo(lab, 'n1', s2)).toMatchObject({ gateway: lab.node('n2').ip, dev: 'eth0' });
     expect(await routeTo(lab, 'n1', s3)).toMatchObject({
@@ -240,25 +242,28 @@ describeLab('agent dataplane (netns lab)', () => {
   it('node removal cleans its state everywhere, also on an agent that was down at the time', async () => {
     await applyNetwork(lab, NET, { backend: { type: 'vxlan' } });
     const s3 = await subnetOf(lab, 'n3');
-    await waitUntil(
+    await waitFor(
       'vxlan back on n1',
       async () => (await routeTo(lab, 'n1', s3))?.dev === 'flannel.1',
       20_000,
+      100,
     );
     await expectFullMatrix(lab);
     await lab.stopAgent('n1');
     await lab.delPod('p3');
     await lab.client.delete('/api/v1/nodes/n3');
-    await waitUntil(
+    await waitFor(
       'lease of n3 released',
       async () => !(await leases(lab, NET)).some((l) => l.spec.nodeName === 'n3'),
       30_000,
+      100,
     );
-    await waitUntil(
+    await waitFor(
       'n2 cleaned n3',
       async () =>
         !(await routeTo(lab, 'n2', s3)) && (await lab.fdb('n2', 'flannel.1')).length === 1,
       10_000,
+      100,
     );
     expect((await lab.neighbors('n2', 'flannel.1')).map((n) => n.dst)).not.toContain(
       s3.split('/')[0],
@@ -266,7 +271,12 @@ describeLab('agent dataplane (netns lab)', () => {
     // n1 was down: its kernel still has n3 until the agent starts and reconciles (upstream bug 2554).
     expect(await routeTo(lab, 'n1', s3)).toBeDefined();
     lab.startAgent('n1', NET, ['--resync-period', '5s']);
-    await waitUntil('n1 cleaned n3 at start', async () => !(await routeTo(lab, 'n1', s3)), 20_000);
+    await waitFor(
+      'n1 cleaned n3 at start',
+      async () => !(await routeTo(lab, 'n1', s3)),
+      20_000,
+      100,
+    );
     expect((await lab.fdb('n1', 'flannel.1')).map((f) => f.dst)).toEqual([lab.node('n2').ip]);
     expect((await lab.neighbors('n1', 'flannel.1')).map((n) => n.dst)).not.toContain(
       s3.split('/')[0],
@@ -297,7 +307,7 @@ describeLab('agent dataplane (netns lab)', () => {
     // A non-default events namespace: the Event must land there.
     lab.startAgent('n2', NET, ['--resync-period', '5s', '--events-namespace', 'kube-system']);
     const lease = async () => (await leases(lab, NET)).find((l) => l.spec.nodeName === 'n2')!;
-    await waitUntil(
+    await waitFor(
       'n2 not Ready',
       async () =>
         (await lease()).status?.conditions?.find((c) => c.type === 'Ready')?.status === 'False',
@@ -324,7 +334,7 @@ describeLab('agent dataplane (netns lab)', () => {
       ),
     ).toBe(true);
     expect((await lab.exec('n2', 'ip', ['link', 'del', 'blocker'])).code).toBe(0);
-    await waitUntil(
+    await waitFor(
       'n2 Ready again',
       async () =>
         (await lease()).status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True',

@@ -5,7 +5,8 @@
  * router (10.201.0.0/24 + fd00:200:1::/64).
  */
 import { useControlPlane } from '../harness/jest.js';
-import { waitUntil, type Lab } from '../lab/lab.js';
+import { type Lab } from '../lab/lab.js';
+import { waitFor } from '../harness/process.js';
 import { cliMissing, runCli } from '../cli/helpers.js';
 import { applyNetwork, bootLab, describeLab, leases, type NetworkSpec } from './helpers.js';
 
@@ -50,7 +51,7 @@ describeLab('agent dual-stack vxlan / directRouting (netns lab)', () => {
 
   beforeAll(async () => {
     lab = await bootLab(cp(), NET, SPEC);
-    await waitUntil(
+    await waitFor(
       'v6 data on every lease',
       async () => {
         const ls = await leases(lab, NET);
@@ -135,14 +136,15 @@ describeLab('agent dual-stack vxlan / directRouting (netns lab)', () => {
   it('repairs a deleted v6 route and a deleted flannel-v6 device (peers replayed)', async () => {
     const s2 = await subnet6(lab, 'n2');
     await lab.exec('n1', 'ip', ['-6', 'route', 'del', s2]);
-    await waitUntil('v6 route repaired', async () => route6To(lab, 'n1', s2), 15_000);
+    await waitFor('v6 route repaired', async () => route6To(lab, 'n1', s2), 15_000, 100);
     await lab.exec('n1', 'ip', ['link', 'del', 'flannel-v6.1']);
-    await waitUntil(
+    await waitFor(
       'flannel-v6.1 recreated with its routes',
       async () =>
         (await route6To(lab, 'n1', s2))?.dev === 'flannel-v6.1' &&
         (await route6To(lab, 'n1', await subnet6(lab, 'n3')))?.dev === 'flannel-v6.1',
       15_000,
+      100,
     );
     await expectMatrix(lab, 'ipv6');
   }, 60_000);
@@ -163,7 +165,7 @@ describeLab('agent dual-stack vxlan / directRouting (netns lab)', () => {
         ],
         { netns: lab.node('n1').ns },
       );
-    const clean = await waitUntil(
+    const clean = await waitFor(
       'doctor n1 clean',
       async () => {
         const r = await doctor(['-o', 'json']);
@@ -226,7 +228,7 @@ describeLab('agent dual-stack vxlan / directRouting (netns lab)', () => {
     } finally {
       lab.startAgent('n1', NET, ['--resync-period', '5s']);
     }
-    await waitUntil(
+    await waitFor(
       'doctor n1 clean after the agent repaired v6',
       async () => (await doctor()).code === 0,
       30_000,
@@ -239,10 +241,11 @@ describeLab('agent dual-stack vxlan / directRouting (netns lab)', () => {
     const s1 = await subnet6(lab, 'n1');
     const s2 = await subnet6(lab, 'n2');
     const s3 = await subnet6(lab, 'n3');
-    await waitUntil(
+    await waitFor(
       'v6 host-gw route n1 -> n2',
       async () => (await route6To(lab, 'n1', s2))?.gateway === lab.node('n2').ip6,
       20_000,
+      100,
     );
     expect(await route6To(lab, 'n1', s2)).toMatchObject({ dev: 'eth0', protocol: '157' });
     expect(await route6To(lab, 'n2', s1)).toMatchObject({
@@ -264,7 +267,7 @@ describeLab('agent dual-stack vxlan / directRouting (netns lab)', () => {
     const s3 = await subnet6(lab, 'n3');
     await lab.stopAgent('n3');
     await lab.client.delete('/api/v1/nodes/n3');
-    await waitUntil('n3 v6 route gone', async () => !(await route6To(lab, 'n1', s3)), 30_000);
+    await waitFor('n3 v6 route gone', async () => !(await route6To(lab, 'n1', s3)), 30_000, 100);
     const neigh = (await lab.exec('n1', 'ip', ['-6', 'neigh', 'show', 'dev', 'flannel-v6.1']))
       .stdout;
     expect(neigh).not.toContain(gw6(s3));

@@ -11,7 +11,8 @@
 import { leaseName } from '../../src/api/names.js';
 import type { SubnetLease } from '../../src/api/index.js';
 import { useControlPlane } from '../harness/jest.js';
-import { CLI, waitUntil, type Lab } from '../lab/lab.js';
+import { CLI, type Lab } from '../lab/lab.js';
+import { waitFor } from '../harness/process.js';
 import {
   LEASES,
   applyNetwork,
@@ -116,7 +117,7 @@ function forwardDropSuite(title: string, net: string, spec: NetworkSpec, o: Suit
         },
       });
       if (o.families.includes('ipv6'))
-        await waitUntil(
+        await waitFor(
           'v6 data on every lease',
           async () =>
             (await leases(lab, net)).every(
@@ -157,7 +158,7 @@ function forwardDropSuite(title: string, net: string, spec: NetworkSpec, o: Suit
       const t0 = Date.now();
       for (const n of lab.nodes.keys())
         for (const f of o.families)
-          await waitUntil(
+          await waitFor(
             `${xt(f, 'legacy')} jump on ${n}`,
             () => hasJump(lab, n, xt(f, 'legacy')),
             12_000,
@@ -171,10 +172,11 @@ function forwardDropSuite(title: string, net: string, spec: NetworkSpec, o: Suit
       it('DirectRouting under FORWARD DROP: the same-segment peer via the underlay', async () => {
         await applyNetwork(lab, net, { ...spec, backend: { type: 'vxlan', directRouting: true } });
         const s2 = await subnetOf(lab, 'n2', net);
-        await waitUntil(
+        await waitFor(
           'n1 -> n2 direct route',
           async () => (await routeTo(lab, 'n1', s2))?.gateway === lab.node('n2').ip,
           20_000,
+          100,
         );
         expect(await routeTo(lab, 'n1', s2)).toMatchObject({ dev: 'eth0' });
         expect((await routeTo(lab, 'n1', await subnetOf(lab, 'n3', net)))?.dev).toBe('flannel.1');
@@ -189,7 +191,7 @@ function forwardDropSuite(title: string, net: string, spec: NetworkSpec, o: Suit
       }
       expect((await lab.exec('n2', xt('ipv4', 'legacy'), ['-F', 'FLANNEL-OP-FWD'])).code).toBe(0);
       // Found by the periodic resync (5 s here).
-      await waitUntil(
+      await waitFor(
         'accept rules back',
         async () => {
           for (const f of o.families) {
@@ -294,14 +296,14 @@ async function foreignChainScenario(
   ).toMatchObject({ code: 0 });
   // It really drops pod traffic through n1 (what the agent must report).
   expect(await lab.ping('p1', lab.pods.get('p2')!.ip, { count: 1, timeoutS: 1 })).toBe(false);
-  await waitUntil(
+  await waitFor(
     'n1 not ready',
     async () => (await lab.httpGet('n1', 9102, '/readyz')).status !== 200,
     12_000,
     200,
   );
   let cond = (await lease(lab, net)).status?.conditions ?? [];
-  await waitUntil(
+  await waitFor(
     'ForwardingBlocked True',
     async () => {
       cond = (await lease(lab, net)).status?.conditions ?? [];
@@ -321,7 +323,7 @@ async function foreignChainScenario(
   });
   const families = spec.ipv6Network ? 2 : 1;
   expect(await lab.metric('n1', 'flannel_agent_forwarding_blocked')).toBe(families);
-  await waitUntil(
+  await waitFor(
     'Warning Event ForwardingBlocked',
     async () => {
       const { items } = await lab.client.get<{
@@ -347,7 +349,7 @@ async function foreignChainScenario(
     `add rule inet hostfw forward ip saddr ${v4} accept\nadd rule inet hostfw forward ip daddr ${v4} accept\n`,
   );
   if (spec.ipv6Network) {
-    await waitUntil(
+    await waitFor(
       'blocked for IPv6 only',
       async () => {
         const m = (await lease(lab, net)).status?.conditions?.find(
@@ -363,13 +365,13 @@ async function foreignChainScenario(
       `add rule inet hostfw forward ip6 saddr ${V6NET} accept\nadd rule inet hostfw forward ip6 daddr ${V6NET} accept\n`,
     );
   }
-  await waitUntil(
+  await waitFor(
     'n1 ready again',
     async () => (await lab.httpGet('n1', 9102, '/readyz')).status === 200,
     12_000,
     200,
   );
-  await waitUntil(
+  await waitFor(
     'ForwardingBlocked False',
     async () =>
       !!(await lease(lab, net)).status?.conditions?.some(

@@ -14,10 +14,10 @@ import {
   createLab,
   labUnavailable,
   sh,
-  waitUntil,
   type Lab,
   type ControlPlaneLike,
 } from '../lab/lab.js';
+import { waitFor } from '../harness/process.js';
 
 export const NETWORKS = collectionPath(API_VERSION, FLANNEL_NETWORK.plural);
 export const LEASES = collectionPath(API_VERSION, SUBNET_LEASE.plural);
@@ -80,7 +80,7 @@ export async function bootLab(
   try {
     lab.startController();
     // The CRDs may still be getting established: retry the first write.
-    await waitUntil(
+    await waitFor(
       'FlannelNetwork accepted',
       async () => (await applyNetwork(lab, network, spec), true),
       30_000,
@@ -101,7 +101,7 @@ export async function bootLab(
 
 export async function waitAgentsReady(lab: Lab, timeoutMs = 60_000): Promise<void> {
   for (const n of lab.nodes.keys()) {
-    await waitUntil(
+    await waitFor(
       `agent ${n} ready`,
       async () => (await lab.httpGet(n, 9102, '/readyz')).status === 200,
       timeoutMs,
@@ -162,7 +162,7 @@ export async function remoteAddressSeen(
     ],
     { ns: serverNs },
   );
-  await waitUntil('echo server', async () => srv.logs().includes('listening'), 5000, 50);
+  await waitFor('echo server', async () => srv.logs().includes('listening'), 5000, 50);
   const r = await sh(
     process.execPath,
     [

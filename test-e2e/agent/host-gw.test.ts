@@ -4,7 +4,8 @@
  * and it must be reported pending (no route), never half-programmed.
  */
 import { useControlPlane } from '../harness/jest.js';
-import { waitUntil, type Lab } from '../lab/lab.js';
+import { type Lab } from '../lab/lab.js';
+import { waitFor } from '../harness/process.js';
 import {
   bootLab,
   describeLab,
@@ -98,12 +99,12 @@ describeLab('agent host-gw + iptables (netns lab)', () => {
   it('repairs a deleted host-gw route and a flushed iptables chain', async () => {
     const s2 = await subnetOf(lab, 'n2', NET);
     expect((await lab.exec('n1', 'ip', ['route', 'del', s2])).code).toBe(0);
-    await waitUntil('route back', async () => !!(await routeTo(lab, 'n1', s2)), 5000, 50);
+    await waitFor('route back', async () => !!(await routeTo(lab, 'n1', s2)), 5000, 50);
     expect((await lab.exec('n1', 'iptables', ['-t', 'nat', '-F', 'FLANNEL-OP-POSTRTG'])).code).toBe(
       0,
     );
     // Rule drift is found by the periodic resync (5 s here) or the next kernel event.
-    await waitUntil(
+    await waitFor(
       'chain refilled',
       async () =>
         (

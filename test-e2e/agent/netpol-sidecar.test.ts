@@ -12,8 +12,9 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { useControlPlane } from '../harness/jest.js';
-import { toolPath } from '../harness/control-plane.js';
-import { createLab, sh, waitUntil, type Lab, type ManagedProcess } from '../lab/lab.js';
+import { toolPath } from '../harness/tools.js';
+import { createLab, sh, type Lab, type ManagedProcess } from '../lab/lab.js';
+import { waitFor } from '../harness/process.js';
 import { CHART, REPO, render, type K8sObject } from '../chart/helpers.js';
 import { DEFAULT_NETPOL_ARGS, DEFAULT_NETPOL_IMAGE } from '../../src/controller/dataplane/index.js';
 import { describeLab } from './helpers.js';
@@ -123,7 +124,7 @@ describeLab('kube-network-policies sidecar: default version and args', () => {
   it('runs with the chart default args: both flags take effect, caches sync under the chart RBAC, rules in the node namespace', async () => {
     lab = await createLab({ controlPlane: cp(), nodes: [{ name: NODE }] });
     const p = await startSidecar('netpol', values.netpol.args);
-    const logs = await waitUntil(
+    const logs = await waitFor(
       'kube-network-policies programming nftables',
       async () => {
         if (p.child.exitCode !== null) throw new Error(`exited ${p.child.exitCode}`);
@@ -151,7 +152,7 @@ describeLab('kube-network-policies sidecar: default version and args', () => {
       console.warn(
         'kube-network-policies: kernel without nftables queue support, table not checked',
       );
-      await waitUntil(
+      await waitFor(
         'the kernel refusing the rules',
         async () => p.logs().includes('"syncing nftables rules" error='),
         20_000,
@@ -160,7 +161,7 @@ describeLab('kube-network-policies sidecar: default version and args', () => {
       await p.stop('SIGINT');
       return;
     }
-    await waitUntil(
+    await waitFor(
       'kube-network-policies nftables table',
       async () => (await tables()).includes('table inet kube-network-policies'),
       30_000,
@@ -169,7 +170,7 @@ describeLab('kube-network-policies sidecar: default version and args', () => {
     // The host keeps its own nftables untouched: the table exists only in the node namespace.
     expect((await sh('nft', ['list', 'tables'])).stdout).not.toContain('kube-network-policies');
     await p.stop('SIGINT');
-    await waitUntil(
+    await waitFor(
       'table removed on shutdown',
       async () => !(await tables()).includes('kube-network-policies'),
       20_000,

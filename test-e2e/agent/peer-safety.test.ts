@@ -6,7 +6,8 @@
  * nothing; n1 reports the rejection (log, metric) and the controller flags n3's lease.
  */
 import { useControlPlane } from '../harness/jest.js';
-import { sh, waitUntil, type Lab } from '../lab/lab.js';
+import { sh, type Lab } from '../lab/lab.js';
+import { waitFor } from '../harness/process.js';
 import { API_VERSION, SUBNET_LEASE, type SubnetLease } from '../../src/api/index.js';
 import { bootLab, describeLab, expectFullMatrix, leases } from './helpers.js';
 
@@ -63,7 +64,7 @@ describeLab('peer safety: a node publishing another node’s VTEP MAC (netns lab
     );
     // n1 has reacted once it either refused n3 or (without the protection) pointed n3's
     // neighbor at n2's MAC, which makes n1's FDB entry for that MAC flip between n2 and n3.
-    await waitUntil(
+    await waitFor(
       "n1 handled n3's new lease",
       async () =>
         (await lab.metric('n1', 'flannel_agent_rejected_peers')) === 1 ||
@@ -94,7 +95,7 @@ describeLab('peer safety: a node publishing another node’s VTEP MAC (netns lab
     expect(log).toMatch(/"peer":"n3".*already published by the older lease of node n2/);
     expect(await lab.metric('n1', 'flannel_agent_rejected_peers')).toBe(1);
     // The controller flags the lease for humans (condition + Event).
-    await waitUntil(
+    await waitFor(
       'BackendRejected on n3',
       async () =>
         (await lease('n3')).status?.conditions?.find((c) => c.type === 'BackendRejected')

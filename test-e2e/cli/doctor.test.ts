@@ -4,7 +4,8 @@
  * doctor (run as a separate process in the node's netns) must find exactly that difference.
  */
 import { useControlPlane } from '../harness/jest.js';
-import { createLab, waitUntil, type Lab } from '../lab/lab.js';
+import { createLab, type Lab } from '../lab/lab.js';
+import { waitFor } from '../harness/process.js';
 import {
   ANN,
   FLANNEL_NS,
@@ -80,7 +81,7 @@ maybe('doctor in the netns lab', () => {
       if (m.code !== 0) throw new Error(`migrate failed: ${m.stderr}`);
       for (const n of lab.nodes.keys()) lab.startAgent(n, 'default', ['--resync-period', '5s']);
       for (const n of lab.nodes.keys())
-        await waitUntil(`agent ${n} ready`, () => agentReady(n), 60_000, 250);
+        await waitFor(`agent ${n} ready`, () => agentReady(n), 60_000, 250);
     } catch (e) {
       for (const p of lab.processes)
         process.stderr.write(`--- ${p.name}\n${p.logs().slice(-3000)}\n`);
@@ -101,7 +102,7 @@ maybe('doctor in the netns lab', () => {
   }, 90_000);
 
   it('reports a clean node with exit code 0', async () => {
-    const r = await waitUntil(
+    const r = await waitFor(
       'doctor d1 clean',
       async () => {
         const x = await doctor('d1');
@@ -184,8 +185,8 @@ maybe('doctor in the netns lab', () => {
 
   it('is clean again once the agent has repaired the node', async () => {
     lab.startAgent('d1', 'default', ['--resync-period', '5s']);
-    await waitUntil('agent d1 ready', () => agentReady('d1'), 60_000, 250);
-    const r = await waitUntil(
+    await waitFor('agent d1 ready', () => agentReady('d1'), 60_000, 250);
+    const r = await waitFor(
       'doctor d1 clean after repair',
       async () => {
         const x = await doctor('d1');

@@ -440,13 +440,14 @@ describe('the controller takes over the migrated network', () => {
     const ctrl = await startController({ kubeconfigPath: kc, name: 'cli-migrate' });
     try {
       const net = await waitFor(
+        'controller status on the migrated network',
         async () => {
           const n = await client.get<FlannelNetwork>(`${NETWORKS}/default`);
           return n.status?.allocated === 3 && n.status.observedGeneration === n.metadata.generation
             ? n
             : undefined;
         },
-        { timeoutMs: 30_000, what: 'controller status on the migrated network' },
+        30_000,
       );
       expect(net.status).toMatchObject({ capacity: 256, allocated: 3, free: 253 });
       const leasesAfter = (await client.listAll<SubnetLease>(LEASES)).items

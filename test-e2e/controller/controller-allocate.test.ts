@@ -61,14 +61,16 @@ describe('controller: allocation', () => {
     });
     const names = Array.from({ length: 200 }, (_, i) => `a-${String(i).padStart(3, '0')}`);
     await createNodes(client, names, { pool: 'a' });
-    await waitFor(async () => (await listLeases(client, 'net-a')).length === 200, {
-      timeoutMs: 60_000,
-      what: '200 leases',
-    });
-    await waitFor(async () => (await listNodes(client, 'pool=a')).every((n) => n.spec?.podCIDR), {
-      timeoutMs: 30_000,
-      what: 'podCIDRs',
-    });
+    await waitFor(
+      '200 leases',
+      async () => (await listLeases(client, 'net-a')).length === 200,
+      60_000,
+    );
+    await waitFor(
+      'podCIDRs',
+      async () => (await listNodes(client, 'pool=a')).every((n) => n.spec?.podCIDR),
+      30_000,
+    );
     const leases = await listLeases(client, 'net-a');
     const inv = checkInvariants(await listNodes(client, 'pool=a'), leases);
     expect(inv).toEqual({
@@ -88,11 +90,12 @@ describe('controller: allocation', () => {
       l.metadata.ownerReferences?.map((o) => `${o.kind}/${o.name}/${o.controller ?? false}`).sort(),
     ).toEqual(['FlannelNetwork/net-a/true', 'Node/a-000/false']);
     const net = await waitFor(
+      'net-a Ready',
       async () => {
         const n = await getNetwork(client, 'net-a');
         return condition(n, 'Ready')?.status === 'True' && n.status?.allocated === 200 ? n : false;
       },
-      { timeoutMs: 20_000, what: 'net-a Ready' },
+      20_000,
     );
     expect(net.status).toMatchObject({
       observedGeneration: 1,
@@ -184,19 +187,15 @@ describe('controller: allocation', () => {
     const subnet = victim.spec.subnet!;
     await client.delete('/api/v1/nodes/a-050');
     await waitFor(
+      'lease release',
       async () => !(await listLeases(client, 'net-a')).some((l) => l.spec.nodeName === 'a-050'),
-      {
-        timeoutMs: 20_000,
-        what: 'lease release',
-      },
+      20_000,
     );
     await createNodes(client, ['a-new'], { pool: 'a' });
     const l = await waitFor(
+      'lease for a-new',
       async () => (await listLeases(client, 'net-a')).find((x) => x.spec.nodeName === 'a-new'),
-      {
-        timeoutMs: 20_000,
-        what: 'lease for a-new',
-      },
+      20_000,
     );
     expect(l.spec.subnet).toBe(subnet);
     expect(await ctrl.metric('flannel_operator_controller_releases_total')).toBeGreaterThanOrEqual(
@@ -208,20 +207,16 @@ describe('controller: allocation', () => {
     await client.create('/api/v1/nodes', nodeBody('adopt-1', { pool: 'a' }, '10.244.250.0/24'));
     await client.create('/api/v1/nodes', nodeBody('alien-1', { pool: 'a' }, '192.168.7.0/24'));
     const l = await waitFor(
+      'adopted lease',
       async () => (await listLeases(client, 'net-a')).find((x) => x.spec.nodeName === 'adopt-1'),
-      {
-        timeoutMs: 20_000,
-        what: 'adopted lease',
-      },
+      20_000,
     );
     expect(l.spec.subnet).toBe('10.244.250.0/24');
     const ev = await waitFor(
+      'outside event',
       async () =>
         (await events('PodCIDROutsideNetwork')).find((e) => e.regarding.name === 'alien-1'),
-      {
-        timeoutMs: 20_000,
-        what: 'outside event',
-      },
+      20_000,
     );
     expect(ev).toMatchObject({ type: 'Warning', reportingController: 'flannel-operator' });
     expect(ev.note).toMatch(/192\.168\.7\.0\/24.*outside/);
@@ -230,18 +225,20 @@ describe('controller: allocation', () => {
     );
     // A selected node without a lease keeps the network from Ready until the admin acts.
     const net = await waitFor(
+      'net-a Degraded UnusablePodCIDR',
       async () => {
         const n = await getNetwork(client, 'net-a');
         return condition(n, 'Degraded')?.reason === 'UnusablePodCIDR' ? n : false;
       },
-      { timeoutMs: 20_000, what: 'net-a Degraded UnusablePodCIDR' },
+      20_000,
     );
     expect(condition(net, 'Ready')?.status).toBe('False');
     expect(condition(net, 'Degraded')?.message).toMatch(/alien-1: .*192\.168\.7\.0\/24.*outside/);
     await client.delete('/api/v1/nodes/alien-1');
     await waitFor(
+      'net-a Ready after the node is gone',
       async () => condition(await getNetwork(client, 'net-a'), 'Ready')?.status === 'True',
-      { timeoutMs: 20_000, what: 'net-a Ready after the node is gone' },
+      20_000,
     );
   });
 
@@ -253,34 +250,31 @@ describe('controller: allocation', () => {
     });
     await createNodes(client, ['s-0', 's-1', 's-2', 's-3', 's-4'], { pool: 'small' });
     const net = await waitFor(
+      'NetworkExhausted',
       async () => {
         const n = await getNetwork(client, 'net-small');
         return condition(n, 'Degraded')?.reason === 'NetworkExhausted' ? n : false;
       },
-      { timeoutMs: 20_000, what: 'NetworkExhausted' },
+      20_000,
     );
     expect(condition(net, 'Degraded')?.status).toBe('True');
     expect(condition(net, 'Ready')?.status).toBe('False');
     expect(net.status).toMatchObject({ capacity: 3, allocated: 3, free: 0 });
     expect((await listLeases(client, 'net-small')).length).toBe(3);
     await waitFor(
+      'exhaustion event',
       async () =>
         (await events('NetworkExhausted')).some(
           (e) => e.regarding.name === 'net-small' && e.type === 'Warning',
         ),
-      {
-        timeoutMs: 10_000,
-        what: 'exhaustion event',
-      },
+      10_000,
     );
     // The other network still allocates.
     await createNodes(client, ['a-after'], { pool: 'a' });
     await waitFor(
+      'net-a still allocating',
       async () => (await listLeases(client, 'net-a')).some((x) => x.spec.nodeName === 'a-after'),
-      {
-        timeoutMs: 20_000,
-        what: 'net-a still allocating',
-      },
+      20_000,
     );
     expect(condition(await getNetwork(client, 'net-a'), 'Ready')?.status).toBe('True');
   });
@@ -292,11 +286,12 @@ describe('controller: allocation', () => {
     });
     await createNodes(client, ['o-0'], { pool: 'ovl' });
     const n = await waitFor(
+      'OverlappingNetwork',
       async () => {
         const x = await getNetwork(client, 'net-ovl');
         return condition(x, 'Degraded')?.reason === 'OverlappingNetwork' ? x : false;
       },
-      { timeoutMs: 20_000, what: 'OverlappingNetwork' },
+      20_000,
     );
     expect(condition(n, 'Degraded')?.message).toMatch(/net-a/);
     expect(await listLeases(client, 'net-ovl')).toHaveLength(0);
@@ -310,16 +305,15 @@ describe('controller: allocation', () => {
     });
     await createNodes(client, ['b-0'], { pool: 'b' });
     await waitFor(
+      'net-b lease',
       async () => (await listLeases(client, 'net-b')).some((x) => x.spec.nodeName === 'b-0'),
-      { timeoutMs: 20_000, what: 'net-b lease' },
+      20_000,
     );
     const ev = await waitFor(
+      'contested event',
       async () =>
         (await events('NodeSelectedByMultipleNetworks')).find((e) => e.regarding.name === 'a-000'),
-      {
-        timeoutMs: 20_000,
-        what: 'contested event',
-      },
+      20_000,
     );
     expect(ev.note).toMatch(/net-a/);
     expect((await listLeases(client, 'net-b')).map((l) => l.spec.nodeName)).toEqual(['b-0']);
@@ -349,26 +343,29 @@ describe('controller: allocation', () => {
       name: 'restarted',
     });
     const net = await waitFor(
+      'SubnetConflict',
       async () => {
         const n = await getNetwork(client, 'net-a');
         return condition(n, 'Degraded')?.reason === 'SubnetConflict' ? n : false;
       },
-      { timeoutMs: 20_000, what: 'SubnetConflict' },
+      20_000,
     );
     expect(condition(net, 'Degraded')?.message).toMatch(/net-a\.dup-1/);
     const flagged = await waitFor(
+      'lease condition',
       async () => {
         const l = await client.get<SubnetLease>(`${LEASES}/net-a.dup-1`);
         return l.status?.conditions?.find((c) => c.type === 'SubnetConflict' && c.status === 'True')
           ? l
           : false;
       },
-      { timeoutMs: 20_000, what: 'lease condition' },
+      20_000,
     );
     expect(flagged.status?.conditions?.[0]?.message).toMatch(/net-a\.a-002/);
     await waitFor(
+      'conflict event',
       async () => (await events('SubnetConflict')).some((e) => e.regarding.name === 'net-a.dup-1'),
-      { timeoutMs: 10_000, what: 'conflict event' },
+      10_000,
     );
     // The older lease and its node are untouched; the newer node got no podCIDR from the clash.
     expect((await client.get<SubnetLease>(`${LEASES}/net-a.a-002`)).spec.subnet).toBe(
@@ -380,21 +377,24 @@ describe('controller: allocation', () => {
     // Resolving it (deleting the bad lease) heals: dup-1 gets a fresh subnet, the network is Ready again.
     await client.delete(`${LEASES}/net-a.dup-1`);
     const fresh = await waitFor(
+      'fresh lease',
       async () => (await listLeases(client, 'net-a')).find((l) => l.spec.nodeName === 'dup-1'),
-      { timeoutMs: 20_000, what: 'fresh lease' },
+      20_000,
     );
     expect(fresh.spec.subnet).not.toBe(older.spec.subnet);
     await waitFor(
+      'Ready again',
       async () => condition(await getNetwork(client, 'net-a'), 'Ready')?.status === 'True',
-      { timeoutMs: 20_000, what: 'Ready again' },
+      20_000,
     );
   });
 
   it('releases all leases when a network is deleted (no finalizer needed)', async () => {
     await client.delete(`${NETWORKS}/net-small`);
-    await waitFor(async () => (await listLeases(client, 'net-small')).length === 0, {
-      timeoutMs: 20_000,
-      what: 'leases of net-small gone',
-    });
+    await waitFor(
+      'leases of net-small gone',
+      async () => (await listLeases(client, 'net-small')).length === 0,
+      20_000,
+    );
   });
 });

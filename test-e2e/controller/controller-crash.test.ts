@@ -147,8 +147,10 @@ describe('controller: crash safety', () => {
     else {
       const k = rnd.int(1, Math.max(1, Math.floor(backlog / 2)));
       await waitFor(
+        `${k} allocations before the kill`,
         async () => (await c.metric('flannel_operator_controller_allocations_total')) >= k,
-        { timeoutMs: 30_000, intervalMs: 5, what: `${k} allocations before the kill` },
+        30_000,
+        5,
       );
     }
     await c.kill('SIGKILL');
@@ -204,12 +206,14 @@ describe('controller: crash safety', () => {
       name: 'crash-final',
     });
     await waitFor(
+      `${N} leases and podCIDRs (seed ${rnd.seed})`,
       async () => {
         const nodes = await listNodes(client);
         const leases = await listLeases(client, 'crash');
         return leases.length === N && nodes.every((n) => n.spec?.podCIDR);
       },
-      { timeoutMs: 90_000, intervalMs: 500, what: `${N} leases and podCIDRs (seed ${rnd.seed})` },
+      90_000,
+      500,
     );
     const inv = checkInvariants(await listNodes(client), await listLeases(client, 'crash'));
     expect(inv).toEqual({
@@ -220,11 +224,12 @@ describe('controller: crash safety', () => {
       mismatched: [],
     });
     const net = await waitFor(
+      'crash Ready',
       async () => {
         const n = await getNetwork(client, 'crash');
         return condition(n, 'Ready')?.status === 'True' ? n : false;
       },
-      { timeoutMs: 30_000, what: 'crash Ready' },
+      30_000,
     );
     expect(net.status?.allocated).toBe(N);
     await ctrl.kill('SIGTERM');

@@ -56,16 +56,17 @@ describe('controller: leader election', () => {
       name: 'rep-b',
     });
     procs.push(a, b);
-    const leader = await waitFor(() => leaderOf([a, b]), { timeoutMs: 15_000, what: 'a leader' });
+    const leader = await waitFor('a leader', () => leaderOf([a, b]), 15_000);
     const follower = leader === a ? b : a;
     await createNodes(
       client,
       Array.from({ length: 100 }, (_, i) => `l-${i}`),
     );
-    await waitFor(async () => (await listLeases(client, 'le')).length === 100, {
-      timeoutMs: 30_000,
-      what: '100 leases',
-    });
+    await waitFor(
+      '100 leases',
+      async () => (await listLeases(client, 'le')).length === 100,
+      30_000,
+    );
     expect(await leader.metric('flannel_operator_controller_allocations_total')).toBe(100);
     expect(await follower.metric('flannel_operator_controller_allocations_total')).toBe(0);
     // The follower never wrote: its only writes are lease-election attempts (none succeed while held).
@@ -78,19 +79,21 @@ describe('controller: leader election', () => {
     // Graceful stop: lease released, follower takes over well before the 4 s expiry.
     const t0 = Date.now();
     expect(await leader.kill('SIGTERM')).toBe(0);
-    await waitFor(async () => (await follower.metric('flannel_operator_controller_leader')) === 1, {
-      timeoutMs: 10_000,
-      what: 'takeover',
-    });
+    await waitFor(
+      'takeover',
+      async () => (await follower.metric('flannel_operator_controller_leader')) === 1,
+      10_000,
+    );
     expect(Date.now() - t0).toBeLessThan(4000);
     await createNodes(
       client,
       Array.from({ length: 20 }, (_, i) => `l2-${i}`),
     );
-    await waitFor(async () => (await listLeases(client, 'le')).length === 120, {
-      timeoutMs: 30_000,
-      what: '120 leases',
-    });
+    await waitFor(
+      '120 leases',
+      async () => (await listLeases(client, 'le')).length === 120,
+      30_000,
+    );
 
     // Crash: a fresh replica waits for the lease to expire, then carries on.
     const c = await startController({
@@ -106,10 +109,11 @@ describe('controller: leader election', () => {
       client,
       Array.from({ length: 20 }, (_, i) => `l3-${i}`),
     );
-    await waitFor(async () => (await listLeases(client, 'le')).length === 140, {
-      timeoutMs: 30_000,
-      what: '140 leases',
-    });
+    await waitFor(
+      '140 leases',
+      async () => (await listLeases(client, 'le')).length === 140,
+      30_000,
+    );
     expect(await c.metric('flannel_operator_controller_leader')).toBe(1);
     const inv = checkInvariants(await listNodes(client), await listLeases(client, 'le'));
     expect(inv).toEqual({

@@ -6,7 +6,7 @@
  * Each scenario starts the real controller against a real API server after setting the stage.
  */
 import { useControlPlane } from '../harness/jest.js';
-import { toolPath } from '../harness/control-plane.js';
+import { toolPath } from '../harness/tools.js';
 import { runProcess } from '../harness/process.js';
 import type { KubeClient } from '../../src/kube/client.js';
 import type { FlannelNetwork } from '../../src/api/index.js';
@@ -72,6 +72,7 @@ describe('controller: podCIDRs held by Nodes', () => {
   /** Waits until every node with label t=`label` holds a lease and a podCIDR. */
   const settled = (network: string, label: string, count: number) =>
     waitFor(
+      `${count} leases and podCIDRs in ${network}`,
       async () => {
         const nodes = await nodesOf(label);
         const leases = await listLeases(client, network);
@@ -81,15 +82,16 @@ describe('controller: podCIDRs held by Nodes', () => {
           ? { nodes, leases }
           : false;
       },
-      { timeoutMs: 20_000, what: `${count} leases and podCIDRs in ${network}` },
+      20_000,
     );
   const ready = (network: string) =>
     waitFor(
+      `${network} Ready`,
       async () => {
         const n = await getNetwork(client, network);
         return condition(n, 'Ready')?.status === 'True' ? n : false;
       },
-      { timeoutMs: 20_000, what: `${network} Ready` },
+      20_000,
     );
 
   it('adoption order: a younger node that holds a podCIDR keeps it; the older one gets another subnet', async () => {
@@ -127,22 +129,13 @@ describe('controller: podCIDRs held by Nodes', () => {
     const s1 = (await nodesOf('evict')).find((n) => n.metadata.name === 's1')!.spec!.podCIDR!;
 
     await labelNode(client, 's1', { evict: 'yes' });
-    await waitFor(async () => !(await leaseOf('evict', 's1')), {
-      timeoutMs: 20_000,
-      what: 'lease of s1 released',
-    });
+    await waitFor('lease of s1 released', async () => !(await leaseOf('evict', 's1')), 20_000);
     await createNodes(client, ['s3'], { t: 'evict' });
-    const s3 = await waitFor(() => leaseOf('evict', 's3'), {
-      timeoutMs: 20_000,
-      what: 'lease of s3',
-    });
+    const s3 = await waitFor('lease of s3', () => leaseOf('evict', 's3'), 20_000);
     expect(s3.spec.subnet).not.toBe(s1);
 
     await labelNode(client, 's1', { evict: null });
-    const back = await waitFor(() => leaseOf('evict', 's1'), {
-      timeoutMs: 20_000,
-      what: 'lease of s1 again',
-    });
+    const back = await waitFor('lease of s1 again', () => leaseOf('evict', 's1'), 20_000);
     expect(back.spec.subnet).toBe(s1);
     const { nodes, leases } = await settled('evict', 'evict', 3);
     expect(checkInvariants(nodes, leases)).toMatchObject({
@@ -166,11 +159,12 @@ describe('controller: podCIDRs held by Nodes', () => {
     await createNodes(client, ['f1', 'f2'], { t: 'dup' });
     await start('dup');
     const leases = await waitFor(
+      '3 leases in dup',
       async () => {
         const l = await listLeases(client, 'dup');
         return l.length === 3 ? l : false;
       },
-      { timeoutMs: 20_000, what: '3 leases in dup' },
+      20_000,
     );
     // .1 is d1's (d2 shares it), .2 holds w1's /25, .3 is x1's: the free nodes get .4 and .5.
     const subnetOf = new Map(leases.map((l) => [l.spec.nodeName, l.spec.subnet]));
@@ -180,23 +174,25 @@ describe('controller: podCIDRs held by Nodes', () => {
       '10.248.5.0/24',
     ]);
     const net = await waitFor(
+      'dup Degraded UnusablePodCIDR',
       async () => {
         const n = await getNetwork(client, 'dup');
         return condition(n, 'Degraded')?.reason === 'UnusablePodCIDR' ? n : false;
       },
-      { timeoutMs: 20_000, what: 'dup Degraded UnusablePodCIDR' },
+      20_000,
     );
     expect(condition(net, 'Ready')?.status).toBe('False');
     expect(condition(net, 'Degraded')?.message).toMatch(/d2.*10\.248\.1\.0\/24.*d1/);
     expect(condition(net, 'Degraded')?.message).toMatch(/w1.*10\.248\.2\.128\/25.*\/24/);
     const ev = await waitFor(
+      'PodCIDRConflict events for d2 and w1',
       async () => {
         const e = await listEvents(client, 'PodCIDRConflict');
         const d2 = e.find((x) => x.regarding.name === 'd2');
         const w1 = e.find((x) => x.regarding.name === 'w1');
         return d2 && w1 ? { d2, w1 } : false;
       },
-      { timeoutMs: 20_000, what: 'PodCIDRConflict events for d2 and w1' },
+      20_000,
     );
     expect(ev.d2.note).toMatch(/10\.248\.1\.0\/24.*node d1/);
     expect(ev.w1.note).toMatch(/not a \/24/);
@@ -220,15 +216,16 @@ describe('controller: podCIDRs held by Nodes', () => {
     });
     await createNodes(client, ['y0', 'y1', 'y2', 'y3'], { t: 'tiny' });
     await start('honest');
-    await waitFor(() => leaseOf('honest', 'h1'), { timeoutMs: 20_000, what: 'lease of h1' });
+    await waitFor('lease of h1', () => leaseOf('honest', 'h1'), 20_000);
     const gen = (n: FlannelNetwork) => n.metadata.generation;
     const settledStatus = async (name: string) =>
       waitFor(
+        `${name} Degraded`,
         async () => {
           const n = await getNetwork(client, name);
           return condition(n, 'Degraded')?.status === 'True' ? n : false;
         },
-        { timeoutMs: 20_000, what: `${name} Degraded` },
+        20_000,
       );
 
     const h = await settledStatus('honest');

@@ -7,7 +7,7 @@ import { createWriteStream, existsSync, mkdtempSync, readFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { KubeClient } from '../../src/kube/client.js';
-import { freePort } from '../harness/process.js';
+import { StopWaiting, freePort, waitFor } from '../harness/process.js';
 import { runLimited } from '../../src/kube/limit.js';
 import type { SubnetLease, FlannelNetwork } from '../../src/api/index.js';
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -121,9 +121,10 @@ export async function startController(opts: {
   };
   // Wait until the metrics endpoint answers (the process is up).
   await waitFor(
+    'controller metrics endpoint',
     async () => {
       if (child.exitCode !== null)
-        throw new Error(`controller exited early (${child.exitCode}):\n${proc.logs()}`);
+        throw new StopWaiting(`controller exited early (${child.exitCode}):\n${proc.logs()}`);
       try {
         await proc.metrics();
         return true;
@@ -131,32 +132,9 @@ export async function startController(opts: {
         return false;
       }
     },
-    { timeoutMs: 20_000, what: 'controller metrics endpoint' },
+    20_000,
   );
   return proc;
-}
-
-export async function waitFor<T>(
-  fn: () => Promise<T | false | undefined | null> | T | false | undefined | null,
-  opts: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
-): Promise<T> {
-  const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (err) {
-      if (err instanceof Error && err.message.startsWith('controller exited early')) throw err;
-      last = err;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(
-        `timed out waiting for ${opts.what ?? 'condition'}${last ? `: ${String(last)}` : ''}`,
-      );
-    }
-    await new Promise((r) => setTimeout(r, opts.intervalMs ?? 200));
-  }
 }
 
 export interface NodeObj {
@@ -314,3 +292,5 @@ export function checkInvariants(
 export function clientFor(kc: KubeConfig): KubeClient {
   return new KubeClient(kc, { userAgent: 'controller-e2e' });
 }
+
+export { waitFor };

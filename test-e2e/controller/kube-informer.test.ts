@@ -157,7 +157,7 @@ describe('Informer against a real API server', () => {
     await client.create('/api/v1/nodes', nodeBody('inf-1', { suite: 'inf' }));
     await client.patch('/api/v1/nodes/inf-1', { metadata: { labels: { x: 'y' } } });
     await client.delete('/api/v1/nodes/inf-1');
-    await waitFor(() => seen.length >= 4, { timeoutMs: 10_000, what: 'watch events' });
+    await waitFor('watch events', () => seen.length >= 4, 10_000);
     expect(seen).toEqual(['add inf-0', 'add inf-1', 'update inf-1', 'delete inf-1']);
     expect(inf.get('inf-0')?.metadata.name).toBe('inf-0');
     expect(inf.list()).toHaveLength(1);
@@ -184,13 +184,14 @@ describe('Informer against a real API server', () => {
       await inf.start();
       proxy.injectGone = 1;
       inf.restartWatch();
-      await waitFor(() => proxy.holding, { timeoutMs: 5000, what: 'held watch' });
+      await waitFor('held watch', () => proxy.holding, 5000);
       await client.delete('/api/v1/nodes/gone-0');
       await client.create('/api/v1/nodes', nodeBody('gone-1', { suite: 'gone' }));
-      await waitFor(() => seen.includes('add gone-1') && seen.includes('delete gone-0'), {
-        timeoutMs: 15_000,
-        what: 'relist',
-      });
+      await waitFor(
+        'relist',
+        () => seen.includes('add gone-1') && seen.includes('delete gone-0'),
+        15_000,
+      );
       expect(proxy.injected).toBe(1);
       expect(inf.stats.relists).toBeGreaterThanOrEqual(1);
       expect(inf.keys().sort()).toEqual(['gone-1']);
@@ -213,12 +214,9 @@ describe('Informer against a real API server', () => {
     const seen: string[] = [];
     inf.on('add', (n) => seen.push(n.metadata.name));
     await inf.start();
-    await waitFor(() => inf.stats.watchdogRestarts >= 1, {
-      timeoutMs: 10_000,
-      what: 'watchdog restart',
-    });
+    await waitFor('watchdog restart', () => inf.stats.watchdogRestarts >= 1, 10_000);
     await client.create('/api/v1/nodes', nodeBody('dog-1', { suite: 'dog' }));
-    await waitFor(() => seen.includes('dog-1'), { timeoutMs: 10_000, what: 'event after restart' });
+    await waitFor('event after restart', () => seen.includes('dog-1'), 10_000);
     expect(inf.stats.watches).toBeGreaterThanOrEqual(2);
     inf.stop();
     await inf.stopped();
@@ -235,7 +233,7 @@ describe('Informer against a real API server', () => {
     let resyncs = 0;
     inf.on('resync', () => resyncs++);
     await inf.start();
-    await waitFor(() => resyncs >= 2, { timeoutMs: 5000, what: 'resync' });
+    await waitFor('resync', () => resyncs >= 2, 5000);
     inf.stop();
     await inf.stopped();
   });

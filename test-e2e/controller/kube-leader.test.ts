@@ -40,10 +40,7 @@ describe('LeaderElector against a real API server', () => {
       if (a.elector.isLeader() && b.elector.isLeader()) both++;
     }, 20);
     try {
-      await waitFor(() => a.elector.isLeader() || b.elector.isLeader(), {
-        timeoutMs: 10_000,
-        what: 'a leader',
-      });
+      await waitFor('a leader', () => a.elector.isLeader() || b.elector.isLeader(), 10_000);
       const [leader, follower] = a.elector.isLeader() ? [a, b] : [b, a];
       // The follower stays a follower while the leader renews.
       await new Promise((r) => setTimeout(r, 4 * timings.retryPeriodMs + timings.leaseDurationMs));
@@ -57,7 +54,7 @@ describe('LeaderElector against a real API server', () => {
       const t0 = Date.now();
       leader.ac.abort();
       await leader.done;
-      await waitFor(() => follower.elector.isLeader(), { timeoutMs: 10_000, what: 'hand over' });
+      await waitFor('hand over', () => follower.elector.isLeader(), 10_000);
       expect(Date.now() - t0).toBeLessThan(timings.leaseDurationMs);
       const after = await client.get<LeaseObject>(
         '/apis/coordination.k8s.io/v1/namespaces/default/leases/le-1',
@@ -89,7 +86,7 @@ describe('LeaderElector against a real API server', () => {
     const c = candidate(client, 'c', 'le-2', log);
     const t0 = Date.now();
     try {
-      await waitFor(() => c.elector.isLeader(), { timeoutMs: 15_000, what: 'takeover' });
+      await waitFor('takeover', () => c.elector.isLeader(), 15_000);
       expect(Date.now() - t0).toBeGreaterThanOrEqual(2900);
       const lease = await client.get<LeaseObject>(
         '/apis/coordination.k8s.io/v1/namespaces/default/leases/le-2',

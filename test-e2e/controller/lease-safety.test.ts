@@ -71,11 +71,11 @@ describe('controller: lease safety', () => {
       nodeSelector: { matchLabels: { pool: 'mac' } },
     });
     await createNodes(client, ['mac-1'], { pool: 'mac' });
-    await waitFor(async () => (await listLeases(client, 'mac')).length === 1, { what: 'lease 1' });
+    await waitFor('lease 1', async () => (await listLeases(client, 'mac')).length === 1, 30_000);
     // Creation timestamps have a resolution of one second: make mac-2's lease clearly younger.
     await new Promise((r) => setTimeout(r, 1100));
     await createNodes(client, ['mac-2'], { pool: 'mac' });
-    await waitFor(async () => (await listLeases(client, 'mac')).length === 2, { what: 'lease 2' });
+    await waitFor('lease 2', async () => (await listLeases(client, 'mac')).length === 2, 30_000);
     await setAddresses('mac-1', '192.0.2.1');
     await setAddresses('mac-2', '192.0.2.2');
     const [older, younger] = [leaseName('mac', 'mac-1'), leaseName('mac', 'mac-2')];
@@ -89,11 +89,12 @@ describe('controller: lease safety', () => {
       backend: { type: 'vxlan', vni: 1, vtepMAC: '0E:11:00:00:00:01' },
     });
     const flagged = await waitFor(
+      'BackendRejected on the younger lease',
       async () => {
         const got = await cond(younger, 'BackendRejected');
         return got?.status === 'True' ? got : false;
       },
-      { timeoutMs: 20_000, what: 'BackendRejected on the younger lease' },
+      20_000,
     );
     expect(flagged).toMatchObject({
       reason: 'DuplicateBackendData',
@@ -101,19 +102,22 @@ describe('controller: lease safety', () => {
         'vtepMAC 0E:11:00:00:00:01 is already published by the older lease of node mac-1; agents do not program this lease',
     });
     expect((await cond(older, 'BackendRejected'))?.status).not.toBe('True');
-    const ev = await waitFor(async () => (await events('DuplicateBackendData', younger))[0], {
-      what: 'Warning Event',
-    });
+    const ev = await waitFor(
+      'Warning Event',
+      async () => (await events('DuplicateBackendData', younger))[0],
+      30_000,
+    );
     expect(ev).toMatchObject({ type: 'Warning', note: flagged.message });
 
     await publish(younger, {
       publicIP: '192.0.2.2',
       backend: { type: 'vxlan', vni: 1, vtepMAC: '0e:11:00:00:00:02' },
     });
-    await waitFor(async () => (await cond(younger, 'BackendRejected'))?.status === 'False', {
-      timeoutMs: 20_000,
-      what: 'BackendRejected cleared',
-    });
+    await waitFor(
+      'BackendRejected cleared',
+      async () => (await cond(younger, 'BackendRejected'))?.status === 'False',
+      20_000,
+    );
   });
 
   it("flags a lease whose publicIP is not one of its Node's addresses, and clears it when the Node has it", async () => {
@@ -124,32 +128,36 @@ describe('controller: lease safety', () => {
     await createNodes(client, ['pip-1'], { pool: 'pip' });
     await setAddresses('pip-1', '192.0.2.11');
     const lease = leaseName('pip', 'pip-1');
-    await waitFor(async () => (await listLeases(client, 'pip')).length === 1, { what: 'lease' });
+    await waitFor('lease', async () => (await listLeases(client, 'pip')).length === 1, 30_000);
     await publish(lease, {
       publicIP: '192.0.2.99',
       backend: { type: 'vxlan', vni: 1, vtepMAC: '0e:22:00:00:00:01' },
     });
     const flagged = await waitFor(
+      'BackendRejected',
       async () => {
         const got = await cond(lease, 'BackendRejected');
         return got?.status === 'True' ? got : false;
       },
-      { timeoutMs: 20_000, what: 'BackendRejected' },
+      20_000,
     );
     expect(flagged).toMatchObject({
       reason: 'PublicIPNotNodeAddress',
       message:
         'publicIP 192.0.2.99 is not an address of Node pip-1 (InternalIP/ExternalIP); agents do not program this lease',
     });
-    await waitFor(async () => (await events('PublicIPNotNodeAddress', lease)).length > 0, {
-      what: 'Warning Event',
-    });
+    await waitFor(
+      'Warning Event',
+      async () => (await events('PublicIPNotNodeAddress', lease)).length > 0,
+      30_000,
+    );
     // The Node gains that address (e.g. a second InternalIP): the lease is fine again.
     await setAddresses('pip-1', '192.0.2.11', '192.0.2.99');
-    await waitFor(async () => (await cond(lease, 'BackendRejected'))?.status === 'False', {
-      timeoutMs: 20_000,
-      what: 'BackendRejected cleared',
-    });
+    await waitFor(
+      'BackendRejected cleared',
+      async () => (await cond(lease, 'BackendRejected'))?.status === 'False',
+      20_000,
+    );
   });
 
   it('a lease on a subnet reserved later: the SubnetConflict message names the reservation', async () => {
@@ -160,8 +168,9 @@ describe('controller: lease safety', () => {
     await createNodes(client, ['rsv-1'], { pool: 'rsv' });
     const name = leaseName('rsv', 'rsv-1');
     const leased = await waitFor(
+      'lease',
       async () => (await listLeases(client, 'rsv')).find((l) => l.spec.subnet),
-      { what: 'lease' },
+      30_000,
     );
     // The administrator reserves the subnet the node already holds.
     await applyNetwork(client, 'rsv', {
@@ -170,11 +179,12 @@ describe('controller: lease safety', () => {
       nodeSelector: { matchLabels: { pool: 'rsv' } },
     });
     const c = await waitFor(
+      'SubnetConflict',
       async () => {
         const got = await cond(name, 'SubnetConflict');
         return got?.status === 'True' ? got : false;
       },
-      { timeoutMs: 20_000, what: 'SubnetConflict' },
+      20_000,
     );
     expect(c.message).toBe(
       `subnet ${leased.spec.subnet} lies in spec.reservedSubnets of 10.52.0.0/16; this lease is ignored until resolved`,

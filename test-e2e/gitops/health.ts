@@ -5,7 +5,7 @@
  * tested is what users install.
  */
 import { join } from 'node:path';
-import { toolPath } from '../harness/control-plane.js';
+import { toolPath } from '../harness/tools.js';
 import { runProcess } from '../harness/process.js';
 import { REPO } from '../chart/helpers.js';
 

@@ -15,7 +15,7 @@ export interface RunResult {
 export function runProcess(
   cmd: string,
   args: string[],
-  opts: { input?: string; timeoutMs: number; env?: NodeJS.ProcessEnv },
+  opts: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv },
 ): Promise<RunResult> {
   return new Promise((res, rej) => {
     const child = spawn(cmd, args, {
@@ -37,24 +37,35 @@ export function runProcess(
   });
 }
 
-/** Polls `fn` every 200 ms until it returns a truthy value; the last error is in the timeout's message. */
+/** Thrown by a waitFor callback to stop waiting at once (the process waited on died, ...). */
+export class StopWaiting extends Error {}
+
+/**
+ * Polls `fn` every `everyMs` until it returns a truthy value; errors count as "not yet" (the last
+ * one is in the timeout's message), except StopWaiting, which ends the wait.
+ */
 export async function waitFor<T>(
   what: string,
-  fn: () => Promise<T | undefined | false>,
+  fn: () => Promise<T | undefined | false | null> | T | undefined | false | null,
   timeoutMs = 60_000,
+  everyMs = 200,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
-  while (Date.now() < deadline) {
+  for (;;) {
     try {
       const v = await fn();
       if (v) return v;
     } catch (e) {
+      if (e instanceof StopWaiting) throw e;
       last = e;
     }
-    await new Promise((r) => setTimeout(r, 200));
+    if (Date.now() >= deadline) break;
+    await new Promise((r) => setTimeout(r, everyMs));
   }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`,
+  );
 }
 
 /** A TCP port on 127.0.0.1 that was free a moment ago (another process may still take it). */

@@ -16,7 +16,8 @@ import {
   type SubnetLease,
 } from '../../src/api/index.js';
 import { collectionPath } from '../../src/kube/resources.js';
-import { REPO, createLab, labUnavailable, waitUntil, type Lab } from './lab.js';
+import { REPO, createLab, labUnavailable, type Lab } from './lab.js';
+import { waitFor } from '../harness/process.js';
 
 const NET = 'demo';
 
@@ -56,7 +57,7 @@ async function main(): Promise<number> {
           ? { type: 'host-gw' }
           : { type: 'vxlan', directRouting: backend === 'directRouting' },
     };
-    await waitUntil(
+    await waitFor(
       'FlannelNetwork accepted',
       async () =>
         !!(await lab!.client.apply(
@@ -68,7 +69,7 @@ async function main(): Promise<number> {
     );
     for (const n of lab.nodes.keys()) lab.startAgent(n, NET);
     for (const n of lab.nodes.keys()) {
-      await waitUntil(
+      await waitFor(
         `agent ${n} ready`,
         async () => (await lab!.httpGet(n, 9102, '/readyz')).status === 200,
         60_000,

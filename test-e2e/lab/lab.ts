@@ -21,6 +21,8 @@ import { promisify } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
 import { KubeClient } from '../../src/kube/client.js';
 import { canonicalCidr } from '../../src/ipam/index.js';
+import { runProcess, type RunResult } from '../harness/process.js';
+import { toolsDir } from '../harness/tools.js';
 
 const execFileP = promisify(execFile);
 
@@ -41,39 +43,20 @@ const SEGMENTS = ['10.200.0', '10.201.0'];
 /** IPv6 underlay, one /64 per segment (router ::fe on each). */
 const SEGMENTS6 = ['fd00:200::', 'fd00:200:1::'];
 
-export interface ExecResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+export type ExecResult = RunResult;
 
-/** Runs a command (optionally inside a namespace); never throws on a non-zero exit. */
-export async function sh(
+/** Runs a command (optionally inside a namespace); never throws (a command that cannot start: 127). */
+export function sh(
   cmd: string,
   args: string[],
   opts: { ns?: string; input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
 ): Promise<ExecResult> {
-  const full = opts.ns
-    ? (['ip', ['netns', 'exec', opts.ns, cmd, ...args]] as const)
-    : ([cmd, args] as const);
-  return new Promise((res) => {
-    const p = spawn(full[0], full[1], {
-      env: opts.env ?? process.env,
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    const t = opts.timeoutMs ? setTimeout(() => p.kill('SIGKILL'), opts.timeoutMs) : undefined;
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    p.on('error', (e) => res({ code: 127, stdout, stderr: stderr + e.message }));
-    p.on('close', (code) => {
-      clearTimeout(t);
-      res({ code: code ?? 1, stdout, stderr });
-    });
-    p.stdin.on('error', () => undefined);
-    p.stdin.end(opts.input ?? '');
-  });
+  const [c, a] = opts.ns ? ['ip', ['netns', 'exec', opts.ns, cmd, ...args]] : [cmd, args];
+  return runProcess(c, a, {
+    input: opts.input ?? '',
+    env: opts.env,
+    timeoutMs: opts.timeoutMs,
+  }).catch((e: Error) => ({ code: 127, stdout: '', stderr: e.message }));
 }
 
 async function must(
@@ -87,13 +70,6 @@ async function must(
       `${opts.ns ? `[${opts.ns}] ` : ''}${cmd} ${args.join(' ')}: exit ${r.code}: ${r.stderr.trim()}`,
     );
   return r.stdout;
-}
-
-export function toolsDir(): string {
-  return (
-    process.env.FLANNEL_OPERATOR_TOOLS ??
-    join(process.env.HOME ?? '/root', '.cache/flannel-operator/tools')
-  );
 }
 
 /** Why the lab cannot run here, or undefined when it can. */
@@ -685,28 +661,6 @@ async function waitForLog(p: ManagedProcess, text: string, timeoutMs = 10_000): 
     await new Promise((r) => setTimeout(r, 25));
   }
   throw new Error(`${p.name}: no "${text}" within ${timeoutMs} ms`);
-}
-
-export async function waitUntil<T>(
-  what: string,
-  fn: () => Promise<T | undefined | false>,
-  timeoutMs = 20_000,
-  everyMs = 100,
-): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-  throw new Error(
-    `timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`,
-  );
 }
 
 export { execFileP };
