@@ -7,7 +7,7 @@
 import { useControlPlane } from '../harness/jest.js';
 import { type Lab } from '../lab/lab.js';
 import { waitFor } from '../harness/process.js';
-import { cliMissing, runCli } from '../cli/helpers.js';
+import { runCli } from '../cli/helpers.js';
 import { applyNetwork, bootLab, describeLab, leases, type NetworkSpec } from './helpers.js';
 
 const NET = 'dual';
@@ -150,8 +150,6 @@ describeLab('agent dual-stack vxlan / directRouting (netns lab)', () => {
   }, 60_000);
 
   it('doctor reports broken v6 state: route, neighbor, fdb entry and nft ip6 table', async () => {
-    const missing = cliMissing();
-    if (missing) throw new Error(missing);
     const doctor = (extra: string[] = []) =>
       runCli(
         [

@@ -105,6 +105,7 @@ function forwardDropSuite(title: string, net: string, spec: NetworkSpec, o: Suit
     const cp = useControlPlane({
       root: true,
       tools: ['etcd', 'kube-apiserver', 'bridge', 'host-local', 'portmap'],
+      commands: ['iptables-nft', 'iptables-legacy', 'ip6tables-nft', 'ip6tables-legacy'],
     });
     let lab: Lab;
     const v6Before = new Map<string, Map<string, string>>();

@@ -9,26 +9,13 @@ import {
 import { collectionPath } from '../../src/kube/resources.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  STATE_ROOT,
-  createLab,
-  labUnavailable,
-  sh,
-  type Lab,
-  type ControlPlaneLike,
-} from '../lab/lab.js';
+import { STATE_ROOT, createLab, sh, type Lab, type ControlPlaneLike } from '../lab/lab.js';
 import { waitFor } from '../harness/process.js';
+import { skipUnlessIntegrationPrereqs } from '../harness/jest.js';
+import { LAB_PREREQS } from '../harness/prereqs.js';
 
 export const NETWORKS = collectionPath(API_VERSION, FLANNEL_NETWORK.plural);
 export const LEASES = collectionPath(API_VERSION, SUBNET_LEASE.plural);
-
-/** Skip (with a reason) only outside CI; under CI=true missing prerequisites fail. */
-export function prerequisites(): string | undefined {
-  const why = labUnavailable();
-  if (why && process.env.CI === 'true')
-    throw new Error(`netns lab prerequisites missing under CI: ${why}`);
-  return why;
-}
 
 export interface NetworkSpec {
   network?: string;
@@ -110,13 +97,10 @@ export async function waitAgentsReady(lab: Lab, timeoutMs = 60_000): Promise<voi
   }
 }
 
+/** A netns lab suite: skipped with the reason outside CI when the lab cannot run, failing under CI. */
 export function describeLab(name: string, fn: () => void): void {
-  const why = prerequisites();
-  if (why) {
-    describe.skip(`${name} (skipped: ${why})`, fn);
-
-    console.warn(`SKIP ${name}: ${why}`);
-  } else describe(name, fn);
+  skipUnlessIntegrationPrereqs(LAB_PREREQS);
+  describe(name, fn);
 }
 
 export const iperfResults: Record<string, Record<string, number>> = {};

@@ -5,12 +5,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { REPO, labUnavailable, sh } from '../lab/lab.js';
+import { REPO, sh } from '../lab/lab.js';
+import { skipUnlessIntegrationPrereqs } from '../harness/jest.js';
 
-const why = labUnavailable();
-if (why && process.env.CI === 'true')
-  throw new Error(`netns prerequisites missing under CI: ${why}`);
-const d = why ? describe.skip : describe;
+skipUnlessIntegrationPrereqs({ root: true, commands: ['ip', 'nft', 'iptables'], build: true });
 
 const ns = `flop-${randomBytes(3).toString('hex')}-nf`;
 /** A second, clean namespace for the nftables-mode FORWARD tests. */
@@ -28,7 +26,7 @@ async function inNs(body: string, netns = ns): Promise<unknown> {
 const v4 = `{ family: 'ipv4', network: '10.244.0.0/16', podSubnet: '10.244.1.0/24', ipMasq: true }`;
 const v6 = `{ family: 'ipv6', network: 'fd00:10:244::/56', podSubnet: 'fd00:10:244:1::/64', ipMasq: true }`;
 
-d(`agent netfilter in a netns${why ? ` (skipped: ${why})` : ''}`, () => {
+describe('agent netfilter in a netns', () => {
   beforeAll(async () => {
     expect((await sh('ip', ['netns', 'add', ns])).code).toBe(0);
   });

@@ -3,8 +3,7 @@
  * schema defaults, every CEL rule (exact messages, shared with the zod twins via
  * src/api/testing/cases.ts), transition rules, idempotent server-side apply, selectable fields.
  */
-import { kubectl, useControlPlane } from '../harness/jest.js';
-import { missingTools } from '../harness/tools.js';
+import { kubectl, useControlPlane, itNeeds } from '../harness/jest.js';
 import { KubeApiError, KubeClient } from '../../src/kube/client.js';
 import { parseFlannelNetwork } from '../../src/api/parse.js';
 import { leaseLabels, leaseName } from '../../src/api/names.js';
@@ -353,8 +352,8 @@ describe('SubnetLease admission', () => {
 });
 
 describe('kubectl view', () => {
-  const hasKubectl = missingTools(['kubectl']).length === 0;
-  (hasKubectl ? it : it.skip)(
+  itNeeds(
+    { tools: ['kubectl'] },
     'prints the printer columns, short names and the flannel category',
     async () => {
       const nets = await kubectl(cp(), ['get', 'fnet', 'ssa-idempotent']);

@@ -11,16 +11,17 @@
  */
 import { jest } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, readFileSync } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { V1DaemonSet, V1Deployment } from '@kubernetes/client-node';
 import { useControlPlane } from '../harness/jest.js';
+import { CLI } from '../harness/prereqs.js';
 import { freePort } from '../harness/process.js';
 import { KubeApiError, KubeClient } from '../../src/kube/client.js';
 import { microTime } from '../../src/kube/leader.js';
 import type { FlannelNetwork, SubnetLease } from '../../src/api/index.js';
 import { CONFIG_HASH_ANNOTATION } from '../../src/controller/dataplane/index.js';
-import { CHART, REPO, helm, scratchDir, waitFor } from './helpers.js';
+import { CHART, helm, scratchDir, waitFor } from './helpers.js';
 
 jest.setTimeout(180_000);
 
@@ -28,14 +29,17 @@ const NS = 'flannel-system';
 const RELEASE = 'fo';
 const CONTROLLER_SA = 'fo-flannel-operator-controller';
 const AGENT_SA = 'fo-flannel-operator-agent';
-const CLI = join(REPO, 'dist/cli/main.js');
 const NETWORKS = '/apis/network.flannel-operator.io/v1alpha1/flannelnetworks';
 const LEASES = '/apis/network.flannel-operator.io/v1alpha1/subnetleases';
 const NODES = ['chart-node-a', 'chart-node-b'];
 /** Not `default`: the install proves the value moves the Events, not only the RBAC. */
 const EVENTS_NS = 'kube-system';
 
-const cp = useControlPlane({ installCrds: false, tools: ['etcd', 'kube-apiserver', 'helm'] });
+const cp = useControlPlane({
+  installCrds: false,
+  tools: ['etcd', 'kube-apiserver', 'helm'],
+  build: true,
+});
 
 const clients: KubeClient[] = [];
 function track(c: KubeClient): KubeClient {
@@ -100,8 +104,6 @@ let controllerLog = '';
 
 describe('chart installed into a real API server', () => {
   beforeAll(async () => {
-    if (!existsSync(CLI))
-      throw new Error(`${CLI} missing: run 'npm run build' (make integration does)`);
     const r = await helm([
       'install',
       RELEASE,

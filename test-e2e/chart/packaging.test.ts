@@ -7,19 +7,11 @@ import { jest } from '@jest/globals';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO, run } from './helpers.js';
+import { itNeeds } from '../harness/jest.js';
 
 jest.setTimeout(60_000);
 
 const KIND_SCRIPT = join(REPO, 'test-e2e/kind/run.sh');
-const inCI = !!process.env.CI && process.env.CI !== 'false' && process.env.CI !== '0';
-
-async function haveShellcheck(): Promise<boolean> {
-  try {
-    return (await run('shellcheck', ['--version'])).code === 0;
-  } catch {
-    return false;
-  }
-}
 
 describe('packaging', () => {
   it('test-e2e/kind/run.sh parses and is executable', async () => {
@@ -28,16 +20,14 @@ describe('packaging', () => {
     expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
   });
 
-  it('test-e2e/kind/run.sh is clean under shellcheck', async () => {
-    if (!(await haveShellcheck())) {
-      const why = 'shellcheck not installed (hack/install-deps.sh installs it)';
-      if (inCI) throw new Error(`prerequisite missing under CI: ${why}`);
-      console.warn(`SKIPPING shellcheck: ${why}`);
-      return;
-    }
-    const r = await run('shellcheck', ['--severity=style', '--shell=bash', KIND_SCRIPT]);
-    expect({ code: r.code, out: r.stdout + r.stderr }).toEqual({ code: 0, out: '' });
-  });
+  itNeeds(
+    { commands: ['shellcheck'] },
+    'test-e2e/kind/run.sh is clean under shellcheck',
+    async () => {
+      const r = await run('shellcheck', ['--severity=style', '--shell=bash', KIND_SCRIPT]);
+      expect({ code: r.code, out: r.stdout + r.stderr }).toEqual({ code: 0, out: '' });
+    },
+  );
 
   it('Dockerfile: multi-stage, COPY sources exist and pass .dockerignore, non-root, one entrypoint', () => {
     const df = readFileSync(join(REPO, 'Dockerfile'), 'utf8');

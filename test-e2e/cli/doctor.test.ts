@@ -3,23 +3,13 @@
  * upstream-flannel state, real agents program the kernel, then a route is removed by hand and
  * doctor (run as a separate process in the node's netns) must find exactly that difference.
  */
-import { useControlPlane } from '../harness/jest.js';
+import { skipUnlessIntegrationPrereqs, useControlPlane } from '../harness/jest.js';
+import { LAB_PREREQS } from '../harness/prereqs.js';
 import { createLab, type Lab } from '../lab/lab.js';
 import { waitFor } from '../harness/process.js';
-import {
-  ANN,
-  FLANNEL_NS,
-  cliMissing,
-  ensureNamespace,
-  flannelConfigMap,
-  runCli,
-} from './helpers.js';
+import { ANN, FLANNEL_NS, ensureNamespace, flannelConfigMap, runCli } from './helpers.js';
 
-const why = process.getuid?.() !== 0 ? 'doctor tests need root (network namespaces)' : cliMissing();
-if (why && process.env.CI === 'true')
-  throw new Error(`doctor e2e prerequisites missing under CI: ${why}`);
-if (why) console.warn(`SKIPPING doctor e2e: ${why}`);
-const maybe = why ? describe.skip : describe;
+skipUnlessIntegrationPrereqs(LAB_PREREQS);
 
 const cp = useControlPlane({ root: true });
 
@@ -34,7 +24,7 @@ const CIDRS: Record<string, string> = {
   d3: '10.244.3.0/24',
 };
 
-maybe('doctor in the netns lab', () => {
+describe('doctor in the netns lab', () => {
   let lab: Lab;
   let kc: string;
 

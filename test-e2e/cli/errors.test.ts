@@ -7,19 +7,11 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { useControlPlane } from '../harness/jest.js';
 import { KubeClient } from '../../src/kube/client.js';
-import {
-  FLANNEL_NS,
-  cliMissing,
-  ensureNamespace,
-  flannelConfigMap,
-  flannelNode,
-  runCli,
-} from './helpers.js';
+import { FLANNEL_NS, ensureNamespace, flannelConfigMap, flannelNode, runCli } from './helpers.js';
 
-const cp = useControlPlane({ installCrds: false });
+const cp = useControlPlane({ installCrds: false, build: true });
 
 beforeAll(async () => {
-  if (cliMissing()) throw new Error(cliMissing());
   const client = new KubeClient(cp().kubeConfig);
   try {
     await ensureNamespace(cp(), FLANNEL_NS);

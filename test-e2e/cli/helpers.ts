@@ -1,16 +1,11 @@
 /** Helpers of the CLI integration tests: run the built binary as a real process, make upstream-flannel state. */
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { ControlPlane } from '../harness/control-plane.js';
 import { runProcess, type RunResult } from '../harness/process.js';
+import { CLI } from '../harness/prereqs.js';
 
 export const REPO = resolve(new URL('.', import.meta.url).pathname, '../..');
-/** The built binary; FLOP_CLI points at another build. */
-export const CLI = process.env.FLOP_CLI ?? join(REPO, 'dist/cli/main.js');
-
-export function cliMissing(): string | undefined {
-  return existsSync(CLI) ? undefined : `${CLI} missing (run npm run build)`;
-}
+export { CLI };
 
 export type CliResult = RunResult;
 

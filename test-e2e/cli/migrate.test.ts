@@ -8,9 +8,7 @@ import { startController, waitFor } from '../controller/helpers.js';
 import { KubeClient, isAlreadyExists } from '../../src/kube/client.js';
 import type { FlannelNetwork, SubnetLease } from '../../src/api/index.js';
 import {
-  CLI,
   FLANNEL_NS,
-  cliMissing,
   ensureNamespace,
   flannelConfigMap,
   flannelNode,
@@ -23,9 +21,7 @@ const CLI_RUNS_BUDGET_MS = 30_000;
 const NETWORKS = '/apis/network.flannel-operator.io/v1alpha1/flannelnetworks';
 const LEASES = '/apis/network.flannel-operator.io/v1alpha1/subnetleases';
 
-if (cliMissing() && process.env.CI === 'true') throw new Error(`CLI not built: ${CLI}`);
-
-const cp = useControlPlane();
+const cp = useControlPlane({ build: true });
 let client: KubeClient;
 let kc: string;
 
@@ -56,7 +52,6 @@ async function nodesSnapshot(): Promise<Node[]> {
 }
 
 beforeAll(async () => {
-  if (cliMissing()) throw new Error(cliMissing());
   client = new KubeClient(cp().kubeConfig);
   kc = cp().kubeconfigPath;
   await ensureNamespace(cp(), FLANNEL_NS);

@@ -3,11 +3,11 @@
  * adoption, exhaustion, overlap, kstatus conditions, `kubectl wait`, and no GitOps drift.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { useControlPlane } from '../harness/jest.js';
+import { itNeeds, useControlPlane } from '../harness/jest.js';
 import { toolPath } from '../harness/tools.js';
 import type { KubeClient } from '../../src/kube/client.js';
 import type { SubnetLease } from '../../src/api/index.js';
@@ -31,7 +31,7 @@ import {
 } from './helpers.js';
 
 const run = promisify(execFile);
-const cp = useControlPlane();
+const cp = useControlPlane({ build: true });
 
 describe('controller: allocation', () => {
   let client: KubeClient;
@@ -109,12 +109,8 @@ describe('controller: allocation', () => {
     expect(await ctrl.metric('flannel_operator_controller_allocations_total')).toBe(200);
   });
 
-  it('`kubectl wait --for=condition=Ready` works', async () => {
+  itNeeds({ tools: ['kubectl'] }, '`kubectl wait --for=condition=Ready` works', async () => {
     const kubectl = toolPath('kubectl');
-    if (!existsSync(kubectl) && !process.env.CI) {
-      console.warn(`kubectl not found at ${kubectl}; skipping kubectl wait`);
-      return;
-    }
     const { stdout } = await run(kubectl, [
       '--kubeconfig',
       cp().kubeconfigPath,
@@ -126,61 +122,65 @@ describe('controller: allocation', () => {
     expect(stdout).toMatch(/condition met/);
   });
 
-  it('shows no drift to the user: status only via the status subresource, spec owned by the user alone', async () => {
-    const net = await getNetwork(client, 'net-a');
-    const managers = (
-      net.metadata as {
-        managedFields?: Array<{
-          manager: string;
-          subresource?: string;
-          fieldsV1?: Record<string, unknown>;
-        }>;
+  itNeeds(
+    { tools: ['kubectl'] },
+    'shows no drift to the user: status only via the status subresource, spec owned by the user alone',
+    async () => {
+      const net = await getNetwork(client, 'net-a');
+      const managers = (
+        net.metadata as {
+          managedFields?: Array<{
+            manager: string;
+            subresource?: string;
+            fieldsV1?: Record<string, unknown>;
+          }>;
+        }
+      ).managedFields!;
+      const specOwners = managers
+        .filter((m) => JSON.stringify(m.fieldsV1 ?? {}).includes('"f:spec"'))
+        .map((m) => m.manager);
+      expect(specOwners).toEqual(['kubectl']);
+      const ctrlEntry = managers.find((m) => m.manager === 'flannel-operator-controller');
+      expect(ctrlEntry?.subresource).toBe('status');
+      expect(net.metadata.finalizers ?? []).toEqual([]);
+      expect(net.metadata.generation).toBe(1);
+      // Re-applying the same manifest changes nothing.
+      const kubectl = toolPath('kubectl');
+      {
+        const file = join(dir, 'net-a.yaml');
+        writeFileSync(
+          file,
+          JSON.stringify({
+            apiVersion: 'network.flannel-operator.io/v1alpha1',
+            kind: 'FlannelNetwork',
+            metadata: { name: 'net-a' },
+            spec: { network: '10.244.0.0/16', nodeSelector: { matchLabels: { pool: 'a' } } },
+          }),
+        );
+        const r = await run(kubectl, [
+          '--kubeconfig',
+          cp().kubeconfigPath,
+          'diff',
+          '--server-side',
+          '--field-manager=kubectl',
+          '-f',
+          file,
+        ]).then(
+          () => 0,
+          (e: { code?: number; stdout?: string }) => {
+            console.error(e.stdout);
+            return e.code ?? 1;
+          },
+        );
+        expect(r).toBe(0);
       }
-    ).managedFields!;
-    const specOwners = managers
-      .filter((m) => JSON.stringify(m.fieldsV1 ?? {}).includes('"f:spec"'))
-      .map((m) => m.manager);
-    expect(specOwners).toEqual(['kubectl']);
-    const ctrlEntry = managers.find((m) => m.manager === 'flannel-operator-controller');
-    expect(ctrlEntry?.subresource).toBe('status');
-    expect(net.metadata.finalizers ?? []).toEqual([]);
-    expect(net.metadata.generation).toBe(1);
-    // Re-applying the same manifest changes nothing.
-    const kubectl = toolPath('kubectl');
-    if (existsSync(kubectl)) {
-      const file = join(dir, 'net-a.yaml');
-      writeFileSync(
-        file,
-        JSON.stringify({
-          apiVersion: 'network.flannel-operator.io/v1alpha1',
-          kind: 'FlannelNetwork',
-          metadata: { name: 'net-a' },
-          spec: { network: '10.244.0.0/16', nodeSelector: { matchLabels: { pool: 'a' } } },
-        }),
-      );
-      const r = await run(kubectl, [
-        '--kubeconfig',
-        cp().kubeconfigPath,
-        'diff',
-        '--server-side',
-        '--field-manager=kubectl',
-        '-f',
-        file,
-      ]).then(
-        () => 0,
-        (e: { code?: number; stdout?: string }) => {
-          console.error(e.stdout);
-          return e.code ?? 1;
-        },
-      );
-      expect(r).toBe(0);
-    }
-    const again = await applyNetwork(client, 'net-a', {
-      network: '10.244.0.0/16',
-      nodeSelector: { matchLabels: { pool: 'a' } },
-    });
-    expect(again.metadata.generation).toBe(1);
-  });
+      const again = await applyNetwork(client, 'net-a', {
+        network: '10.244.0.0/16',
+        nodeSelector: { matchLabels: { pool: 'a' } },
+      });
+      expect(again.metadata.generation).toBe(1);
+    },
+  );
 
   it('frees the subnet of a deleted node and reuses it', async () => {
     const victim = (await listLeases(client, 'net-a')).find((l) => l.spec.nodeName === 'a-050')!;

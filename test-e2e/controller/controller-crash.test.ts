@@ -25,7 +25,7 @@ import {
   type ControllerProcess,
 } from './helpers.js';
 
-const cp = useControlPlane();
+const cp = useControlPlane({ build: true });
 const rnd = seededRandom('FLOP_CHAOS_SEED');
 const N = 500;
 const FIRST = 160; // nodes present before the first start (the last 40 arrive before the final start)

@@ -18,7 +18,7 @@ import {
   type ControllerProcess,
 } from './helpers.js';
 
-const cp = useControlPlane();
+const cp = useControlPlane({ build: true });
 const LEASE = '/apis/coordination.k8s.io/v1/namespaces/default/leases/flannel-operator-controller';
 const fast = [
   '--leader-elect-lease-duration=4s',

@@ -27,7 +27,7 @@ import {
   type ControllerProcess,
 } from './helpers.js';
 
-const cp = useControlPlane({ tools: ['etcd', 'kube-apiserver', 'kstatus'] });
+const cp = useControlPlane({ tools: ['etcd', 'kube-apiserver', 'kstatus'], build: true });
 
 /** kstatus (sigs.k8s.io/cli-utils, as Flux and kpt use it) on the live object. */
 async function kstatus(name: string): Promise<{ status: string; message: string }> {

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { KubeClient } from '../../src/kube/client.js';
 import { StopWaiting, freePort, waitFor } from '../harness/process.js';
+import { CLI } from '../harness/prereqs.js';
 import { runLimited } from '../../src/kube/limit.js';
 import type { SubnetLease, FlannelNetwork } from '../../src/api/index.js';
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -22,7 +23,7 @@ export const REPO = ((): string => {
     dir = up;
   }
 })();
-export const CLI = join(REPO, 'dist/cli/main.js');
+export { CLI };
 export const LEASES = '/apis/network.flannel-operator.io/v1alpha1/subnetleases';
 export const NETWORKS = '/apis/network.flannel-operator.io/v1alpha1/flannelnetworks';
 

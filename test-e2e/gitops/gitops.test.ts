@@ -49,6 +49,7 @@ const NODES = ['gitops-a', 'gitops-b'];
 
 const cp = useControlPlane({
   tools: ['etcd', 'kube-apiserver', 'kubectl', 'kstatus', 'helm', 'gitops-health'],
+  build: true,
 });
 
 let client: KubeClient | undefined;

@@ -4,11 +4,12 @@
  *   const cp = useControlPlane();            // beforeAll starts it, afterAll stops it
  *   it('...', async () => { cp().kubeConfig ... });
  *
- * Prerequisites missing (tools not built, not root when asked for): with CI unset the file's tests
- * are reported as skipped with a warning saying why; with CI=true the file fails.
+ * Prerequisites missing (prereqs.ts: tools, commands, root, the build): outside CI the tests are
+ * reported as skipped with a warning saying what is missing; under CI they fail with that reason.
  */
 import { startControlPlane, type ControlPlane, type StartOptions } from './control-plane.js';
-import { missingTools, toolPath } from './tools.js';
+import { checkPrereqs, inCI, PrereqError, type Prereqs } from './prereqs.js';
+import { toolPath } from './tools.js';
 import { runProcess, type RunResult } from './process.js';
 
 // Jest's globals, typed here so this module also compiles without @types/jest (tsconfig.bench.json
@@ -35,39 +36,6 @@ function jestGlobals(): JestGlobals {
   return g as JestGlobals;
 }
 
-export interface Prereqs {
-  /** Need uid 0 (network namespaces, netlink). Default true. */
-  root?: boolean;
-  /** Binaries that must exist in the tools dir. Default etcd + kube-apiserver. */
-  tools?: string[];
-}
-
-export class PrereqError extends Error {
-  code = 'EPREREQ_MISSING';
-  constructor(message: string) {
-    super(message);
-    this.name = 'PrereqError';
-  }
-}
-
-const inCI = (): boolean =>
-  !!process.env.CI && process.env.CI !== 'false' && process.env.CI !== '0';
-
-/**
- * Why this test file cannot run, or undefined when it can. Under CI=true a missing prerequisite
- * throws PrereqError instead (so CI never passes by skipping).
- */
-export function requireIntegrationPrereqs(p: Prereqs = {}): string | undefined {
-  const problems: string[] = [];
-  if ((p.root ?? true) && process.getuid?.() !== 0) problems.push('not running as root');
-  const missing = missingTools(p.tools ?? ['etcd', 'kube-apiserver']);
-  if (missing.length > 0) problems.push(`missing tools ${missing.join(', ')} (run 'make tools')`);
-  if (problems.length === 0) return undefined;
-  const reason = problems.join('; ');
-  if (inCI()) throw new PrereqError(`integration prerequisites missing under CI: ${reason}`);
-  return reason;
-}
-
 /**
  * Skips every test declared after this call in the current file, with a visible warning.
  * Works because jest's `it`/`test` are looked up on the per-file global object when called.
@@ -81,26 +49,53 @@ function skipRestOfFile(reason: string): void {
 }
 
 /**
- * Returns true (after arranging the skip) when prerequisites are missing and CI is unset. Call at
- * the top of a test file, before its describe/it blocks.
+ * Call at the top of a test file, before its describe/it blocks. Returns true (after arranging the
+ * skip) when prerequisites are missing outside CI; under CI it throws, so the file fails with why.
  */
-export function skipUnlessIntegrationPrereqs(p: Prereqs = {}): boolean {
-  const reason = requireIntegrationPrereqs(p);
+export function skipUnlessIntegrationPrereqs(p: Prereqs): boolean {
+  const reason = checkPrereqs(p);
   if (reason === undefined) return false;
   skipRestOfFile(reason);
   return true;
 }
 
+/**
+ * One test with prerequisites of its own: skipped with a warning when they are missing outside
+ * CI; under CI it runs and fails with the reason.
+ */
+export function itNeeds(
+  p: Prereqs,
+  name: string,
+  fn: () => Promise<unknown>,
+  timeoutMs?: number,
+): void {
+  const { it } = jestGlobals();
+  let reason: string | undefined;
+  try {
+    reason = checkPrereqs(p);
+  } catch (e) {
+    it(name, () => {
+      throw e;
+    });
+    return;
+  }
+  if (reason === undefined) return it(name, fn, timeoutMs);
+  console.warn(`SKIPPING "${name}": ${reason}`);
+  it.skip(`${name} (skipped: ${reason})`, fn);
+}
+
+export { inCI, PrereqError };
+
 export interface UseControlPlaneOptions extends StartOptions, Prereqs {}
 
 /**
  * Starts a control plane before the file's tests (CRDs installed unless installCrds: false) and stops
- * it afterwards. Root is not required unless `root: true` is passed.
+ * it afterwards. Needs etcd and kube-apiserver (or `tools`), plus whatever else is asked for.
  */
 export function useControlPlane(opts: UseControlPlaneOptions = {}): () => ControlPlane {
-  const { root = false, tools, ...start } = opts;
+  const { root, tools = ['etcd', 'kube-apiserver'], commands, build, ...start } = opts;
   let cp: ControlPlane | undefined;
-  if (skipUnlessIntegrationPrereqs({ root, ...(tools ? { tools } : {}) })) {
+  if (skipUnlessIntegrationPrereqs({ root, tools, commands, build })) {
     return () => {
       throw new Error('control plane not started: integration prerequisites missing');
     };

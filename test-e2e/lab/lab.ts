@@ -20,9 +20,9 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
 import { KubeClient } from '../../src/kube/client.js';
-import { canonicalCidr } from '../../src/ipam/index.js';
 import { runProcess, type RunResult } from '../harness/process.js';
 import { toolsDir } from '../harness/tools.js';
+import { CLI, LAB_PREREQS, missingPrereqs } from '../harness/prereqs.js';
 
 const execFileP = promisify(execFile);
 
@@ -35,7 +35,7 @@ function findRepo(from: string): string {
   }
   return process.cwd();
 }
-export const CLI = process.env.FLOP_CLI ?? join(REPO, 'dist/cli/main.js');
+export { CLI };
 const RELAY = join(REPO, 'test-e2e/lab/relay.mjs');
 const TEARDOWN = join(REPO, 'test-e2e/lab/teardown.sh');
 export const STATE_ROOT = process.env.FLOP_LAB_STATE ?? '/tmp/flop-lab';
@@ -72,15 +72,12 @@ async function must(
   return r.stdout;
 }
 
-/** Why the lab cannot run here, or undefined when it can. */
+/**
+ * Why the lab cannot run here, or undefined when it can (LAB_PREREQS: root, the real CNI plugins
+ * including flannel, iproute2, the build). Tests use the harness check; demo and bench call this.
+ */
 export function labUnavailable(): string | undefined {
-  if (process.getuid?.() !== 0) return 'netns lab needs root';
-  for (const bin of ['bridge', 'host-local', 'portmap']) {
-    if (!existsSync(join(toolsDir(), 'bin', bin)))
-      return `CNI plugin ${bin} missing in ${toolsDir()}/bin (run hack/tools/build.sh)`;
-  }
-  if (!existsSync(CLI)) return `${CLI} missing (run npm run build)`;
-  return undefined;
+  return missingPrereqs(LAB_PREREQS).join('; ') || undefined;
 }
 
 export interface LabNodeSpec {
@@ -358,14 +355,9 @@ export class Lab {
       };
       if (prevResult) conf.prevResult = prevResult;
       if (plugin.capabilities) conf.runtimeConfig = { portMappings: [] };
-      let bin = join(toolsDir(), 'bin', String(plugin.type));
-      let input = conf;
-      if (plugin.type === 'flannel' && !existsSync(bin)) {
-        // The flannel CNI plugin only turns subnet.env into a bridge delegate; when its binary is
-        // not available, do the same delegation here and call the real bridge + host-local.
-        input = flannelDelegate(conf);
-        bin = join(toolsDir(), 'bin', 'bridge');
-      }
+      // Always the real plugin binaries (LAB_PREREQS): never an imitation of a missing one.
+      const bin = join(toolsDir(), 'bin', String(plugin.type));
+      const input = conf;
       const r = await sh(bin, [], {
         ns: n.ns,
         env,
@@ -613,44 +605,6 @@ export async function createLab(opts: LabOptions): Promise<Lab> {
     await lab.destroy().catch(() => undefined);
     throw e;
   }
-}
-
-/** What the flannel CNI plugin hands to its delegate (bridge + host-local), from subnet.env. */
-export function flannelDelegate(conf: Record<string, unknown>): Record<string, unknown> {
-  const file = String(conf.subnetFile ?? '/run/flannel/subnet.env');
-  const env = Object.fromEntries(
-    readFileSync(file, 'utf8')
-      .split('\n')
-      .filter((l) => l.includes('='))
-      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
-  ) as Record<string, string>;
-  for (const k of ['FLANNEL_NETWORK', 'FLANNEL_SUBNET', 'FLANNEL_MTU', 'FLANNEL_IPMASQ']) {
-    if (!env[k]) throw new Error(`${file}: ${k} missing`);
-  }
-  const delegate = { ...(conf.delegate as Record<string, unknown>) };
-  const ipam = { ...((conf.ipam as Record<string, unknown>) ?? {}) };
-  return {
-    ...delegate,
-    cniVersion: conf.cniVersion,
-    name: conf.name,
-    type: delegate.type ?? 'bridge',
-    ipMasq: delegate.ipMasq ?? env.FLANNEL_IPMASQ !== 'true',
-    mtu: delegate.mtu ?? Number(env.FLANNEL_MTU),
-    isGateway: delegate.isGateway ?? true,
-    ipam: {
-      ...ipam,
-      type: 'host-local',
-      // Both families when subnet.env has the IPv6 keys, like the plugin itself (v0.9.1 does).
-      ranges: [
-        [{ subnet: canonicalCidr(env.FLANNEL_SUBNET!) }],
-        ...(env.FLANNEL_IPV6_SUBNET ? [[{ subnet: canonicalCidr(env.FLANNEL_IPV6_SUBNET) }]] : []),
-      ],
-      routes: [
-        { dst: env.FLANNEL_NETWORK },
-        ...(env.FLANNEL_IPV6_NETWORK ? [{ dst: env.FLANNEL_IPV6_NETWORK }] : []),
-      ],
-    },
-  };
 }
 
 async function waitForLog(p: ManagedProcess, text: string, timeoutMs = 10_000): Promise<void> {
