@@ -18,7 +18,7 @@ import {
   type ControllerProcess,
 } from './helpers.js';
 
-const cp = useControlPlane();
+const cp = useControlPlane({ build: true });
 const API = 'network.flannel-operator.io/v1alpha1';
 
 interface EventObj {
