@@ -116,7 +116,8 @@ export class Agent {
   private netfilter?: AgentNetfilter;
   private readonly loop: PassLoop;
   private underlay!: UnderlayInfo;
-  private publicIP!: string;
+  /** Absent on an IPv6-only underlay. */
+  private publicIP?: string;
   private vtepMAC?: string;
   private publicIPv6?: string;
   private v6VtepMAC?: string;
@@ -200,10 +201,12 @@ export class Agent {
     const internalIP = internal.find((a) => !a.address.includes(':'))?.address;
     const internalIPv6 = internal.find((a) => a.address.includes(':'))?.address;
     const { iface, publicIP } = this.opts;
+    // A node with no IPv4 InternalIP (IPv6-only underlay): the interface holding its IPv6 one.
+    const ip6 = this.opts.publicIPv6 ?? internalIPv6;
     try {
       this.underlay = await this.kernel.underlay({
         iface,
-        ip: publicIP ?? (iface ? undefined : internalIP),
+        ip: publicIP ?? (iface ? undefined : (internalIP ?? ip6)),
       });
     } catch (e) {
       // A --public-ip that no interface holds (NAT): the underlay is the InternalIP's interface.
@@ -301,7 +304,8 @@ export class Agent {
     }
     const cfg = networkConfig(net);
     const lease = this.ownLease();
-    if (!lease?.spec.subnet) {
+    // The subnet of the network's first family (IPv4, or IPv6 in an IPv6-only network).
+    if (!lease || !(cfg.network ? lease.spec.subnet : lease.spec.ipv6Subnet)) {
       this.ready = false;
       this.log.info(
         { lease: leaseName(this.opts.network, this.opts.nodeName) },
@@ -333,7 +337,7 @@ export class Agent {
       join(this.opts.cniConfDir, CNI_CONFLIST_NAME),
       renderConflist({ subnetFile: this.opts.subnetFile, dataDir: this.opts.cniDataDir }),
     );
-    this.recordPass(desired, started, changes);
+    this.recordPass(state, started, changes);
     this.lastError = undefined;
     // Programmed, but not ready while another chain drops the traffic it is meant to carry.
     this.ready = !blocked;
@@ -491,12 +495,14 @@ export class Agent {
     return message;
   }
 
-  private recordPass(desired: DesiredState, started: bigint, changes: number): void {
+  private recordPass(state: NodeState, started: bigint, changes: number): void {
+    const { desired, cfg } = state;
     const m = this.deps.metrics;
-    // Peers count once each (the IPv6 half of a dual-stack peer is not a second peer).
-    const peers4 = desired.peers.filter((p) => !p.family);
-    m.peers.set({ mode: 'vxlan' }, peers4.filter((p) => p.mode === 'vxlan').length);
-    m.peers.set({ mode: 'host-gw' }, peers4.filter((p) => p.mode === 'host-gw').length);
+    // Peers count once each (the IPv6 half of a dual-stack peer is not a second peer); an
+    // IPv6-only network counts its IPv6 peers.
+    const counted = desired.peers.filter((p) => (cfg.network ? !p.family : p.family === 'ipv6'));
+    m.peers.set({ mode: 'vxlan' }, counted.filter((p) => p.mode === 'vxlan').length);
+    m.peers.set({ mode: 'host-gw' }, counted.filter((p) => p.mode === 'host-gw').length);
     m.pending.set(desired.pending.length);
     m.programSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
     if (changes > 0)
@@ -533,11 +539,14 @@ export class Agent {
   ): Promise<void> {
     const dual = !!cfg.ipv6Network && !!lease.spec.ipv6Subnet;
     const v6MAC = dual && cfg.type === 'vxlan' ? this.v6VtepMAC : undefined;
+    // An IPv6-only network publishes no IPv4 data (no publicIP, no flannel.<vni> MAC).
+    const v4MAC = cfg.network && cfg.type === 'vxlan' ? this.vtepMAC : undefined;
+    const publicIP = cfg.network ? this.publicIP : undefined;
     const backend =
       cfg.type === 'vxlan'
         ? {
             type: 'vxlan' as const,
-            vtepMAC: this.vtepMAC,
+            ...(v4MAC ? { vtepMAC: v4MAC } : {}),
             ...(v6MAC ? { v6VtepMAC: v6MAC } : {}),
             vni: cfg.vni,
           }
@@ -545,14 +554,14 @@ export class Agent {
     const publicIPv6 = dual ? this.publicIPv6 : undefined;
     const gen = lease.metadata.generation;
     const blocked = this.forwardingBlocked;
-    const want = { publicIP: this.publicIP, publicIPv6, backend, gen, problem, blocked };
+    const want = { publicIP, publicIPv6, backend, gen, problem, blocked };
     const key = JSON.stringify(want);
     const prev = lease.status;
     const upToDate =
       !problem &&
       !blocked &&
       prev?.conditions?.some((c) => c.type === 'ForwardingBlocked' && c.status === 'False') &&
-      prev?.publicIP === this.publicIP &&
+      prev?.publicIP === publicIP &&
       prev.publicIPv6 === publicIPv6 &&
       JSON.stringify(prev.backend ?? {}) === JSON.stringify(backend) &&
       prev.conditions?.some(
@@ -599,7 +608,7 @@ export class Agent {
         metadata: { name: lease.metadata.name },
         status: {
           observedGeneration: gen,
-          publicIP: this.publicIP,
+          ...(publicIP ? { publicIP } : {}),
           ...(publicIPv6 ? { publicIPv6 } : {}),
           backend,
           conditions,

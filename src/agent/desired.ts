@@ -28,10 +28,10 @@ export interface UnderlayInfo {
   name: string;
   index: number;
   mtu: number;
-  /** IPv4 address of the underlay interface. */
-  ip: string;
+  /** IPv4 address of the underlay interface (absent on an IPv6-only underlay). */
+  ip?: string;
   /** Connected prefix of that address, e.g. 10.200.0.0/24; peers inside it share our L2 segment. */
-  prefix: string;
+  prefix?: string;
   /** Global IPv6 address of the underlay interface (dual-stack), and its connected prefix. */
   ipv6?: string;
   prefixV6?: string;
@@ -39,12 +39,12 @@ export interface UnderlayInfo {
 
 export interface SelfInfo {
   nodeName: string;
-  /** This node's IPv4 pod subnet, e.g. 10.244.1.0/24. */
-  subnet: string;
-  publicIP: string;
+  /** This node's IPv4 pod subnet, e.g. 10.244.1.0/24 (absent in an IPv6-only network). */
+  subnet?: string;
+  publicIP?: string;
   underlay: UnderlayInfo;
   /** MAC of flannel.<vni>. */
-  vtepMAC: string;
+  vtepMAC?: string;
   /** Dual-stack: this node's IPv6 pod subnet, the v6 address peers send to, MAC of flannel-v6.<vni>. */
   subnetV6?: string;
   publicIPv6?: string;
@@ -52,13 +52,14 @@ export interface SelfInfo {
 }
 
 export interface NetworkConfig {
-  network: string;
+  /** IPv4 pod network; absent in an IPv6-only FlannelNetwork. */
+  network?: string;
   type: BackendType;
   vni: number;
   port: number;
   directRouting: boolean;
   mtu?: number;
-  /** IPv6 pod network of a dual-stack FlannelNetwork. */
+  /** IPv6 pod network of a dual-stack or IPv6-only FlannelNetwork. */
   ipv6Network?: string;
 }
 
@@ -219,11 +220,13 @@ export function peerMode(
 ): PeerMode | { pending: string } {
   if (!peer.subnet) return { pending: 'lease has no subnet yet' };
   if (!peer.publicIP) return { pending: 'peer has not published its publicIP' };
-  const sameL2 = cidrContainsIp(self.underlay.prefix, peer.publicIP);
+  const sameL2 = !!self.underlay.prefix && cidrContainsIp(self.underlay.prefix, peer.publicIP);
   if (cfg.type === 'host-gw') {
     return sameL2
       ? 'host-gw'
-      : { pending: `host-gw peer ${peer.publicIP} is not on ${self.underlay.prefix}` };
+      : {
+          pending: `host-gw peer ${peer.publicIP} is not on ${self.underlay.prefix ?? 'an IPv4 underlay prefix'}`,
+        };
   }
   if (cfg.directRouting && sameL2) return 'host-gw';
   if (!peer.vtepMAC || !isValidMac(peer.vtepMAC))
@@ -231,37 +234,26 @@ export function peerMode(
   return 'vxlan';
 }
 
-/** The full kernel state this node should have for one network. */
+/**
+ * The full kernel state this node should have for one network: the IPv4 half when the network
+ * has `network` (and this node an IPv4 subnet), the IPv6 half when it has `ipv6Network`.
+ */
 export function computeDesired(
   self: SelfInfo,
   cfg: NetworkConfig,
   leases: PeerLease[],
 ): DesiredState {
-  const ownSubnet = canonicalCidr(self.subnet);
-  const dev = vxlanDeviceName(cfg.vni);
-  const podMTU = computeMTU(cfg, self.underlay.mtu);
+  const v4 = cfg.network !== undefined && self.subnet !== undefined;
   const state: DesiredState = {
     routes: [],
     neighbors: [],
     fdb: [],
     peers: [],
     pending: [],
-    podMTU,
+    // IPv6-only: the pods' MTU is flannel-v6's (addIPv6 lowers it further for dual-stack).
+    podMTU: v4 ? computeMTU(cfg, self.underlay.mtu) : computeMTU6(cfg, self.underlay.mtu),
   };
-  if (cfg.type === 'vxlan') {
-    state.vxlan = {
-      name: dev,
-      vni: cfg.vni,
-      port: cfg.port,
-      // Encapsulate from the interface address; publicIP may be a NAT address peers send to.
-      local: self.underlay.ip,
-      linkIndex: self.underlay.index,
-      mtu: podMTU,
-      mac: normalizeMac(self.vtepMAC),
-      address: `${networkAddress(ownSubnet)}/32`,
-    };
-  }
-  const seen = new Set<string>([ownSubnet]);
+  // A rejected peer is left out of both families.
   const rejected = rejectedPeers(self, cfg, leases);
   const sorted = [...leases]
     .sort((a, b) => a.nodeName.localeCompare(b.nodeName))
@@ -272,6 +264,34 @@ export function computeDesired(
       return why === undefined;
     });
   if (cfg.ipv6Network && self.subnetV6) addIPv6(state, self, cfg, sorted);
+  if (v4) addIPv4(state, self, cfg, sorted);
+  return state;
+}
+
+/** The IPv4 half: flannel.<vni>, routes, neighbors and FDB entries per peer. */
+function addIPv4(
+  state: DesiredState,
+  self: SelfInfo,
+  cfg: NetworkConfig,
+  sorted: PeerLease[],
+): void {
+  const ownSubnet = canonicalCidr(self.subnet!);
+  const dev = vxlanDeviceName(cfg.vni);
+  // Without an IPv4 underlay address there is no tunnel to build (nodeDesiredState refuses that).
+  if (cfg.type === 'vxlan' && self.underlay.ip) {
+    state.vxlan = {
+      name: dev,
+      vni: cfg.vni,
+      port: cfg.port,
+      // Encapsulate from the interface address; publicIP may be a NAT address peers send to.
+      local: self.underlay.ip,
+      linkIndex: self.underlay.index,
+      mtu: computeMTU(cfg, self.underlay.mtu),
+      mac: normalizeMac(self.vtepMAC ?? deriveVtepMAC(self.nodeName, cfg.vni)),
+      address: `${networkAddress(ownSubnet)}/32`,
+    };
+  }
+  const seen = new Set<string>([ownSubnet]);
   for (const peer of sorted) {
     if (peer.nodeName === self.nodeName || peer.deleting) continue;
     const mode = peerMode(cfg, self, peer);
@@ -307,7 +327,6 @@ export function computeDesired(
       state.routes.push({ dst: subnet, gateway: gw, dev, onlink: true });
     }
   }
-  return state;
 }
 
 /** The IPv6 half of a dual-stack network: flannel-v6.<vni>, v6 routes, neighbors and FDB. */
@@ -396,9 +415,10 @@ export interface ActualState {
 }
 
 export interface Ownership {
-  network: string;
+  /** The IPv4 pod network and this node's IPv4 subnet (absent in an IPv6-only network). */
+  network?: string;
   vxlanDev: string;
-  ownSubnet: string;
+  ownSubnet?: string;
   /** Dual-stack: the IPv6 pod network, flannel-v6.<vni>, this node's IPv6 subnet. */
   network6?: string;
   vxlanDev6?: string;
@@ -413,12 +433,13 @@ export function ownsRoute(r: ActualRoute, o: Ownership): boolean {
   if (r.table !== 254) return false;
   // Kernel text the strict parser refuses (v4-mapped IPv6) is never a route the agent wrote.
   const dst = tryCanonicalCidr(r.dst);
-  if (!dst || dst === tryCanonicalCidr(o.ownSubnet)) return false;
+  if (!dst) return false;
+  if (o.ownSubnet && dst === tryCanonicalCidr(o.ownSubnet)) return false;
   if (o.ownSubnet6 && dst === tryCanonicalCidr(o.ownSubnet6)) return false;
   if (r.protocol === ROUTE_PROTOCOL) return true;
   // The kernel's own routes (the /128 of flannel-v6's address) are not leftovers.
   if (r.protocol === RTPROT_KERNEL) return false;
-  if (r.dev === o.vxlanDev && cidrContainsCidr(o.network, dst)) return true;
+  if (o.network && r.dev === o.vxlanDev && cidrContainsCidr(o.network, dst)) return true;
   return (
     !!o.vxlanDev6 && !!o.network6 && r.dev === o.vxlanDev6 && cidrContainsCidr(o.network6, dst)
   );

@@ -39,10 +39,14 @@ export type AgentNetworkConfig = NetworkConfig & { ipMasq: boolean };
 /** Network config from a FlannelNetwork, with the CRD's defaults in case they were not applied. */
 export function networkConfig(fn: FlannelNetwork): AgentNetworkConfig {
   const b = fn.spec.backend ?? ({} as FlannelNetwork['spec']['backend']);
-  if (!fn.spec.network)
-    throw new AgentError(`FlannelNetwork ${fn.metadata.name} has no IPv4 network`, 'EAGENT_CONFIG');
+  if (!fn.spec.network && !fn.spec.ipv6Network)
+    throw new AgentError(
+      `FlannelNetwork ${fn.metadata.name} has neither network nor ipv6Network`,
+      'EAGENT_CONFIG',
+    );
   return {
-    network: canonicalCidr(fn.spec.network, 'network', 4),
+    // Absent in an IPv6-only network (upstream EnableIPv4=false, EnableIPv6=true).
+    network: fn.spec.network ? canonicalCidr(fn.spec.network, 'network', 4) : undefined,
     type: b.type ?? 'vxlan',
     vni: b.vni ?? 1,
     port: b.port ?? 8472,
@@ -67,7 +71,8 @@ function pickMAC(candidates: Array<string | undefined>, derived: () => string): 
 export interface NodeInfo {
   nodeName: string;
   underlay: UnderlayInfo;
-  publicIP: string;
+  /** Absent on an IPv6-only underlay. */
+  publicIP?: string;
   /** Address peers send IPv6 tunnel traffic to (dual-stack). */
   publicIPv6?: string;
   /** MACs flannel.<vni> / flannel-v6.<vni> have in the kernel now (when they exist). */
@@ -99,13 +104,30 @@ export interface NodeState {
   subnetEnv: SubnetEnv;
 }
 
+/** The network's first family (IPv4, or IPv6 when IPv6-only) needs an underlay address of it. */
+function checkUnderlay(cfg: NetworkConfig, underlay: UnderlayInfo): void {
+  const [family, flag] = cfg.network
+    ? [underlay.ip ? undefined : 'IPv4', '--public-ip']
+    : [underlay.ipv6 ? undefined : 'IPv6', '--public-ipv6'];
+  if (family)
+    throw new AgentError(
+      `the network needs an ${family} underlay address and ${underlay.name} has none (set --iface or ${flag})`,
+      'EAGENT_NO_IFACE',
+    );
+}
+
 /** Builds a node's whole desired state; throws (IpamError, AgentError) on a lease it cannot use. */
 export function nodeDesiredState(input: NodeStateInput): NodeState {
   const { network: net, lease, node } = input;
   const cfg = networkConfig(net);
-  if (!lease.spec.subnet)
-    throw new AgentError(`lease ${lease.metadata.name} has no IPv4 subnet yet`, 'EAGENT_NO_SUBNET');
-  const subnet = canonicalCidr(lease.spec.subnet, 'subnet', 4);
+  // The network's first family (IPv4, or IPv6 when IPv6-only) must have its subnet.
+  if (cfg.network ? !lease.spec.subnet : !lease.spec.ipv6Subnet)
+    throw new AgentError(
+      `lease ${lease.metadata.name} has no ${cfg.network ? 'IPv4' : 'IPv6'} subnet yet`,
+      'EAGENT_NO_SUBNET',
+    );
+  const subnet = cfg.network ? canonicalCidr(lease.spec.subnet!, 'subnet', 4) : undefined;
+  checkUnderlay(cfg, node.underlay);
   const subnetV6 =
     cfg.ipv6Network && lease.spec.ipv6Subnet
       ? canonicalCidr(lease.spec.ipv6Subnet, 'ipv6Subnet', 6)
@@ -116,9 +138,10 @@ export function nodeDesiredState(input: NodeStateInput): NodeState {
     subnet,
     publicIP: node.publicIP,
     underlay: node.underlay,
-    vtepMAC:
-      node.vtepMAC ??
-      pickMAC([backend?.vtepMAC, node.deviceMAC], () => deriveVtepMAC(node.nodeName, cfg.vni)),
+    vtepMAC: subnet
+      ? (node.vtepMAC ??
+        pickMAC([backend?.vtepMAC, node.deviceMAC], () => deriveVtepMAC(node.nodeName, cfg.vni)))
+      : undefined,
     subnetV6,
     publicIPv6: node.publicIPv6,
     v6VtepMAC: subnetV6
@@ -137,9 +160,10 @@ export function nodeDesiredState(input: NodeStateInput): NodeState {
     vxlanDev6: vxlan6DeviceName(cfg.vni),
     ownSubnet6: subnetV6,
   };
-  const rules: RuleInput[] = [
-    { family: 'ipv4', network: cfg.network, podSubnet: subnet, ipMasq: cfg.ipMasq },
-  ];
+  const rules: RuleInput[] =
+    cfg.network && subnet
+      ? [{ family: 'ipv4', network: cfg.network, podSubnet: subnet, ipMasq: cfg.ipMasq }]
+      : [];
   if (cfg.ipv6Network && subnetV6)
     rules.push({
       family: 'ipv6',

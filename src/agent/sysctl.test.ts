@@ -8,8 +8,15 @@ describe('agent sysctls', () => {
   });
 
   it('dual-stack network: IPv6 forwarding as well', () => {
-    expect(desiredSysctls({ ipv6Network: 'fd00:10::/48' }).map((x) => x.key)).toEqual([
+    const net = { network: '10.244.0.0/16', ipv6Network: 'fd00:10::/48' };
+    expect(desiredSysctls(net).map((x) => x.key)).toEqual([
       'net.ipv4.ip_forward',
+      'net.ipv6.conf.all.forwarding',
+    ]);
+  });
+
+  it('IPv6-only network: IPv6 forwarding only, the host IPv4 forwarding left alone', () => {
+    expect(desiredSysctls({ ipv6Network: 'fd00:10::/48' }).map((x) => x.key)).toEqual([
       'net.ipv6.conf.all.forwarding',
     ]);
   });

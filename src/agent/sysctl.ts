@@ -12,17 +12,18 @@ export interface SysctlSetting {
 }
 
 /**
- * IPv6 forwarding only for dual-stack networks: with it on, the kernel ignores router
+ * IPv6 forwarding only for networks with ipv6Network: with it on, the kernel ignores router
  * advertisements (accept_ra=1), so a host that learns its IPv6 default route by RA loses it.
  */
-export function desiredSysctls(net: { ipv6Network?: string }): SysctlSetting[] {
-  const out: SysctlSetting[] = [
-    {
+export function desiredSysctls(net: { network?: string; ipv6Network?: string }): SysctlSetting[] {
+  const out: SysctlSetting[] = [];
+  // An IPv6-only network routes no IPv4: the host's IPv4 forwarding is left as it is.
+  if (net.network || !net.ipv6Network)
+    out.push({
       key: 'net.ipv4.ip_forward',
       value: '1',
       why: 'pod traffic is routed between cni0, the overlay and the underlay',
-    },
-  ];
+    });
   if (net.ipv6Network)
     out.push({
       key: 'net.ipv6.conf.all.forwarding',

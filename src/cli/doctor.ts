@@ -81,9 +81,10 @@ export interface DoctorReport {
   network: string;
   backend: string;
   device?: string;
-  subnet: string;
-  publicIP: string;
-  /** Dual-stack networks. */
+  /** IPv4 subnet and public IP (absent in an IPv6-only network). */
+  subnet?: string;
+  publicIP?: string;
+  /** Dual-stack and IPv6-only networks. */
   ipv6Subnet?: string;
   publicIPv6?: string;
   underlay: string;
@@ -187,8 +188,11 @@ async function nodeHere(
   const internal = (node?.status?.addresses ?? []).filter((a) => a.type === 'InternalIP');
   const internalIP = internal.find((a) => !a.address.includes(':'))?.address;
   const internalIPv6 = internal.find((a) => a.address.includes(':'))?.address;
+  const want6 = flags['public-ipv6'] ?? lease.status?.publicIPv6 ?? internalIPv6;
+  // A node without IPv4 (IPv6-only underlay) is found by its IPv6 address, as the agent does.
   const wantIP =
-    flags['public-ip'] ?? (flags.iface ? undefined : (lease.status?.publicIP ?? internalIP));
+    flags['public-ip'] ??
+    (flags.iface ? undefined : (lease.status?.publicIP ?? internalIP ?? want6));
   let underlay;
   try {
     underlay = await kernel.underlay({ iface: flags.iface, ip: wantIP });
@@ -200,7 +204,6 @@ async function nodeHere(
       `run doctor in the network namespace of node ${lease.spec.nodeName} (the agent pod), or pass --iface/--public-ip`,
     );
   }
-  const want6 = flags['public-ipv6'] ?? lease.status?.publicIPv6 ?? internalIPv6;
   const v6 = await kernel.underlayV6(underlay, want6);
   const pub6 = want6 ?? v6?.ipv6;
   return {
@@ -212,7 +215,10 @@ async function nodeHere(
 }
 
 /** The sysctls the agent writes (src/agent/sysctl.ts), as they are here. */
-async function sysctlDifferences(cfg: { ipv6Network?: string }): Promise<Difference[]> {
+async function sysctlDifferences(cfg: {
+  network?: string;
+  ipv6Network?: string;
+}): Promise<Difference[]> {
   const out: Difference[] = [];
   for (const s of desiredSysctls(cfg)) {
     const have = (await readSysctl(s.key)) ?? '?';
@@ -300,9 +306,9 @@ async function diagnose(
     node: self.nodeName,
     network: o.lease.spec.networkName,
     backend: cfg.type === 'vxlan' && cfg.directRouting ? 'vxlan+directRouting' : cfg.type,
-    ...(desired.vxlan ? { device: dev } : {}),
-    subnet: self.subnet,
-    publicIP: self.publicIP,
+    ...(desired.vxlan ? { device: dev } : desired.vxlan6 ? { device: desired.vxlan6.name } : {}),
+    ...(self.subnet ? { subnet: self.subnet } : {}),
+    ...(self.subnet && self.publicIP ? { publicIP: self.publicIP } : {}),
     ...(self.subnetV6 ? { ipv6Subnet: self.subnetV6 } : {}),
     ...(self.subnetV6 && self.publicIPv6 ? { publicIPv6: self.publicIPv6 } : {}),
     underlay: here.underlay.name,
@@ -320,7 +326,7 @@ async function diagnose(
 }
 
 export function renderDoctorTable(r: DoctorReport): string {
-  let out = `NODE ${r.node}   NETWORK ${r.network}   BACKEND ${r.backend}${r.device ? `   DEVICE ${r.device}` : ''}   SUBNET ${r.subnet}   PUBLIC-IP ${r.publicIP}   UNDERLAY ${r.underlay}   NETFILTER ${r.netfilter}${r.ipv6Subnet ? `   IPV6-SUBNET ${r.ipv6Subnet}   PUBLIC-IPV6 ${r.publicIPv6 ?? '<none>'}` : ''}\n\n`;
+  let out = `NODE ${r.node}   NETWORK ${r.network}   BACKEND ${r.backend}${r.device ? `   DEVICE ${r.device}` : ''}${r.subnet ? `   SUBNET ${r.subnet}   PUBLIC-IP ${r.publicIP ?? '<none>'}` : ''}   UNDERLAY ${r.underlay}   NETFILTER ${r.netfilter}${r.ipv6Subnet ? `   IPV6-SUBNET ${r.ipv6Subnet}   PUBLIC-IPV6 ${r.publicIPv6 ?? '<none>'}` : ''}\n\n`;
   if (r.differences.length) {
     out += renderTable(r.differences, [
       { header: 'kind', value: (d) => d.kind },

@@ -13,7 +13,7 @@ import {
   type UnderlayInfo,
   type VxlanSpec,
 } from '../desired.js';
-import { canonicalCidr, cidrContainsIp } from '../../ipam/index.js';
+import { canonicalCidr, cidrContainsIp, tryCanonicalIp } from '../../ipam/index.js';
 import { FlannelOperatorError, type ErrorCode } from '../../errors.js';
 
 const AF_INET = 2;
@@ -140,33 +140,41 @@ export class Kernel {
     return { ipv6: addr.ip, prefixV6: canonicalCidr(`${addr.ip}/${addr.prefixLen}`) };
   }
 
-  /** Underlay facts: by interface name, or the interface holding `ip`. */
+  /**
+   * Underlay facts: by interface name, or the interface holding `ip` (IPv4 or, on an IPv6-only
+   * underlay, IPv6). The IPv4 fields stay empty when the interface has no IPv4 address; the IPv6
+   * ones come from underlayV6.
+   */
   async underlay(sel: { iface?: string; ip?: string }): Promise<UnderlayInfo> {
-    const [links, addrs] = await Promise.all([this.links(), this.ipv4Addresses()]);
-    let addr: { index: number; ip: string; prefixLen: number } | undefined;
+    const [links, addrs, addrs6] = await Promise.all([
+      this.links(),
+      this.ipv4Addresses(),
+      this.ipv6Addresses(),
+    ]);
+    let link: LinkInfo | undefined;
     if (sel.iface) {
-      const link = links.find((l) => l.name === sel.iface);
+      link = links.find((l) => l.name === sel.iface);
       if (!link) throw new KernelError(`interface ${sel.iface} not found`, 'EAGENT_NO_IFACE');
-      const onLink = addrs.filter((a) => a.index === link.index);
-      // --public-ip may be a NAT address not on the interface: then use the interface's own.
-      addr = onLink.find((a) => a.ip === sel.ip) ?? onLink[0];
     } else if (sel.ip) {
-      addr = addrs.find((a) => a.ip === sel.ip);
+      const want = tryCanonicalIp(sel.ip) ?? sel.ip;
+      const held = [...addrs, ...addrs6].find((a) => a.ip === want);
+      link = held && links.find((l) => l.index === held.index);
     }
-    if (!addr) {
+    const onLink = addrs.filter((a) => a.index === link?.index);
+    // --public-ip may be a NAT address not on the interface: then use the interface's own.
+    const addr = onLink.find((a) => a.ip === sel.ip) ?? onLink[0];
+    if (!link || (!addr && !addrs6.some((a) => a.index === link.index))) {
       throw new KernelError(
-        `no interface holds ${sel.ip ?? 'an IPv4 address'}${sel.iface ? ` on ${sel.iface}` : ''}`,
+        `no interface holds ${sel.ip ?? 'an IP address'}${sel.iface ? ` on ${sel.iface}` : ''}`,
         'EAGENT_NO_IFACE',
       );
     }
-    const link = links.find((l) => l.index === addr!.index)!;
-    return {
-      name: link.name,
-      index: link.index,
-      mtu: link.mtu,
-      ip: addr.ip,
-      prefix: canonicalCidr(`${addr.ip}/${addr.prefixLen}`),
-    };
+    const info: UnderlayInfo = { name: link.name, index: link.index, mtu: link.mtu };
+    if (addr) {
+      info.ip = addr.ip;
+      info.prefix = canonicalCidr(`${addr.ip}/${addr.prefixLen}`);
+    }
+    return info;
   }
 
   /**
