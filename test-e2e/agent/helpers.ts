@@ -18,7 +18,8 @@ export const NETWORKS = collectionPath(API_VERSION, FLANNEL_NETWORK.plural);
 export const LEASES = collectionPath(API_VERSION, SUBNET_LEASE.plural);
 
 export interface NetworkSpec {
-  network?: string;
+  /** Default 10.244.0.0/16; null for an IPv6-only network. */
+  network?: string | null;
   ipv6Network?: string;
   backend?: {
     type?: 'vxlan' | 'host-gw';
@@ -36,10 +37,15 @@ export async function applyNetwork(lab: Lab, name: string, spec: NetworkSpec): P
       apiVersion: API_VERSION,
       kind: FLANNEL_NETWORK.kind,
       metadata: { name },
-      spec: { network: '10.244.0.0/16', ...spec },
+      spec: withDefaultNetwork(spec),
     },
     { fieldManager: 'e2e', force: true },
   );
+}
+
+function withDefaultNetwork(spec: NetworkSpec): Record<string, unknown> {
+  const { network, ...rest } = spec;
+  return network === null ? rest : { network: network ?? '10.244.0.0/16', ...rest };
 }
 
 export async function leases(lab: Lab, network: string): Promise<SubnetLease[]> {
@@ -58,10 +64,12 @@ export async function bootLab(
     agentArgs?: string[];
     /** Runs once the node namespaces exist, before any agent starts (host state to start from). */
     beforeAgents?: (lab: Lab) => Promise<void>;
+    underlay?: 'dual' | 'ipv6';
   } = {},
 ): Promise<Lab> {
   const lab = await createLab({
     controlPlane: cp,
+    underlay: opts.underlay,
     nodes: [{ name: 'n1' }, { name: 'n2' }, { name: 'n3', segment: 1 }],
   });
   try {

@@ -8,7 +8,9 @@
  *   <p>p<n>-<pod> pods, wired by the real CNI plugins (flannel -> bridge + host-local, portmap)
  *
  * Addresses exist only inside these namespaces (underlay 10.200.0.0/24 + fd00:200::/64 and
- * 10.201.0.0/24 + fd00:200:1::/64; each node is registered with both InternalIPs).
+ * 10.201.0.0/24 + fd00:200:1::/64; each node is registered with both InternalIPs). With
+ * `underlay: 'ipv6'` the underlay is IPv6-only: no IPv4 address on any node or router leg, and
+ * nodes registered with their IPv6 InternalIP only.
  * Processes in a node namespace reach the API server at the same https://127.0.0.1:<port>
  * through relay.mjs (TCP -> unix socket -> TCP), so one kubeconfig works everywhere.
  * `teardown.sh [prefix]` removes everything, also after a crash.
@@ -99,11 +101,14 @@ export interface LabOptions {
   prefix?: string;
   /** Register Node objects (InternalIP, Ready); default true. */
   registerNodes?: boolean;
+  /** Underlay address families: both (default) or IPv6 only. */
+  underlay?: 'dual' | 'ipv6';
 }
 
 export interface LabNode {
   name: string;
   ns: string;
+  /** IPv4 underlay address; '' on an IPv6-only underlay. */
   ip: string;
   /** IPv6 underlay address (registered as the Node's second InternalIP). */
   ip6: string;
@@ -118,8 +123,9 @@ export interface LabPod {
   name: string;
   node: string;
   ns: string;
+  /** IPv4 address; '' in an IPv6-only network. */
   ip: string;
-  /** Set when the node's subnet.env has FLANNEL_IPV6_SUBNET (dual-stack network). */
+  /** Set when the node's subnet.env has FLANNEL_IPV6_SUBNET (dual-stack or IPv6-only network). */
   ip6?: string;
   containerId: string;
 }
@@ -310,8 +316,9 @@ export class Lab {
     const ips = (result as { ips?: Array<{ address: string }> }).ips ?? [];
     const ip = ips.find((a) => !a.address.includes(':'))?.address.split('/')[0];
     const ip6 = ips.find((a) => a.address.includes(':'))?.address.split('/')[0];
-    if (!ip) throw new Error(`CNI ADD for ${name} returned no IP: ${JSON.stringify(result)}`);
-    const pod: LabPod = { name, node: nodeName, ns: podNs, ip, ip6, containerId };
+    if (!ip && !ip6)
+      throw new Error(`CNI ADD for ${name} returned no IP: ${JSON.stringify(result)}`);
+    const pod: LabPod = { name, node: nodeName, ns: podNs, ip: ip ?? '', ip6, containerId };
     this.pods.set(name, pod);
     return pod;
   }
@@ -489,7 +496,7 @@ export class Lab {
       {
         status: {
           addresses: [
-            { type: 'InternalIP', address: n.ip },
+            ...(n.ip ? [{ type: 'InternalIP', address: n.ip }] : []),
             { type: 'InternalIP', address: n.ip6 },
             { type: 'Hostname', address: n.name },
           ],
@@ -527,6 +534,7 @@ export async function createLab(opts: LabOptions): Promise<Lab> {
   const lab = new Lab(prefix, stateDir, opts.controlPlane);
   try {
     const ul = lab.underlayNs;
+    const v4 = opts.underlay !== 'ipv6';
     const rtr = lab.routerNs;
     await must('ip', ['netns', 'add', ul]);
     await must('ip', ['netns', 'add', rtr]);
@@ -543,7 +551,7 @@ export async function createLab(opts: LabOptions): Promise<Lab> {
       });
       await must('ip', ['link', 'set', `rtr${i}`, 'netns', rtr], { ns: ul });
       await must('ip', ['link', 'set', `r${i}`, 'master', `brseg${i}`, 'up'], { ns: ul });
-      await must('ip', ['addr', 'add', `${seg}.254/24`, 'dev', `rtr${i}`], { ns: rtr });
+      if (v4) await must('ip', ['addr', 'add', `${seg}.254/24`, 'dev', `rtr${i}`], { ns: rtr });
       await must('ip', ['-6', 'addr', 'add', `${SEGMENTS6[i]}fe/64`, 'dev', `rtr${i}`, 'nodad'], {
         ns: rtr,
       });
@@ -561,8 +569,9 @@ export async function createLab(opts: LabOptions): Promise<Lab> {
     for (const [idx, spec] of opts.nodes.entries()) {
       const segment = spec.segment ?? 0;
       const ns = `${prefix}${spec.name}`;
-      const ip = `${SEGMENTS[segment]}.${++hostCount[segment]!}`;
-      const ip6 = `${SEGMENTS6[segment]}${hostCount[segment]!}`;
+      const host = ++hostCount[segment]!;
+      const ip = v4 ? `${SEGMENTS[segment]}.${host}` : '';
+      const ip6 = `${SEGMENTS6[segment]}${host}`;
       const dir = join(stateDir, spec.name);
       mkdirSync(dir, { recursive: true });
       const n: LabNode = {
@@ -583,9 +592,10 @@ export async function createLab(opts: LabOptions): Promise<Lab> {
       });
       await must('ip', ['link', 'set', 'eth0', 'netns', ns], { ns: ul });
       await must('ip', ['link', 'set', `n${idx}`, 'master', `brseg${segment}`, 'up'], { ns: ul });
-      await must('ip', ['addr', 'add', `${ip}/24`, 'dev', 'eth0'], { ns });
+      if (v4) await must('ip', ['addr', 'add', `${ip}/24`, 'dev', 'eth0'], { ns });
       await must('ip', ['link', 'set', 'eth0', 'up'], { ns });
-      await must('ip', ['route', 'add', 'default', 'via', `${SEGMENTS[segment]}.254`], { ns });
+      if (v4)
+        await must('ip', ['route', 'add', 'default', 'via', `${SEGMENTS[segment]}.254`], { ns });
       await must('ip', ['-6', 'addr', 'add', `${ip6}/64`, 'dev', 'eth0', 'nodad'], { ns });
       await must('ip', ['-6', 'route', 'add', 'default', 'via', `${SEGMENTS6[segment]}fe`], {
         ns,
