@@ -397,7 +397,15 @@ describe('planMigration: refuses what it cannot convert', () => {
     expect(codes(plan.errors)).toEqual(['EMIGRATE_NO_ADDRESS_FAMILY']);
   });
 
-  it('EnableIPv4=false with IPv6 is an IPv6-only network (with a warning)', () => {
+  it('EnableIPv4=false with IPv6 is an IPv6-only network: only the v6 lease data is kept', () => {
+    // IPv4 annotations (left from a former dual-stack run) must not reach the lease.
+    const v6node = node('n', 'fd00:0:0:5::/64', {
+      [ANN.backendType]: 'vxlan',
+      [ANN.backendData]: JSON.stringify({ VNI: 1, VtepMAC: '0e:00:00:00:00:05' }),
+      [ANN.backendV6Data]: JSON.stringify({ VNI: 1, VtepMAC: '0e:00:00:00:06:05' }),
+      [ANN.publicIP]: '10.200.0.5',
+      [ANN.publicIPv6]: 'fd00:200::5',
+    });
     const plan = planMigration(
       cm(
         JSON.stringify({
@@ -407,12 +415,19 @@ describe('planMigration: refuses what it cannot convert', () => {
           Backend: { Type: 'vxlan' },
         }),
       ),
-      [node('n', 'fd00:0:0:5::/64')],
+      [v6node],
     );
     expect(plan.errors).toEqual([]);
+    expect(plan.warnings).toEqual([]);
+    expect(plan.network!.spec).toMatchObject({ ipv6Network: 'fd00::/48' });
     expect(plan.network!.spec.network).toBeUndefined();
-    expect(plan.leases[0]!.spec.ipv6Subnet).toBe('fd00:0:0:5::/64');
-    expect(codes(plan.warnings)).toContain('WMIGRATE_IPV6_ONLY');
+    const l = plan.leases[0]!;
+    expect(l.spec.ipv6Subnet).toBe('fd00:0:0:5::/64');
+    expect(l.spec.subnet).toBeUndefined();
+    expect(l.status).toEqual({
+      publicIPv6: 'fd00:200::5',
+      backend: { type: 'vxlan', v6VtepMAC: '0e:00:00:00:06:05', vni: 1 },
+    });
   });
 
   it('invalid --name', () => {

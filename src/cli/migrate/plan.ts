@@ -276,14 +276,6 @@ function planMigratedNetwork(
       'set EnableIPv4 to true (with Network) or EnableIPv6 to true (with IPv6Network)',
     );
   }
-  if (!conf.enableIPv4 && conf.enableIPv6) {
-    warnings.push({
-      code: 'WMIGRATE_IPV6_ONLY',
-      object: source,
-      message:
-        'IPv6-only network: the agent currently programs IPv4 only; pods keep their addresses but cross-node IPv6 traffic needs a dual-stack agent',
-    });
-  }
 
   const len = (
     n: Net | undefined,
@@ -510,8 +502,9 @@ export function planMigration(
         message: `node ${nodeName} last ran backend "${annType}", net-conf.json says "${type}"`,
       });
     }
+    // An IPv6-only network (no IPv4 subnet) carries no IPv4 backend data or public IP.
     const data =
-      type === 'vxlan'
+      type === 'vxlan' && subnet
         ? parseBackendData(ann[ANN.backendData], nodeName, ANN.backendData, warnings)
         : undefined;
     const data6 =
@@ -533,7 +526,7 @@ export function planMigration(
       });
     }
     const overwrite = ann[ANN.publicIPOverwrite];
-    const publicIP = validIP(overwrite, 4) ?? validIP(ann[ANN.publicIP], 4);
+    const publicIP = subnet ? (validIP(overwrite, 4) ?? validIP(ann[ANN.publicIP], 4)) : undefined;
     if (overwrite && !validIP(overwrite, 4)) {
       warnings.push({
         code: 'WMIGRATE_PUBLIC_IP',
