@@ -284,6 +284,27 @@ describe('planNetwork', () => {
     });
   });
 
+  it('allocates IPv6-only (no network) and sets the single v6 podCIDR; adopts a v6 podCIDR', () => {
+    const { plan } = plan1(
+      [net('v6', { ipv6Network: 'fd00:5::/56' })],
+      [node('n'), node('m', {}, 'fd00:5:0:9::/64')],
+      [],
+    );
+    const byNode = Object.fromEntries(
+      creates(plan.actions).map((c) => [c.lease.nodeName, [c.lease, c.patchNode]]),
+    );
+    expect(byNode.n).toEqual([
+      expect.objectContaining({ ipv6Subnet: 'fd00:5:0:1::/64' }),
+      ['fd00:5:0:1::/64'],
+    ]);
+    expect(byNode.m).toEqual([
+      expect.objectContaining({ ipv6Subnet: 'fd00:5:0:9::/64', adopted: true }),
+      undefined,
+    ]);
+
+    expect(creates(plan.actions).every((c) => c.lease.subnet === undefined)).toBe(true);
+  });
+
   it('re-leases when a node podCIDR (immutable) disagrees with its lease', () => {
     const { plan } = plan1(
       [net('a', { network: '10.1.0.0/16' })],
