@@ -22,7 +22,8 @@ import { defaultSubnetLen, type PoolSpec } from '../ipam/config.js';
 import { invalidCidrMessage } from '../ipam/text.js';
 
 /**
- * FlannelNetwork: one pod network (v4 and optionally v6) and how nodes reach each other in it.
+ * FlannelNetwork: one pod network (IPv4, dual-stack, or IPv6-only: at least one of `network` and
+ * `ipv6Network`) and how nodes reach each other in it.
  * Cluster-scoped. The operator never writes `spec`; only `status`.
  *
  * Admission rules (CEL, enforced by the API server; the same checks run in zod) sit next to the
@@ -377,7 +378,8 @@ const str = (max = MAX_ADDR_TEXT) => z.string().max(max);
 export const flannelNetworkSpecSchema = withRules(
   z.object({
     network: withRules(str(), networkRules(IPV4_FIELDS), {
-      description: 'IPv4 pod network, e.g. 10.244.0.0/16. May grow, never shrink or move.',
+      description:
+        'IPv4 pod network, e.g. 10.244.0.0/16. May grow, never shrink or move. Omit for an IPv6-only network.',
     }).optional(),
     subnetLen: z
       .number()
@@ -396,7 +398,8 @@ export const flannelNetworkSpecSchema = withRules(
       description: 'Last subnet handed out. Default: the last subnet.',
     }).optional(),
     ipv6Network: withRules(str(), networkRules(IPV6_FIELDS), {
-      description: 'IPv6 pod network, e.g. fd00:10:244::/56. May grow, never shrink or move.',
+      description:
+        'IPv6 pod network, e.g. fd00:10:244::/56 (dual-stack with network, IPv6-only without). May grow, never shrink or move.',
     }).optional(),
     ipv6SubnetLen: z
       .number()

@@ -397,6 +397,47 @@ export const INVALID_TRANSITIONS: TransitionCase[] = [
     errors: [{ field: 'spec.network', message: 'network cannot be removed once set' }],
   },
   {
+    name: 'shrinking an IPv6-only network',
+    from: { ipv6Network: 'fd00:10::/48' },
+    to: { ipv6Network: 'fd00:10::/49' },
+    errors: [
+      {
+        field: 'spec.ipv6Network',
+        message:
+          'ipv6Network cannot shrink: the new prefix length must not be longer than the old one',
+      },
+    ],
+  },
+  {
+    name: 'moving an IPv6-only network',
+    from: { ipv6Network: 'fd00:10::/48' },
+    to: { ipv6Network: 'fd00:11::/48' },
+    errors: [
+      {
+        field: 'spec.ipv6Network',
+        message: 'ipv6Network cannot move: the new network must contain the old one',
+      },
+    ],
+  },
+  {
+    name: 'changing ipv6SubnetLen of an IPv6-only network',
+    from: { ipv6Network: 'fd00:10::/48' },
+    to: { ipv6Network: 'fd00:10::/48', ipv6SubnetLen: 80 },
+    errors: [
+      {
+        field: 'spec.ipv6SubnetLen',
+        message:
+          'ipv6SubnetLen cannot change once set (to grow ipv6Network, set ipv6SubnetLen explicitly to the old effective value)',
+      },
+    ],
+  },
+  {
+    name: 'swapping an IPv6-only network for an IPv4 one',
+    from: { ipv6Network: 'fd00:10::/48' },
+    to: { network: '10.244.0.0/16' },
+    errors: [{ field: 'spec.ipv6Network', message: 'ipv6Network cannot be removed once set' }],
+  },
+  {
     name: 'changing subnetLen',
     from: { network: '10.244.0.0/16' },
     to: { network: '10.244.0.0/16', subnetLen: 25 },
@@ -437,6 +478,11 @@ export const VALID_TRANSITIONS: Array<{
     name: 'adding IPv6',
     from: { network: '10.244.0.0/16' },
     to: { network: '10.244.0.0/16', ipv6Network: 'fd00::/56' },
+  },
+  {
+    name: 'growing an IPv6-only network',
+    from: { ipv6Network: 'fd00:10::/48' },
+    to: { ipv6Network: 'fd00:10::/47' },
   },
   {
     name: 'changing MTU and range',
