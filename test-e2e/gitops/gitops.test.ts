@@ -514,6 +514,7 @@ describe('GitOps: no drift, kstatus health', () => {
       'flannelnetwork-directrouting.yaml',
       'flannelnetwork-dualstack.yaml',
       'flannelnetwork-host-gw.yaml',
+      'flannelnetwork-ipv6only.yaml',
       'flannelnetwork-netpol.yaml',
       'flannelnetwork-vxlan.yaml',
     ]);
