@@ -76,6 +76,29 @@ function node(name: string, podCIDR?: string, labels: Record<string, string> = {
 }
 
 describe('buildStatusReport', () => {
+  it('reports an IPv6-only network (no IPv4 anywhere) as healthy and consistent', () => {
+    const v6 = net(
+      'v6',
+      { network: undefined, ipv6Network: 'fd00:10::/48' },
+      { capacity: undefined, effective: { ipv6SubnetLen: 64 } },
+    );
+    const l: SubnetLease = {
+      ...lease('v6', 'a', ''),
+      spec: { networkName: 'v6', nodeName: 'a', ipv6Subnet: 'fd00:10:0:1::/64' },
+      status: {
+        publicIPv6: 'fd00:200::1',
+        backend: { type: 'vxlan', v6VtepMAC: 'aa:bb:cc:dd:ee:06', vni: 1 },
+        conditions: ready(),
+      },
+    };
+    const n = { ...node('a', 'fd00:10:0:1::/64'), status: { addresses: [] } };
+    const r = buildStatusReport([v6], [l], [n]);
+    expect(r.warnings).toEqual([]);
+    expect(r.networks[0]).toMatchObject({ ipv6Network: 'fd00:10::/48', subnetLen: 64 });
+    expect(r.leases[0]).toMatchObject({ publicIP: 'fd00:200::1', vtepMAC: 'aa:bb:cc:dd:ee:06' });
+    expect(r.nodes[0]).toMatchObject({ consistent: true, leaseSubnet: 'fd00:10:0:1::/64' });
+  });
+
   it('reports a healthy cluster', () => {
     const r = buildStatusReport(
       [net('default')],

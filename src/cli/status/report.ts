@@ -176,7 +176,10 @@ function networkRow(n: FlannelNetwork, leaseCount: number): NetworkRow {
     vni: type === 'vxlan' ? (b?.vni ?? 1) : undefined,
     port: type === 'vxlan' ? (b?.port ?? 8472) : undefined,
     mtu: b?.mtu,
-    subnetLen: n.status?.effective?.subnetLen ?? n.spec.subnetLen,
+    // An IPv6-only network shows its IPv6 subnet length.
+    subnetLen: n.spec.network
+      ? (n.status?.effective?.subnetLen ?? n.spec.subnetLen)
+      : (n.status?.effective?.ipv6SubnetLen ?? n.spec.ipv6SubnetLen),
     capacity: n.status?.capacity,
     allocated: n.status?.allocated ?? leaseCount,
     free:
@@ -201,8 +204,9 @@ function leaseRow(l: SubnetLease): LeaseRow {
     node: l.spec.nodeName,
     subnet: l.spec.subnet,
     ipv6Subnet: l.spec.ipv6Subnet,
-    publicIP: l.status?.publicIP,
-    vtepMAC: l.status?.backend?.vtepMAC,
+    // IPv6-only leases carry only the IPv6 address and MAC.
+    publicIP: l.status?.publicIP ?? l.status?.publicIPv6,
+    vtepMAC: l.status?.backend?.vtepMAC ?? l.status?.backend?.v6VtepMAC,
     backend: l.status?.backend?.type,
     ready: condState(ready, l.metadata.generation),
     reason: ready?.reason,
@@ -358,7 +362,8 @@ export function buildStatusReport(
       podCIDR: node.spec?.podCIDR ?? podCIDRs[0],
       podCIDRs,
       lease: lease?.metadata.name,
-      leaseSubnet: lease?.spec.subnet,
+      leaseSubnet:
+        [lease?.spec.subnet, lease?.spec.ipv6Subnet].filter(Boolean).join(',') || undefined,
       consistent,
     });
     if (!network) {
