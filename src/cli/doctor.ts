@@ -256,8 +256,13 @@ async function readObjects(
       `FlannelNetwork ${networkName} (of lease ${lease.metadata.name}) not found`,
       'EDOCTOR_NO_NETWORK',
     );
-  if (!lease.spec.subnet)
-    throw new CliError(`lease ${lease.metadata.name} has no IPv4 subnet yet`, 'EDOCTOR_NO_SUBNET');
+  // The network's first family (IPv4, or IPv6 when IPv6-only) must have its subnet.
+  const v4 = !!net.spec.network;
+  if (v4 ? !lease.spec.subnet : !lease.spec.ipv6Subnet)
+    throw new CliError(
+      `lease ${lease.metadata.name} has no ${v4 ? 'IPv4' : 'IPv6'} subnet yet`,
+      'EDOCTOR_NO_SUBNET',
+    );
   return { lease, network: net, leases: all.items, node };
 }
 

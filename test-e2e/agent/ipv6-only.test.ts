@@ -131,6 +131,7 @@ async function doctorClean(lab: Lab, kubeconfig: string, node: string): Promise<
     '-o',
     'json',
   ]);
+  expect({ stderr: r.stderr, empty: r.stdout === '' }).toEqual({ stderr: '', empty: false });
   const report = JSON.parse(r.stdout) as { clean: boolean; differences: unknown[] };
   expect(report.differences).toEqual([]);
   expect(r.code).toBe(0);
