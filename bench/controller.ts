@@ -19,6 +19,7 @@ import {
   LEASES,
 } from '../test-e2e/controller/helpers.js';
 import type { BenchResult } from './types.js';
+import { clientNodeAuth } from '../src/kube/client-node-auth.js';
 
 const SIZES = (process.env.BENCH_CONTROLLER_SIZES ?? '1000,5000').split(',').map(Number);
 const CONCURRENCY = 16;
@@ -112,7 +113,7 @@ export async function run(): Promise<BenchResult[]> {
   const results: BenchResult[] = [];
   for (const n of SIZES) {
     const cp = await startControlPlane({ installCrds: true });
-    const client = new KubeClient(cp.kubeConfig, { userAgent: 'bench' });
+    const client = new KubeClient(clientNodeAuth(cp.kubeConfig), { userAgent: 'bench' });
     try {
       const floor = await floorRun(client, cp.kubeconfigPath, n);
       // The floor's leases name no FlannelNetwork; the controller would (rightly) release them.

@@ -9,7 +9,8 @@ import {
   parseDaemonFlags,
   parseFlags as parseArgv,
 } from '../cmd/flags.js';
-import { KubeClient, loadKubeConfig } from '../kube/client.js';
+import { KubeClient } from '../kube/client.js';
+import { loadKubeAuth } from '../kube/kubeconfig.js';
 import { EventRecorder, type ClusterEventNamespace } from '../kube/events.js';
 import { parseBindAddress, startOpsServers } from '../cmd/ops-server.js';
 import { Agent, type AgentOptions } from './agent.js';
@@ -107,7 +108,7 @@ export async function main(argv: string[]): Promise<number> {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const metrics = createAgentMetrics(registry);
-  const client = new KubeClient(loadKubeConfig({ kubeconfig: flags.kubeconfig }), {
+  const client = new KubeClient(loadKubeAuth({ kubeconfig: flags.kubeconfig }), {
     userAgent: 'flannel-operator-agent',
   });
   const events = new EventRecorder({

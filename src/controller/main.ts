@@ -3,7 +3,8 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import pino, { type Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
-import { KubeClient, loadKubeConfig } from '../kube/client.js';
+import { KubeClient } from '../kube/client.js';
+import { clientNodeAuth, loadKubeConfig } from '../kube/client-node-auth.js';
 import { LeaderElector } from '../kube/leader.js';
 import { startOpsServers, parseBindAddress, type OpsServer } from '../cmd/ops-server.js';
 import {
@@ -190,7 +191,7 @@ export async function runController(
   collectDefaultMetrics({ register: registry });
   const metrics = createControllerMetrics(registry);
   const kc = loadKubeConfig({ kubeconfig: flags.kubeconfig });
-  const client = new KubeClient(kc, {
+  const client = new KubeClient(clientNodeAuth(kc), {
     userAgent: 'flannel-operator-controller',
     metrics: metrics.client,
   });

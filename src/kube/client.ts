@@ -1,25 +1,8 @@
 import https from 'node:https';
 import http from 'node:http';
-import { KubeConfig } from '@kubernetes/client-node';
 import { resourcePath, type ObjectRef } from './resources.js';
+import type { KubeAuth, TlsConfig } from './auth.js';
 import { FlannelOperatorError, type ErrorCode } from '../errors.js';
-
-/** Loads credentials: an explicit file, else $KUBECONFIG / ~/.kube/config, else the in-cluster service account. */
-export function loadKubeConfig(opts: { kubeconfig?: string } = {}): KubeConfig {
-  const kc = new KubeConfig();
-  if (opts.kubeconfig) kc.loadFromFile(opts.kubeconfig);
-  else kc.loadFromDefault();
-  if (!kc.getCurrentCluster()) {
-    throw new KubeConfigError(
-      'no cluster in kubeconfig (pass --kubeconfig, set KUBECONFIG or run in a pod)',
-    );
-  }
-  return kc;
-}
-
-export class KubeConfigError extends FlannelOperatorError {
-  readonly code = 'EKUBE_CONFIG';
-}
 
 export interface StatusDetails {
   name?: string;
@@ -98,17 +81,10 @@ const PATCH_CONTENT_TYPES: Record<PatchType, string> = {
   apply: 'application/apply-patch+yaml',
 };
 
-interface AuthSnapshot {
-  headers: Record<string, string>;
-  expires: number;
-}
-
-const AUTH_CACHE_MS = 30_000;
-
 /**
  * A small REST client for the Kubernetes API: keep-alive HTTPS, JSON, typed errors,
  * streaming watches, server-side apply and a request counter (benchmarks compare it).
- * Auth comes from the KubeConfig (certs, tokens, exec plugins); the transport is ours.
+ * Where to connect and how to authenticate comes from a KubeAuth (auth.ts); the transport is ours.
  */
 export class KubeClient {
   readonly server: URL;
@@ -119,18 +95,14 @@ export class KubeClient {
   private readonly watchAgent: https.Agent | http.Agent;
   private readonly userAgent: string;
   private readonly metrics?: KubeClientMetrics;
-  private auth?: AuthSnapshot;
-  private authPending?: Promise<AuthSnapshot>;
   private tlsReady?: Promise<void>;
-  private tls: https.AgentOptions = {};
+  private tls: TlsConfig = {};
 
   constructor(
-    private readonly kc: KubeConfig,
+    private readonly auth: KubeAuth,
     opts: { userAgent?: string; metrics?: KubeClientMetrics; maxSockets?: number } = {},
   ) {
-    const cluster = kc.getCurrentCluster();
-    if (!cluster) throw new KubeConfigError('kubeconfig has no current cluster');
-    this.server = new URL(cluster.server);
+    this.server = new URL(auth.server);
     this.userAgent = opts.userAgent ?? 'flannel-operator';
     this.metrics = opts.metrics;
     const isHttps = this.server.protocol === 'https:';
@@ -155,41 +127,12 @@ export class KubeClient {
 
   private async ensureTls(): Promise<void> {
     this.tlsReady ??= (async () => {
-      const opts: https.RequestOptions = {};
-      await this.kc.applyToHTTPSOptions(opts);
-      const t: https.AgentOptions = {};
-      if (opts.ca) t.ca = opts.ca;
-      if (opts.cert) t.cert = opts.cert;
-      if (opts.key) t.key = opts.key;
-      if (opts.rejectUnauthorized !== undefined) t.rejectUnauthorized = opts.rejectUnauthorized;
-      if (opts.servername) t.servername = opts.servername;
-      this.tls = t;
+      this.tls = await this.auth.tls();
       // Agents are created before credentials are known; give them the TLS options now.
-      Object.assign((this.agent as https.Agent).options, t);
-      Object.assign((this.watchAgent as https.Agent).options, t);
+      Object.assign((this.agent as https.Agent).options, this.tls);
+      Object.assign((this.watchAgent as https.Agent).options, this.tls);
     })();
     return this.tlsReady;
-  }
-
-  private async authHeaders(): Promise<Record<string, string>> {
-    const now = Date.now();
-    if (this.auth && this.auth.expires > now) return this.auth.headers;
-    this.authPending ??= (async () => {
-      try {
-        const opts: https.RequestOptions = {};
-        await this.kc.applyToHTTPSOptions(opts);
-        const headers: Record<string, string> = {};
-        for (const [k, v] of Object.entries(opts.headers ?? {})) {
-          if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : String(v);
-        }
-        if (opts.auth) headers.Authorization = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
-        this.auth = { headers, expires: Date.now() + AUTH_CACHE_MS };
-        return this.auth;
-      } finally {
-        this.authPending = undefined;
-      }
-    })();
-    return (await this.authPending).headers;
   }
 
   private url(path: string, query?: Query): URL {
@@ -215,7 +158,7 @@ export class KubeClient {
   ): Promise<{ res: http.IncomingMessage; req: http.ClientRequest }> {
     await this.ensureTls();
     const headers: Record<string, string> = {
-      ...(await this.authHeaders()),
+      ...(await this.auth.headers()),
       Accept: 'application/json',
       'User-Agent': this.userAgent,
     };

@@ -1,3 +1,6 @@
+// client-node-auth.ts is left out on purpose: importing it loads @kubernetes/client-node.
+export * from './auth.js';
+export * from './kubeconfig.js';
 export * from './client.js';
 export * from './resources.js';
 export * from './backoff.js';

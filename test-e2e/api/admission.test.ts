@@ -13,6 +13,7 @@ import {
   VALID_SPECS,
   VALID_TRANSITIONS,
 } from '../../src/api/testing/cases.js';
+import { clientNodeAuth } from '../../src/kube/client-node-auth.js';
 
 const API = 'network.flannel-operator.io/v1alpha1';
 const NETWORKS = `/apis/${API}/flannelnetworks`;
@@ -37,7 +38,7 @@ let client: KubeClient;
 let seq = 0;
 
 beforeAll(() => {
-  client = new KubeClient(cp().kubeConfig, { userAgent: MANAGER });
+  client = new KubeClient(clientNodeAuth(cp().kubeConfig), { userAgent: MANAGER });
 });
 afterAll(() => client?.close());
 

@@ -12,6 +12,7 @@ import {
   flannelNetworkUpdateProblems,
   parseFlannelNetwork,
 } from '../../src/api/parse.js';
+import { clientNodeAuth } from '../../src/kube/client-node-auth.js';
 
 const API = 'network.flannel-operator.io/v1alpha1';
 const NETWORKS = `/apis/${API}/flannelnetworks`;
@@ -20,7 +21,7 @@ const RUNS = Number(process.env.DIFFERENTIAL_RUNS ?? 300);
 const cp = useControlPlane();
 let client: KubeClient;
 beforeAll(() => {
-  client = new KubeClient(cp().kubeConfig, { userAgent: 'differential-test' });
+  client = new KubeClient(clientNodeAuth(cp().kubeConfig), { userAgent: 'differential-test' });
 });
 afterAll(() => client?.close());
 

@@ -22,6 +22,7 @@ import { microTime } from '../../src/kube/leader.js';
 import type { FlannelNetwork, SubnetLease } from '../../src/api/index.js';
 import { CONFIG_HASH_ANNOTATION } from '../../src/controller/dataplane/index.js';
 import { CHART, helm, scratchDir, waitFor } from './helpers.js';
+import { clientNodeAuth } from '../../src/kube/client-node-auth.js';
 
 jest.setTimeout(180_000);
 
@@ -48,11 +49,11 @@ function track(c: KubeClient): KubeClient {
 }
 let adminClient: KubeClient | undefined;
 function admin(): KubeClient {
-  return (adminClient ??= track(new KubeClient(cp().kubeConfig)));
+  return (adminClient ??= track(new KubeClient(clientNodeAuth(cp().kubeConfig))));
 }
 
 async function clientForToken(token: string): Promise<KubeClient> {
-  return track(new KubeClient(cp().kubeConfigForToken(token)));
+  return track(new KubeClient(clientNodeAuth(cp().kubeConfigForToken(token))));
 }
 
 /** SelfSubjectAccessReview: may the client's user do this? */

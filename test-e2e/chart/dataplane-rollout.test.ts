@@ -15,6 +15,7 @@ import {
   createDataplaneRollout,
 } from '../../src/controller/dataplane/index.js';
 import { waitFor } from './helpers.js';
+import { clientNodeAuth } from '../../src/kube/client-node-auth.js';
 
 jest.setTimeout(120_000);
 
@@ -29,7 +30,7 @@ describe('dataplane rollout', () => {
   afterAll(() => client?.close());
 
   it('applies, leaves an unchanged DaemonSet alone, rolls on config change, reports, removes', async () => {
-    client = new KubeClient(cp().kubeConfig);
+    client = new KubeClient(clientNodeAuth(cp().kubeConfig));
     await client.create('/api/v1/namespaces', {
       apiVersion: 'v1',
       kind: 'Namespace',

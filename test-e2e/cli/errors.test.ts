@@ -8,11 +8,12 @@ import { stringify } from 'yaml';
 import { useControlPlane } from '../harness/jest.js';
 import { KubeClient } from '../../src/kube/client.js';
 import { FLANNEL_NS, ensureNamespace, flannelConfigMap, flannelNode, runCli } from './helpers.js';
+import { clientNodeAuth } from '../../src/kube/client-node-auth.js';
 
 const cp = useControlPlane({ installCrds: false, build: true });
 
 beforeAll(async () => {
-  const client = new KubeClient(cp().kubeConfig);
+  const client = new KubeClient(clientNodeAuth(cp().kubeConfig));
   try {
     await ensureNamespace(cp(), FLANNEL_NS);
     await client.create(

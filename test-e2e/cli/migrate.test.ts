@@ -15,6 +15,7 @@ import {
   runCli,
   type FlannelNodeSpec,
 } from './helpers.js';
+import { clientNodeAuth } from '../../src/kube/client-node-auth.js';
 
 /** Tests that start the CLI two or three times: node's start-up alone is 2-3 s on a loaded box. */
 const CLI_RUNS_BUDGET_MS = 30_000;
@@ -52,7 +53,7 @@ async function nodesSnapshot(): Promise<Node[]> {
 }
 
 beforeAll(async () => {
-  client = new KubeClient(cp().kubeConfig);
+  client = new KubeClient(clientNodeAuth(cp().kubeConfig));
   kc = cp().kubeconfigPath;
   await ensureNamespace(cp(), FLANNEL_NS);
   await put(

@@ -12,6 +12,7 @@ import { CLI } from '../harness/prereqs.js';
 import { runLimited } from '../../src/kube/limit.js';
 import type { SubnetLease, FlannelNetwork } from '../../src/api/index.js';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { clientNodeAuth } from '../../src/kube/client-node-auth.js';
 
 /** Repository root: nearest ancestor with package.json and crds/ (also when compiled into dist-bench/). */
 export const REPO = ((): string => {
@@ -291,7 +292,7 @@ export function checkInvariants(
 }
 
 export function clientFor(kc: KubeConfig): KubeClient {
-  return new KubeClient(kc, { userAgent: 'controller-e2e' });
+  return new KubeClient(clientNodeAuth(kc), { userAgent: 'controller-e2e' });
 }
 
 export { waitFor };

@@ -6,6 +6,7 @@ import { useControlPlane } from '../harness/jest.js';
 import { KubeClient, isNotFound, isAlreadyExists, KubeApiError } from '../../src/kube/client.js';
 import { Informer } from '../../src/kube/informer.js';
 import { waitFor, nodeBody } from './helpers.js';
+import { clientNodeAuth } from '../../src/kube/client-node-auth.js';
 
 /** Plain-HTTP proxy to the API server that can answer the next watch with a 410 ERROR event. */
 async function goneProxy(upstream: KubeConfig): Promise<{
@@ -91,7 +92,7 @@ interface Node {
 describe('KubeClient against a real API server', () => {
   let client: KubeClient;
   beforeAll(() => {
-    client = new KubeClient(cp().kubeConfig);
+    client = new KubeClient(clientNodeAuth(cp().kubeConfig));
   });
   afterAll(() => client.close());
 
@@ -135,7 +136,7 @@ describe('KubeClient against a real API server', () => {
 describe('Informer against a real API server', () => {
   let client: KubeClient;
   beforeAll(() => {
-    client = new KubeClient(cp().kubeConfig);
+    client = new KubeClient(clientNodeAuth(cp().kubeConfig));
   });
   afterAll(() => client.close());
 
@@ -169,7 +170,7 @@ describe('Informer against a real API server', () => {
     // The API server only answers 410 once etcd history is compacted; a pass-through proxy
     // injects that answer into the next watch so the relist path runs deterministically.
     const proxy = await goneProxy(cp().kubeConfig);
-    const pc = new KubeClient(proxy.kubeConfig);
+    const pc = new KubeClient(clientNodeAuth(proxy.kubeConfig));
     try {
       const inf = new Informer<Node>({
         client: pc,

@@ -3,6 +3,7 @@ import { useControlPlane } from '../harness/jest.js';
 import { KubeClient } from '../../src/kube/client.js';
 import { LeaderElector, type LeaseObject } from '../../src/kube/leader.js';
 import { waitFor } from './helpers.js';
+import { clientNodeAuth } from '../../src/kube/client-node-auth.js';
 
 const logger = pino({ level: process.env.LOG_LEVEL ?? 'silent' });
 const cp = useControlPlane();
@@ -27,7 +28,7 @@ function candidate(client: KubeClient, identity: string, name: string, log: stri
 describe('LeaderElector against a real API server', () => {
   let client: KubeClient;
   beforeAll(() => {
-    client = new KubeClient(cp().kubeConfig);
+    client = new KubeClient(clientNodeAuth(cp().kubeConfig));
   });
   afterAll(() => client.close());
 

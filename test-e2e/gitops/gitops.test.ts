@@ -37,6 +37,7 @@ import {
   argoHealthTests,
   fluxStatus,
 } from './health.js';
+import { clientNodeAuth } from '../../src/kube/client-node-auth.js';
 
 jest.setTimeout(180_000);
 
@@ -53,7 +54,7 @@ const cp = useControlPlane({
 });
 
 let client: KubeClient | undefined;
-const admin = (): KubeClient => (client ??= new KubeClient(cp().kubeConfig));
+const admin = (): KubeClient => (client ??= new KubeClient(clientNodeAuth(cp().kubeConfig)));
 let controller: ChildController | undefined;
 
 interface KstatusResult {

@@ -20,11 +20,11 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { KubeConfig } from '@kubernetes/client-node';
 import { KubeClient } from '../../src/kube/client.js';
 import { runProcess, type RunResult } from '../harness/process.js';
 import { toolsDir } from '../harness/tools.js';
 import { CLI, LAB_PREREQS, missingPrereqs } from '../harness/prereqs.js';
+import { loadKubeAuth } from '../../src/kube/kubeconfig.js';
 
 const execFileP = promisify(execFile);
 
@@ -154,9 +154,8 @@ export class Lab {
     readonly stateDir: string,
     readonly controlPlane: ControlPlaneLike,
   ) {
-    const kc = new KubeConfig();
-    kc.loadFromFile(controlPlane.kubeconfigPath);
-    this.client = new KubeClient(kc);
+    // The same loader the agent uses, on the same file.
+    this.client = new KubeClient(loadKubeAuth({ kubeconfig: controlPlane.kubeconfigPath }));
     this.apiPort = Number(new URL(controlPlane.server).port);
   }
 

@@ -1,5 +1,6 @@
 import { KubeConfig } from '@kubernetes/client-node';
-import { KubeApiError, KubeClient, loadKubeConfig } from '../../kube/client.js';
+import { KubeApiError, KubeClient } from '../../kube/client.js';
+import { clientNodeAuth, loadKubeConfig } from '../../kube/client-node-auth.js';
 import { EXIT_RUNTIME, EXIT_USAGE } from '../../cmd/flags.js';
 import { CliError } from './errors.js';
 import { version } from '../version.js';
@@ -37,7 +38,9 @@ export function kubeConfigFromFlags(flags: KubeFlags): KubeConfig {
 }
 
 export function clientFromFlags(flags: KubeFlags): KubeClient {
-  return new KubeClient(kubeConfigFromFlags(flags), { userAgent: `kubectl-flannel/${version()}` });
+  return new KubeClient(clientNodeAuth(kubeConfigFromFlags(flags)), {
+    userAgent: `kubectl-flannel/${version()}`,
+  });
 }
 
 /**
