@@ -10,6 +10,7 @@ import {
   parseFlags as parseArgv,
 } from '../cmd/flags.js';
 import { KubeClient } from '../kube/client.js';
+import type { KubeAuth } from '../kube/auth.js';
 import { loadKubeAuth } from '../kube/kubeconfig.js';
 import { EventRecorder, type ClusterEventNamespace } from '../kube/events.js';
 import { parseBindAddress, startOpsServers } from '../cmd/ops-server.js';
@@ -22,7 +23,8 @@ const USAGE = `Usage: flannel-operator agent --network NAME [flags]
 Flags:
   --node-name NAME                  this node (default $NODE_NAME)
   --network NAME                    FlannelNetwork to serve (default $FLANNEL_NETWORK_NAME)
-  --kubeconfig PATH                 kubeconfig (default: in-cluster, then $KUBECONFIG)
+  --kubeconfig PATH                 kubeconfig (default: in-cluster, then $KUBECONFIG, then
+                                    ~/.kube/config); no exec/auth-provider plugins
   --events-namespace NS             where Events about its SubnetLease go: default or kube-system
                                     (default: default; the controller passes its own)
   --iface NAME                      underlay interface (default: the one holding the node's InternalIP)
@@ -108,9 +110,15 @@ export async function main(argv: string[]): Promise<number> {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const metrics = createAgentMetrics(registry);
-  const client = new KubeClient(loadKubeAuth({ kubeconfig: flags.kubeconfig }), {
-    userAgent: 'flannel-operator-agent',
-  });
+  let auth: KubeAuth;
+  try {
+    auth = loadKubeAuth({ kubeconfig: flags.kubeconfig });
+  } catch (e) {
+    // A KubeConfigError: its code (e.g. EKUBE_CONFIG_UNSUPPORTED) and message go to the log.
+    logger.fatal({ err: e }, 'cannot load kubeconfig');
+    return 1;
+  }
+  const client = new KubeClient(auth, { userAgent: 'flannel-operator-agent' });
   const events = new EventRecorder({
     client,
     // Its Events are about its SubnetLease, a cluster-scoped object: they go where the
