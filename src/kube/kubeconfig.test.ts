@@ -311,3 +311,22 @@ describe('KubeClient with the loader', () => {
     }
   });
 });
+
+describe('kubeconfig loader: file formats', () => {
+  it('reads JSON and YAML (also YAML flow style starting with "{")', async () => {
+    const cfg = kubeconfig({}, { token: 't' });
+    const json = loadKubeAuth({ kubeconfig: write('json', JSON.stringify(cfg)) });
+    // Flow-style YAML: starts with '{' but is not JSON (unquoted keys and values).
+    const flow = loadKubeAuth({
+      kubeconfig: write(
+        'flow',
+        '{ current-context: ctx, clusters: [{ name: c, cluster: { server: "https://api.example:6443" } }],' +
+          ' users: [{ name: u, user: { token: t } }], contexts: [{ name: ctx, context: { cluster: c, user: u } }] }',
+      ),
+    });
+    for (const auth of [json, flow, load(cfg)]) {
+      expect(auth.server).toBe('https://api.example:6443');
+      expect(await auth.headers()).toEqual({ Authorization: 'Bearer t' });
+    }
+  });
+});

@@ -7,10 +7,11 @@
  * EKUBE_CONFIG_UNSUPPORTED: use the controller/CLI loader (client-node) for those.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { isIPv6 } from 'node:net';
 import { homedir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
-import { parse } from 'yaml';
+import type { parse as parseYaml } from 'yaml';
 import { KubeConfigError, type KubeAuth, type TlsConfig } from './auth.js';
 
 export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
@@ -104,10 +105,24 @@ function kubeconfigAuth(files: string[], opts: LoadOptions): KubeAuth {
   return authFor(m, opts);
 }
 
+const require = createRequire(import.meta.url);
+
+/** JSON is YAML: only YAML text loads the YAML parser (a few MiB an in-cluster agent never needs). */
+function parseText(text: string): unknown {
+  if (text.trimStart().startsWith('{')) {
+    try {
+      return JSON.parse(text);
+    } catch {
+      // not JSON after all: YAML flow mappings start with '{' too
+    }
+  }
+  return (require('yaml') as { parse: typeof parseYaml }).parse(text);
+}
+
 function mergeFile(m: Merged, file: string): void {
   let doc: unknown;
   try {
-    doc = parse(readFileSync(file, 'utf8'));
+    doc = parseText(readFileSync(file, 'utf8'));
   } catch (e) {
     throw new KubeConfigError(`kubeconfig ${file}: ${(e as Error).message}`);
   }
