@@ -8,7 +8,8 @@
  * patches the Node's podCIDR, <concurrency> at a time. No informer, queue, events or status.
  * Prints {"requests": n} and exits. Imports only the client and the pool, nothing of the controller.
  */
-import { KubeClient, loadKubeConfig } from '../src/kube/client.js';
+import { KubeClient } from '../src/kube/client.js';
+import { clientNodeAuth, loadKubeConfig } from '../src/kube/client-node-auth.js';
 import { LeasePool } from '../src/controller/pool.js';
 
 const LEASES = '/apis/network.flannel-operator.io/v1alpha1/subnetleases';
@@ -23,7 +24,9 @@ async function limited<T>(items: T[], n: number, fn: (x: T) => Promise<void>): P
 
 async function main(): Promise<void> {
   const [kubeconfig, selector, network, concurrency] = process.argv.slice(2);
-  const client = new KubeClient(loadKubeConfig({ kubeconfig }), { userAgent: 'bench-floor' });
+  const client = new KubeClient(clientNodeAuth(loadKubeConfig({ kubeconfig })), {
+    userAgent: 'bench-floor',
+  });
   const { items } = await client.listAll<{ metadata: { name: string } }>('/api/v1/nodes', {
     labelSelector: selector,
   });
