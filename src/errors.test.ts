@@ -1,6 +1,7 @@
 import { ERROR_CODE_PREFIXES, FlannelOperatorError } from './errors.js';
 import { IpamError } from './ipam/errors.js';
-import { KubeApiError, KubeConfigError } from './kube/client.js';
+import { KubeApiError } from './kube/client.js';
+import { KubeConfigError } from './kube/auth.js';
 import { UnknownResourceError } from './kube/resources.js';
 import { LeaderElectionError } from './kube/leader.js';
 import { ApiValidationError } from './api/parse.js';

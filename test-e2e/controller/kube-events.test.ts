@@ -8,6 +8,7 @@ import { useControlPlane } from '../harness/jest.js';
 import { KubeApiError, KubeClient } from '../../src/kube/client.js';
 import { CLUSTER_EVENT_NAMESPACES, EventRecorder } from '../../src/kube/events.js';
 import { microTime } from '../../src/kube/leader.js';
+import { clientNodeAuth } from '../../src/kube/client-node-auth.js';
 
 const cp = useControlPlane({ installCrds: false });
 
@@ -28,7 +29,7 @@ const event = (namespace: string, name: string) => ({
 describe('Events about cluster-scoped objects on a real API server', () => {
   let client: KubeClient;
   beforeAll(async () => {
-    client = new KubeClient(cp().kubeConfig);
+    client = new KubeClient(clientNodeAuth(cp().kubeConfig));
     await client.create('/api/v1/namespaces', {
       apiVersion: 'v1',
       kind: 'Namespace',
