@@ -609,23 +609,15 @@ function matchNode(st: PlanState, l: SubnetLease): void {
   const nodeName = l.spec.nodeName;
   const node = st.nodeByName.get(nodeName)!;
   const have = nodeCidrs(node);
-  const note = (reason: string, text: string): void => {
-    st.events.push({
-      target: 'node',
-      name: nodeName,
-      uid: node.metadata.uid,
-      type: 'Warning',
-      reason,
-      note: text,
-    });
-  };
   if (!have.any) {
     const cidrs = [l.spec.subnet, l.spec.ipv6Subnet].filter((x): x is string => !!x);
     const owner = cidrs.map((c) => [c, otherNodesWith(st, c, nodeName)[0]]).find(([, o]) => o);
     if (owner) {
       // Another Node got this subnet as its (immutable) podCIDR: it keeps it, this node re-leases.
       release(st, l, 'PodCIDRTakenByNode');
-      note(
+      warnNode(
+        st,
+        node,
         'PodCIDRTakenByNode',
         `lease ${name} holds ${owner[0]}, which is node ${owner[1]}'s podCIDR; releasing it so that this node gets another subnet`,
       );
@@ -642,12 +634,16 @@ function matchNode(st: PlanState, l: SubnetLease): void {
   if (inside) {
     // The node's podCIDR is immutable: re-lease to match it (adopted on the next pass).
     release(st, l, 'PodCIDRMismatch');
-    note(
+    warnNode(
+      st,
+      node,
       'PodCIDRMismatch',
       `node podCIDR ${nodeValue} differs from lease ${name}; re-leasing the node's podCIDR`,
     );
   } else {
-    note(
+    warnNode(
+      st,
+      node,
       'PodCIDROutsideNetwork',
       `node podCIDR ${nodeValue} is outside FlannelNetwork ${st.network.name}; node keeps lease ${name}`,
     );
@@ -690,14 +686,18 @@ function noteContested(st: PlanState, node: NodeLike, owner: string): void {
   const nodeName = node.metadata.name ?? '';
   st.summary.contested.push(nodeName);
   if (st.summary.contested.length > MAX_NODE_EVENTS) return;
-  st.events.push({
-    target: 'node',
-    name: nodeName,
-    uid: node.metadata.uid,
-    type: 'Warning',
-    reason: 'NodeSelectedByMultipleNetworks',
-    note: `node is selected by FlannelNetworks ${owner} and ${st.network.name}; the older, ${owner}, serves it`,
-  });
+  warnNode(
+    st,
+    node,
+    'NodeSelectedByMultipleNetworks',
+    `node is selected by FlannelNetworks ${owner} and ${st.network.name}; the older, ${owner}, serves it`,
+  );
+}
+
+/** Queues a Warning Event about a Node. */
+function warnNode(st: PlanState, node: NodeLike, reason: string, note: string): void {
+  const name = node.metadata.name ?? '';
+  st.events.push({ target: 'node', name, uid: node.metadata.uid, type: 'Warning', reason, note });
 }
 
 /** Records a node whose podCIDR cannot be leased: an Event and a line of the Degraded message. */
@@ -711,14 +711,7 @@ function skipNode(
   const nodeName = node.metadata.name ?? '';
   st.reported.add(nodeName);
   st.summary.podCIDRProblems.push(`${nodeName}: ${problem}`);
-  st.events.push({
-    target: 'node',
-    name: nodeName,
-    uid: node.metadata.uid,
-    type: 'Warning',
-    reason,
-    note: `${problem}; ${outcome}`,
-  });
+  warnNode(st, node, reason, `${problem}; ${outcome}`);
 }
 
 type LeasePlan =
