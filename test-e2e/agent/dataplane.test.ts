@@ -11,6 +11,7 @@ import {
   applyNetwork,
   bootLab,
   describeLab,
+  destroyLab,
   expectFullMatrix,
   leases,
   recordIperf,
@@ -53,12 +54,7 @@ describeLab('agent dataplane (netns lab)', () => {
 
   afterAll(async () => {
     writeIperfResults('dataplane');
-    if (lab) {
-      if (process.env.FLOP_LAB_DUMP)
-        for (const p of lab.processes)
-          process.stderr.write(`--- ${p.name}\n${p.logs().slice(-3000)}\n`);
-      await lab.destroy();
-    }
+    await destroyLab(lab);
   }, 60_000);
 
   /** Damages n1 by hand and measures until `repaired`; the time must stay under the bound. */

@@ -8,7 +8,14 @@ import { useControlPlane } from '../harness/jest.js';
 import { type Lab } from '../lab/lab.js';
 import { waitFor } from '../harness/process.js';
 import { runCli } from '../cli/helpers.js';
-import { applyNetwork, bootLab, describeLab, leases, type NetworkSpec } from './helpers.js';
+import {
+  applyNetwork,
+  bootLab,
+  describeLab,
+  destroyLab,
+  leases,
+  type NetworkSpec,
+} from './helpers.js';
 
 const NET = 'dual';
 const V6NET = 'fd00:10::/48';
@@ -67,12 +74,7 @@ describeLab('agent dual-stack vxlan / directRouting (netns lab)', () => {
   }, 180_000);
 
   afterAll(async () => {
-    if (lab) {
-      if (process.env.FLOP_LAB_DUMP)
-        for (const p of lab.processes)
-          process.stderr.write(`--- ${p.name}\n${p.logs().slice(-3000)}\n`);
-      await lab.destroy();
-    }
+    await destroyLab(lab);
   }, 60_000);
 
   it('publishes publicIPv6 and a distinct v6 VTEP MAC; pods get both families', async () => {

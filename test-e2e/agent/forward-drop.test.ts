@@ -14,10 +14,11 @@ import { useControlPlane } from '../harness/jest.js';
 import { CLI, type Lab } from '../lab/lab.js';
 import { waitFor } from '../harness/process.js';
 import {
-  LEASES,
   applyNetwork,
   bootLab,
   describeLab,
+  destroyLab,
+  LEASES,
   leases,
   routeTo,
   subnetOf,
@@ -131,12 +132,7 @@ function forwardDropSuite(title: string, net: string, spec: NetworkSpec, o: Suit
     }, 180_000);
 
     afterAll(async () => {
-      if (lab) {
-        if (process.env.FLOP_LAB_DUMP)
-          for (const p of lab.processes)
-            process.stderr.write(`--- ${p.name}\n${p.logs().slice(-3000)}\n`);
-        await lab.destroy();
-      }
+      await destroyLab(lab);
     }, 60_000);
 
     it('FORWARD policy DROP set before the agent started (n1, n3): pod traffic flows', async () => {

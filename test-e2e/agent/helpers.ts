@@ -175,3 +175,12 @@ export function writeIperfResults(tag: string): void {
 
   console.log(`iperf3 results: ${file}\n${JSON.stringify(iperfResults)}`);
 }
+
+/** Destroys a lab (if it came up), dumping each process's log tail first when FLOP_LAB_DUMP is set. */
+export async function destroyLab(lab: Lab | undefined): Promise<void> {
+  if (!lab) return;
+  if (process.env.FLOP_LAB_DUMP)
+    for (const p of lab.processes)
+      process.stderr.write(`--- ${p.name}\n${p.logs().slice(-3000)}\n`);
+  await lab.destroy();
+}

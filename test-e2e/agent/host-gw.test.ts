@@ -9,6 +9,7 @@ import { waitFor } from '../harness/process.js';
 import {
   bootLab,
   describeLab,
+  destroyLab,
   expectFullMatrix,
   leases,
   recordIperf,
@@ -39,12 +40,7 @@ describeLab('agent host-gw + iptables (netns lab)', () => {
 
   afterAll(async () => {
     writeIperfResults('host-gw');
-    if (lab) {
-      if (process.env.FLOP_LAB_DUMP)
-        for (const p of lab.processes)
-          process.stderr.write(`--- ${p.name}\n${p.logs().slice(-3000)}\n`);
-      await lab.destroy();
-    }
+    await destroyLab(lab);
   }, 60_000);
 
   it('routes via node IPs on the underlay, no vxlan device, off-segment peer pending', async () => {

@@ -11,7 +11,14 @@ import { useControlPlane } from '../harness/jest.js';
 import { NFT_TABLE_V4, NFT_TABLE_V6 } from '../../src/agent/netfilter/render.js';
 import { CLI, type Lab } from '../lab/lab.js';
 import { waitFor } from '../harness/process.js';
-import { bootLab, describeLab, leases, remoteAddressSeen, type NetworkSpec } from './helpers.js';
+import {
+  bootLab,
+  describeLab,
+  destroyLab,
+  leases,
+  remoteAddressSeen,
+  type NetworkSpec,
+} from './helpers.js';
 
 const V6NET = 'fd00:10::/48';
 /** The router's address on each segment: "outside" the pod network. */
@@ -63,14 +70,6 @@ async function bootV6Lab(
   );
   for (const n of ['n1', 'n2', 'n3']) await lab.addPod(n, `p${n.slice(1)}`);
   return lab;
-}
-
-async function teardown(lab: Lab | undefined): Promise<void> {
-  if (!lab) return;
-  if (process.env.FLOP_LAB_DUMP)
-    for (const p of lab.processes)
-      process.stderr.write(`--- ${p.name}\n${p.logs().slice(-3000)}\n`);
-  await lab.destroy();
 }
 
 /** Nodes have no IPv4 address; leases no IPv4 data; Nodes get the single v6 podCIDR. */
@@ -149,7 +148,7 @@ describeLab('agent IPv6-only network, vxlan + nftables (netns lab)', () => {
   beforeAll(async () => {
     lab = await bootV6Lab(cp(), NET, { backend: { type: 'vxlan' } });
   }, 180_000);
-  afterAll(() => teardown(lab), 60_000);
+  afterAll(() => destroyLab(lab), 60_000);
 
   it('nodes, leases and pods are IPv6 only; Nodes get the v6 podCIDR', async () => {
     await expectV6Only(lab, NET);
@@ -199,7 +198,7 @@ describeLab('agent IPv6-only network, host-gw + iptables (netns lab)', () => {
   beforeAll(async () => {
     lab = await bootV6Lab(cp(), NET, { backend: { type: 'host-gw' } }, ['--netfilter', 'iptables']);
   }, 180_000);
-  afterAll(() => teardown(lab), 60_000);
+  afterAll(() => destroyLab(lab), 60_000);
 
   it('routes via peer v6 node addresses; the routed-segment peer is pending, not half-programmed', async () => {
     await expectV6Only(lab, NET);

@@ -9,7 +9,7 @@ import { useControlPlane } from '../harness/jest.js';
 import { sh, type Lab } from '../lab/lab.js';
 import { waitFor } from '../harness/process.js';
 import { API_VERSION, SUBNET_LEASE, type SubnetLease } from '../../src/api/index.js';
-import { bootLab, describeLab, expectFullMatrix, leases } from './helpers.js';
+import { bootLab, describeLab, destroyLab, expectFullMatrix, leases } from './helpers.js';
 
 const NET = 'lab';
 describeLab('peer safety: a node publishing another node’s VTEP MAC (netns lab)', () => {
@@ -26,12 +26,7 @@ describeLab('peer safety: a node publishing another node’s VTEP MAC (netns lab
   }, 180_000);
 
   afterAll(async () => {
-    if (lab) {
-      if (process.env.FLOP_LAB_DUMP)
-        for (const p of lab.processes)
-          process.stderr.write(`--- ${p.name}\n${p.logs().slice(-3000)}\n`);
-      await lab.destroy();
-    }
+    await destroyLab(lab);
   }, 60_000);
 
   const lease = async (node: string): Promise<SubnetLease> =>
