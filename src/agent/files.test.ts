@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, readdir } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { renderConflist, renderSubnetEnv, writeFileAtomic } from './files.js';
@@ -50,11 +50,15 @@ describe('files', () => {
 
   it('writes atomically and reports whether content changed', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'flop-files-'));
-    const p = join(dir, 'sub', 'subnet.env');
-    expect(await writeFileAtomic(p, 'A=1\n')).toBe(true);
-    expect(await writeFileAtomic(p, 'A=1\n')).toBe(false);
-    expect(await readFile(p, 'utf8')).toBe('A=1\n');
-    expect(await readdir(join(dir, 'sub'))).toEqual(['subnet.env']);
+    try {
+      const p = join(dir, 'sub', 'subnet.env');
+      expect(await writeFileAtomic(p, 'A=1\n')).toBe(true);
+      expect(await writeFileAtomic(p, 'A=1\n')).toBe(false);
+      expect(await readFile(p, 'utf8')).toBe('A=1\n');
+      expect(await readdir(join(dir, 'sub'))).toEqual(['subnet.env']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 
