@@ -3,7 +3,7 @@
  * adoption, exhaustion, overlap, kstatus conditions, `kubectl wait`, and no GitOps drift.
  */
 import { execFile } from 'node:child_process';
-import { writeFileSync, mkdtempSync } from 'node:fs';
+import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -49,6 +49,7 @@ describe('controller: allocation', () => {
   afterAll(async () => {
     const code = await ctrl?.kill('SIGTERM');
     client?.close();
+    rmSync(dir, { recursive: true, force: true });
     expect(code).toBe(0); // graceful SIGTERM
   });
 

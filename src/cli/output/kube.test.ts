@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeApiError } from '../../kube/client.js';
@@ -24,8 +24,10 @@ current-context: ctx-a
 `;
 
 describe('kubeConfigFromFlags', () => {
-  const file = join(mkdtempSync(join(tmpdir(), 'kf-')), 'config');
+  const dir = mkdtempSync(join(tmpdir(), 'kf-'));
+  const file = join(dir, 'config');
   writeFileSync(file, KUBECONFIG);
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('loads --kubeconfig and switches --context', () => {
     expect(kubeConfigFromFlags({ kubeconfig: file }).getCurrentCluster()!.server).toBe(
