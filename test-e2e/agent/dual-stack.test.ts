@@ -5,7 +5,7 @@
  * router (10.201.0.0/24 + fd00:200:1::/64).
  */
 import { useControlPlane } from '../harness/jest.js';
-import { type Lab } from '../lab/lab.js';
+import { type Lab, type LabRoute } from '../lab/lab.js';
 import { waitFor } from '../harness/process.js';
 import { runCli } from '../cli/helpers.js';
 import {
@@ -21,20 +21,8 @@ const NET = 'dual';
 const V6NET = 'fd00:10::/48';
 const SPEC: NetworkSpec = { ipv6Network: V6NET, backend: { type: 'vxlan' } };
 
-interface Route6 {
-  dst: string;
-  gateway?: string;
-  dev: string;
-  protocol?: string;
-  flags?: string[];
-}
-
-async function routes6(lab: Lab, node: string): Promise<Route6[]> {
-  const r = await lab.exec(node, 'ip', ['-6', '-j', 'route', 'show', 'table', 'main']);
-  return JSON.parse(r.stdout || '[]') as Route6[];
-}
-async function route6To(lab: Lab, node: string, dst: string): Promise<Route6 | undefined> {
-  return (await routes6(lab, node)).find((r) => r.dst === dst);
+async function route6To(lab: Lab, node: string, dst: string): Promise<LabRoute | undefined> {
+  return (await lab.routes(node, 6)).find((r) => r.dst === dst);
 }
 async function subnet6(lab: Lab, node: string): Promise<string> {
   const l = (await leases(lab, NET)).find((x) => x.spec.nodeName === node);

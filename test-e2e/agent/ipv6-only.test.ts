@@ -24,19 +24,6 @@ const V6NET = 'fd00:10::/48';
 /** The router's address on each segment: "outside" the pod network. */
 const ROUTER6 = ['fd00:200::fe', 'fd00:200:1::fe'];
 
-interface Route6 {
-  dst: string;
-  gateway?: string;
-  dev: string;
-  protocol?: string;
-  flags?: string[];
-}
-
-async function routes6(lab: Lab, node: string): Promise<Route6[]> {
-  const r = await lab.exec(node, 'ip', ['-6', '-j', 'route', 'show', 'table', 'main']);
-  return JSON.parse(r.stdout || '[]') as Route6[];
-}
-
 async function subnet6(lab: Lab, net: string, node: string): Promise<string> {
   const l = (await leases(lab, net)).find((x) => x.spec.nodeName === node);
   if (!l?.spec.ipv6Subnet) throw new Error(`no ipv6Subnet for ${node}`);
@@ -158,7 +145,7 @@ describeLab('agent IPv6-only network, vxlan + nftables (netns lab)', () => {
     const links = (await lab.exec('n1', 'ip', ['-o', 'link', 'show'])).stdout;
     expect(links).toContain('flannel-v6.1');
     expect(links).not.toMatch(/ flannel\.1[:@]/);
-    const rs = await routes6(lab, 'n1');
+    const rs = await lab.routes('n1', 6);
     for (const peer of ['n2', 'n3']) {
       const s = await subnet6(lab, NET, peer);
       expect(rs.find((r) => r.dst === s)).toMatchObject({
@@ -204,7 +191,7 @@ describeLab('agent IPv6-only network, host-gw + iptables (netns lab)', () => {
     await expectV6Only(lab, NET);
     const s2 = await subnet6(lab, NET, 'n2');
     const s3 = await subnet6(lab, NET, 'n3');
-    const rs = await routes6(lab, 'n1');
+    const rs = await lab.routes('n1', 6);
     expect(rs.find((r) => r.dst === s2)).toMatchObject({
       gateway: lab.node('n2').ip6,
       dev: 'eth0',

@@ -130,6 +130,15 @@ export interface LabPod {
   containerId: string;
 }
 
+/** One entry of `ip -j route`. */
+export interface LabRoute {
+  dst: string;
+  gateway?: string;
+  dev: string;
+  protocol?: string;
+  flags?: string[];
+}
+
 export interface ManagedProcess {
   name: string;
   child: ChildProcess;
@@ -451,15 +460,10 @@ export class Lab {
     }
   }
 
-  /** `ip -j route|neigh` / `bridge -j fdb` of a node, parsed. */
-  async routes(
-    nodeName: string,
-  ): Promise<
-    Array<{ dst: string; gateway?: string; dev: string; protocol?: string; flags?: string[] }>
-  > {
-    return JSON.parse(
-      (await this.exec(nodeName, 'ip', ['-j', 'route', 'show', 'table', 'main'])).stdout || '[]',
-    );
+  /** `ip -j route|neigh` / `bridge -j fdb` of a node, parsed (routes of either family). */
+  async routes(nodeName: string, family: 4 | 6 = 4): Promise<LabRoute[]> {
+    const args = ['-' + family, '-j', 'route', 'show', 'table', 'main'];
+    return JSON.parse((await this.exec(nodeName, 'ip', args)).stdout || '[]');
   }
   async neighbors(
     nodeName: string,
