@@ -7,6 +7,7 @@ export default tseslint.config(
     ignores: [
       'dist/**',
       'dist-bench/**',
+      'dist-bundle/**',
       'build-check/**',
       'node_modules/**',
       'coverage/**',

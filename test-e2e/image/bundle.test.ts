@@ -1,0 +1,134 @@
+/**
+ * The image runs the esbuild bundle of dist/ (hack/image/bundle.js), not dist/ itself. These tests
+ * lay out the image's application tree (/opt/flannel-operator) in a temp dir outside the
+ * repository, so nothing can resolve from the repository's node_modules, then run each role's entry
+ * from it and compare with dist/. The image itself (tools, uid, size) needs Docker:
+ * hack/image/check.sh.
+ */
+import { jest } from '@jest/globals';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { loadedModules } from '../harness/loaded-modules.js';
+import { skipUnlessIntegrationPrereqs } from '../harness/jest.js';
+import { runProcess } from '../harness/process.js';
+import { REPO } from '../harness/tools.js';
+
+jest.setTimeout(90_000);
+
+const DIST_CLI = join(REPO, 'dist/cli/main.js');
+skipUnlessIntegrationPrereqs({ build: true });
+
+let scratch = '';
+const app = (...p: string[]): string => join(scratch, 'app', ...p);
+const bundleCli = (): string => app('dist/cli/main.js');
+
+beforeAll(async () => {
+  scratch = mkdtempSync(join(tmpdir(), 'flop-bundle-'));
+  const r = await runProcess(
+    process.execPath,
+    [join(REPO, 'hack/image/bundle.js'), '--out', join(scratch, 'bundle'), '--app', app()],
+    { timeoutMs: 180_000 },
+  );
+  expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
+}, 200_000);
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+const node = (cli: string, args: string[]) =>
+  runProcess(process.execPath, [cli, ...args], { timeoutMs: 60_000 });
+
+/** esbuild's map: output chunk file (relative to the bundle) -> the input modules it holds. */
+function chunkInputs(): Map<string, string[]> {
+  const meta = JSON.parse(readFileSync(join(scratch, 'bundle/meta.json'), 'utf8')) as {
+    outputs: Record<string, { inputs: Record<string, unknown> }>;
+  };
+  const out = new Map<string, string[]>();
+  for (const [file, o] of Object.entries(meta.outputs)) {
+    out.set(file.slice(file.indexOf('bundle/') + 'bundle/'.length), Object.keys(o.inputs));
+  }
+  return out;
+}
+
+/** The input modules behind the bundle chunks a process loaded. */
+function inputsLoaded(urls: string[]): string[] {
+  const base = pathToFileURL(app('dist')).href + '/';
+  const chunks = chunkInputs();
+  const loaded = urls.filter((u) => u.startsWith(base)).map((u) => u.slice(base.length));
+  expect(loaded.length).toBeGreaterThan(0);
+  return loaded.flatMap((c) => chunks.get(c) ?? [`(not in meta.json: ${c})`]);
+}
+
+describe('the image bundle', () => {
+  it.each([
+    [['version']],
+    [['crds']],
+    [['--help']],
+    [['controller', '--help']],
+    [['agent', '--help']],
+    [['status', '--help']],
+    [['doctor', '--help']],
+    [['migrate', '--help']],
+  ])('`flannel-operator %j` prints what dist/ prints', async (args) => {
+    const [want, got] = await Promise.all([node(DIST_CLI, args), node(bundleCli(), args)]);
+    expect(got).toEqual(want);
+    expect(want.stdout.length).toBeGreaterThan(0);
+  });
+
+  it('the kubectl plugin entry answers like dist/', async () => {
+    const plugin = (dir: string) => node(join(dir, 'cli/kubectl-flannel.js'), ['--help']);
+    const [want, got] = await Promise.all([plugin(join(REPO, 'dist')), plugin(app('dist'))]);
+    expect(got).toEqual(want);
+    expect(got.stdout).toContain('doctor');
+  });
+
+  it('ships only the external packages, with the netlink prebuild of this platform only', () => {
+    expect(readdirSync(app('node_modules')).sort()).toEqual(['netlink', 'node-gyp-build', 'yaml']);
+    expect(readdirSync(app('node_modules/netlink/prebuilds'))).toEqual([
+      `${process.platform}-${process.arch}`,
+    ]);
+  });
+
+  it('the agent loads the netlink prebuild from the app tree and no @kubernetes/client-node code', async () => {
+    const urls = await loadedModules(bundleCli(), ['agent', '--help']);
+    expect(urls).toContain(pathToFileURL(app('node_modules/netlink/dist/index.js')).href);
+    const inputs = inputsLoaded(urls);
+    expect(inputs).toContain('dist/agent/agent.js');
+    expect(inputs.filter((i) => i.includes('@kubernetes/client-node'))).toEqual([]);
+    // node-gyp-build loads the .node file with require(): prove it loads here, from the app tree.
+    const load = await runProcess(
+      process.execPath,
+      ['-e', `require(${JSON.stringify(app('node_modules/netlink'))}); console.log('ok')`],
+      { timeoutMs: 30_000 },
+    );
+    expect(load).toEqual({ code: 0, stdout: 'ok\n', stderr: '' });
+  });
+
+  it('the controller does load client-node from its chunks (the check above can fail)', async () => {
+    const inputs = inputsLoaded(await loadedModules(bundleCli(), ['controller', '--help']));
+    expect(inputs.some((i) => i.includes('node_modules/@kubernetes/client-node/'))).toBe(true);
+  });
+
+  it('the agent parses a YAML kubeconfig with the external yaml package, as from dist/', async () => {
+    // An exec plugin is refused after parsing: the exit and error code show the YAML was read.
+    const kubeconfig = join(scratch, 'kubeconfig.yaml');
+    writeFileSync(
+      kubeconfig,
+      [
+        'apiVersion: v1',
+        'kind: Config',
+        'current-context: c',
+        'contexts: [{name: c, context: {cluster: k, user: u}}]',
+        'clusters: [{name: k, cluster: {server: "https://127.0.0.1:1"}}]',
+        'users: [{name: u, user: {exec: {command: x, apiVersion: client.authentication.k8s.io/v1}}}]',
+        '',
+      ].join('\n'),
+    );
+    const args = ['agent', '--network', 'default', '--node-name', 'n1', '--kubeconfig', kubeconfig];
+    const [want, got] = await Promise.all([node(DIST_CLI, args), node(bundleCli(), args)]);
+    for (const r of [want, got]) {
+      expect(r.code).toBe(1);
+      expect(r.stdout).toContain('EKUBE_CONFIG_UNSUPPORTED');
+    }
+  });
+});
