@@ -256,7 +256,8 @@ export function computeDesired(
   // A rejected peer is left out of both families.
   const rejected = rejectedPeers(self, cfg, leases);
   const sorted = [...leases]
-    .sort((a, b) => a.nodeName.localeCompare(b.nodeName))
+    // Code-unit order: node names are lowercase DNS names, where it equals localeCompare's.
+    .sort((a, b) => (a.nodeName < b.nodeName ? -1 : a.nodeName > b.nodeName ? 1 : 0))
     .filter((p) => {
       const why = rejected.get(p.nodeName);
       if (why !== undefined)
@@ -433,7 +434,11 @@ export function ownsRoute(r: ActualRoute, o: Ownership): boolean {
   if (r.table !== 254) return false;
   // Kernel text the strict parser refuses (v4-mapped IPv6) is never a route the agent wrote.
   const dst = tryCanonicalCidr(r.dst);
-  if (!dst) return false;
+  return !!dst && ownsRouteTo(r, dst, o);
+}
+
+/** ownsRoute of a main-table route whose destination is already canonical. */
+function ownsRouteTo(r: ActualRoute, dst: string, o: Ownership): boolean {
   if (o.ownSubnet && dst === tryCanonicalCidr(o.ownSubnet)) return false;
   if (o.ownSubnet6 && dst === tryCanonicalCidr(o.ownSubnet6)) return false;
   if (r.protocol === ROUTE_PROTOCOL) return true;
@@ -548,11 +553,12 @@ export function diffState(desired: DesiredState, actual: ActualState, o: Ownersh
   else if (actual.vxlan6) d.vxlan6 = 'delete';
 
   const haveRoutes = new Map<string, ActualRoute>();
-  for (const r of actual.routes) if (ownsRoute(r, o)) haveRoutes.set(tryCanonicalCidr(r.dst)!, r);
   const allRoutes = new Map<string, ActualRoute>();
   for (const r of actual.routes) {
-    const dst = tryCanonicalCidr(r.dst);
-    if (r.table === 254 && dst) allRoutes.set(dst, r);
+    const dst = r.table === 254 ? tryCanonicalCidr(r.dst) : undefined;
+    if (!dst) continue;
+    allRoutes.set(dst, r);
+    if (ownsRouteTo(r, dst, o)) haveRoutes.set(dst, r);
   }
   const wantRoutes = new Set<string>();
   for (const r of desired.routes) {

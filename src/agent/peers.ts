@@ -33,6 +33,7 @@ function timeOf(t: string | Date | undefined): number | undefined {
 }
 
 const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
+const MAC_RE_ANY_CASE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
 
 /** Why a VTEP MAC cannot belong to a peer, or undefined when it can. */
 export function macProblem(mac: string): string | undefined {
@@ -55,6 +56,8 @@ export function addressProblem(ip: string): string | undefined {
 /** Canonical text of an address or MAC, so "FD00::1"/"fd00:0::1" compare equal. */
 function keyOf(value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
+  // A MAC (six groups) is never an IPv6 address (eight, or a `::`): skip the address parser.
+  if (MAC_RE_ANY_CASE.test(value)) return value.toLowerCase();
   const ip = tryParseIp(value);
   return ip ? `${ip.family}/${ip.addr}` : value.toLowerCase();
 }
@@ -75,9 +78,17 @@ export function duplicateHolders(
   leases: readonly PeerLease[],
   field: 'vtepMAC' | 'v6VtepMAC' | 'publicIP' | 'publicIPv6',
 ): Map<string, string> {
+  return holdersInOrder([...leases].sort(olderFirst), field);
+}
+
+/** duplicateHolders of leases already sorted olderFirst. */
+function holdersInOrder(
+  sorted: readonly PeerLease[],
+  field: 'vtepMAC' | 'v6VtepMAC' | 'publicIP' | 'publicIPv6',
+): Map<string, string> {
   const first = new Map<string, string>();
   const out = new Map<string, string>();
-  for (const l of [...leases].sort(olderFirst)) {
+  for (const l of sorted) {
     const k = keyOf(l[field]);
     if (k === undefined) continue;
     const holder = first.get(k);
@@ -107,14 +118,16 @@ export function duplicateProblems(
   opts: { uniqueAddresses: boolean },
 ): Map<string, string[]> {
   const out = new Map<string, string[]>();
+  const sorted = [...leases].sort(olderFirst);
+  const byName = new Map(leases.map((l) => [l.nodeName, l]));
   const fields = [
     'vtepMAC',
     'v6VtepMAC',
     ...(opts.uniqueAddresses ? ['publicIP', 'publicIPv6'] : []),
   ] as const;
   for (const f of fields as readonly ('vtepMAC' | 'v6VtepMAC' | 'publicIP' | 'publicIPv6')[]) {
-    for (const [node, holder] of duplicateHolders(leases, f)) {
-      const l = leases.find((x) => x.nodeName === node)!;
+    for (const [node, holder] of holdersInOrder(sorted, f)) {
+      const l = byName.get(node)!;
       const list = out.get(node) ?? [];
       list.push(`${f} ${l[f]} is already published by the older lease of node ${holder}`);
       out.set(node, list);

@@ -23,18 +23,42 @@ export function bitsOf(family: Family): number {
   return family === 4 ? 32 : 128;
 }
 
-const V4_OCTET = '(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])';
-const V4 = new RegExp(`^${V4_OCTET}(\\.${V4_OCTET}){3}$`);
 /** ::ffff:0:0/96, IPv4-mapped addresses, refused like the CEL library does. */
 const V4_MAPPED = 0xffffn;
+const DOT = 46;
+const ZERO = 48;
+
+/**
+ * Dotted quad as a number: four decimal octets 0-255, no leading zeros, nothing else. Hand-rolled
+ * (no regex, no split): the agent parses every peer's addresses on every pass.
+ */
+function parseIpv4(text: string): number | undefined {
+  let n = 0;
+  let octet = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === DOT) {
+      if (digits === 0 || ++dots > 3) return undefined;
+      n = n * 256 + octet;
+      octet = 0;
+      digits = 0;
+      continue;
+    }
+    const d = c - ZERO;
+    if (d < 0 || d > 9 || (digits > 0 && octet === 0)) return undefined;
+    octet = octet * 10 + d;
+    digits++;
+    if (octet > 255) return undefined;
+  }
+  return digits === 0 || dots !== 3 ? undefined : n * 256 + octet;
+}
 
 export function tryParseIp(text: unknown): Ip | undefined {
   if (typeof text !== 'string' || text.length > 64) return undefined;
-  if (V4.test(text)) {
-    let addr = 0n;
-    for (const part of text.split('.')) addr = (addr << 8n) | BigInt(Number(part));
-    return { family: 4, addr };
-  }
+  const v4 = parseIpv4(text);
+  if (v4 !== undefined) return { family: 4, addr: BigInt(v4) };
   const addr = parseIpv6(text);
   if (addr === undefined || addr >> 32n === V4_MAPPED) return undefined;
   return { family: 6, addr };
@@ -71,14 +95,27 @@ export function tryParseCidr(text: unknown): ParsedCidr | undefined {
   if (typeof text !== 'string') return undefined;
   const slash = text.indexOf('/');
   if (slash < 0) return undefined;
-  const ip = tryParseIp(text.slice(0, slash));
-  const prefixText = text.slice(slash + 1);
-  if (!ip || !/^(0|[1-9][0-9]{0,2})$/.test(prefixText)) return undefined;
-  const prefix = Number(prefixText);
-  if (prefix > bitsOf(ip.family)) return undefined;
+  const ipText = text.slice(0, slash);
+  const ip = tryParseIp(ipText);
+  const prefix = parsePrefix(text, slash + 1);
+  if (!ip || prefix === undefined || prefix > bitsOf(ip.family)) return undefined;
   const addr = maskAddr(ip.family, ip.addr, prefix);
-  const cidr: Cidr = { family: ip.family, addr, prefix };
-  return { ...cidr, ip: ip.addr, canonical: formatCidr(cidr) === text };
+  // The prefix is canonical decimal and a parsed IPv4 is canonical text: only IPv6 text varies.
+  const canonical = addr === ip.addr && (ip.family === 4 || formatIp(6, addr) === ipText);
+  return { family: ip.family, addr, prefix, ip: ip.addr, canonical };
+}
+
+/** A prefix length in canonical decimal (0, or 1-3 digits without a leading zero). */
+function parsePrefix(text: string, from: number): number | undefined {
+  const len = text.length - from;
+  if (len < 1 || len > 3 || (len > 1 && text.charCodeAt(from) === ZERO)) return undefined;
+  let n = 0;
+  for (let i = from; i < text.length; i++) {
+    const d = text.charCodeAt(i) - ZERO;
+    if (d < 0 || d > 9) return undefined;
+    n = n * 10 + d;
+  }
+  return n;
 }
 
 /** Parses a CIDR that must be canonical; throws IpamError otherwise. */

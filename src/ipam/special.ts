@@ -41,8 +41,12 @@ export function specialRangesOverlapped(text: unknown): SpecialRange[] {
 }
 
 const V4_BROADCAST = 0xffffffffn;
-const inRange = (family: Family, addr: bigint, cidr: string): boolean => {
-  const c = parseCidr(cidr);
+/** Ranges no peer address may be in (besides unspecified and broadcast), parsed once. */
+const NOT_UNICAST: Record<Family, readonly Cidr[]> = {
+  4: ['127.0.0.0/8', '169.254.0.0/16', '224.0.0.0/4'].map((c) => parseCidr(c)),
+  6: ['fe80::/10', 'ff00::/8'].map((c) => parseCidr(c)),
+};
+const inRange = (family: Family, addr: bigint, c: Cidr): boolean => {
   const shift = BigInt((family === 4 ? 32 : 128) - c.prefix);
   return c.family === family && addr >> shift === c.addr >> shift;
 };
@@ -57,13 +61,7 @@ export function isGlobalUnicast(text: unknown): boolean {
   if (!ip) return false;
   const { family, addr } = ip;
   if (addr === 0n) return false;
-  if (family === 4) {
-    return (
-      addr !== V4_BROADCAST &&
-      !inRange(4, addr, '127.0.0.0/8') &&
-      !inRange(4, addr, '169.254.0.0/16') &&
-      !inRange(4, addr, '224.0.0.0/4')
-    );
-  }
-  return addr !== 1n && !inRange(6, addr, 'fe80::/10') && !inRange(6, addr, 'ff00::/8');
+  if (family === 4 && addr === V4_BROADCAST) return false;
+  if (family === 6 && addr === 1n) return false;
+  return !NOT_UNICAST[family].some((c) => inRange(family, addr, c));
 }

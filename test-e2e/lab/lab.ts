@@ -254,6 +254,8 @@ export class Lab {
       `agent-${nodeName}-${Date.now()}`,
       process.execPath,
       [
+        // e.g. FLOP_AGENT_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the agent.
+        ...(process.env.FLOP_AGENT_NODE_FLAGS?.split(' ').filter(Boolean) ?? []),
         CLI,
         'agent',
         '--node-name',
