@@ -6,10 +6,11 @@
  *
  * Lists the selected Nodes, then for each one allocates a subnet, creates its SubnetLease and
  * patches the Node's podCIDR, <concurrency> at a time. No informer, queue, events or status.
- * Prints {"requests": n} and exits. Imports only the client and the pool, nothing of the controller.
+ * Prints {"requests", "nodes", "cpuSeconds"} and exits. Imports only the client, the credential
+ * loader the controller uses and the pool, nothing of the controller.
  */
 import { KubeClient } from '../src/kube/client.js';
-import { clientNodeAuth, loadKubeConfig } from '../src/kube/client-node-auth.js';
+import { loadKubeAuthWithPlugins } from '../src/kube/load-auth.js';
 import { LeasePool } from '../src/controller/pool.js';
 
 const LEASES = '/apis/network.flannel-operator.io/v1alpha1/subnetleases';
@@ -24,7 +25,7 @@ async function limited<T>(items: T[], n: number, fn: (x: T) => Promise<void>): P
 
 async function main(): Promise<void> {
   const [kubeconfig, selector, network, concurrency] = process.argv.slice(2);
-  const client = new KubeClient(clientNodeAuth(loadKubeConfig({ kubeconfig })), {
+  const client = new KubeClient(await loadKubeAuthWithPlugins({ kubeconfig }), {
     userAgent: 'bench-floor',
   });
   const { items } = await client.listAll<{ metadata: { name: string } }>('/api/v1/nodes', {
@@ -45,8 +46,10 @@ async function main(): Promise<void> {
     });
     await client.patch(`/api/v1/nodes/${node}`, { spec: { podCIDR: subnet, podCIDRs: [subnet] } });
   });
+  const cpu = process.cpuUsage();
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
   process.stdout.write(
-    `${JSON.stringify({ requests: client.requestCount, nodes: items.length })}\n`,
+    `${JSON.stringify({ requests: client.requestCount, nodes: items.length, cpuSeconds })}\n`,
   );
   client.close();
 }

@@ -3,52 +3,108 @@
  * the controller's RSS, against a floor measured in the same run: a bare client process doing
  * the minimal writes (list nodes, then create lease + patch node per node) with no informer,
  * queue or status (controller-floor.ts). Both sides are timed from spawning their process: the
- * floor to its exit, the controller to the poll that sees every node's podCIDR set.
+ * floor to its exit, the controller to the poll that sees every node's podCIDR set. Each side
+ * gets a fresh control plane holding only its own n Nodes (like with like: same list size, same
+ * etcd history), and both load credentials with the same loader.
  */
 import { spawn } from 'node:child_process';
 import { startControlPlane } from '../test-e2e/harness/control-plane.js';
-import { KubeClient } from '../src/kube/client.js';
+import { KubeClient, type WatchEvent } from '../src/kube/client.js';
 import {
   applyNetwork,
-  deleteAll,
   createNodes,
   listLeases,
   listNodes,
   startController,
-  waitFor,
-  LEASES,
+  type NodeObj,
 } from '../test-e2e/controller/helpers.js';
 import type { BenchResult } from './types.js';
 import { clientNodeAuth } from '../src/kube/client-node-auth.js';
 
 const SIZES = (process.env.BENCH_CONTROLLER_SIZES ?? '1000,5000').split(',').map(Number);
 const CONCURRENCY = 16;
+const NODES = '/api/v1/nodes';
+/** Node options for both measured processes, e.g. BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof". */
+const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+
+/**
+ * Watches the selected Nodes from the bench process and resolves with the time at which every
+ * one has a podCIDR: the same done signal for floor and controller, with no polling lag and no
+ * scrapes of the measured process.
+ */
+async function allPodCIDRsSet(
+  client: KubeClient,
+  selector: string,
+  n: number,
+): Promise<{ done: Promise<number>; stop(): void }> {
+  const { items, resourceVersion } = await client.listAll<NodeObj>(NODES, {
+    labelSelector: selector,
+  });
+  const set = new Set(items.filter((x) => x.spec?.podCIDR).map((x) => x.metadata.name));
+  const abort = new AbortController();
+  const done = new Promise<number>((resolve, reject) => {
+    const fail = (err: unknown): void => {
+      if (!abort.signal.aborted) reject(err instanceof Error ? err : new Error(String(err)));
+    };
+    const query = { labelSelector: selector, resourceVersion, timeoutSeconds: 3600 };
+    const onEvent = (ev: WatchEvent<NodeObj>): boolean | undefined => {
+      if (ev.type === 'ERROR')
+        return (fail(new Error(`node watch: ${JSON.stringify(ev.object)}`)), false);
+      if (ev.object.spec?.podCIDR) set.add(ev.object.metadata.name);
+      if (set.size < n) return undefined;
+      resolve(performance.now());
+      return false;
+    };
+    if (set.size >= n) return resolve(performance.now());
+    client
+      .watch<NodeObj>(NODES, query, onEvent, { signal: abort.signal })
+      .then(() => fail(new Error('node watch ended before all podCIDRs were set')), fail);
+  });
+  return { done, stop: () => abort.abort() };
+}
 
 async function floorRun(
   client: KubeClient,
   kubeconfigPath: string,
   n: number,
-): Promise<{ seconds: number; requests: number }> {
+): Promise<{ seconds: number; requests: number; cpu: number }> {
   const names = Array.from({ length: n }, (_, i) => `floor-${i}`);
   await createNodes(client, names, { bench: 'floor' }, 32);
   const script = new URL('./controller-floor.js', import.meta.url).pathname;
+  const watch = await allPodCIDRsSet(client, 'bench=floor', n);
   const t0 = performance.now();
   const child = spawn(
     process.execPath,
-    [script, kubeconfigPath, 'bench=floor', '10.0.0.0/10', String(CONCURRENCY)],
+    [...NODE_ARGS, script, kubeconfigPath, 'bench=floor', '10.0.0.0/10', String(CONCURRENCY)],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   const code = await new Promise<number | null>((res) => child.on('exit', res));
-  const seconds = (performance.now() - t0) / 1000;
-  if (code !== 0) throw new Error(`controller floor exited with ${code}`);
-  const { requests, nodes } = JSON.parse(out) as { requests: number; nodes: number };
+  let seconds: number;
+  try {
+    if (code !== 0) throw new Error(`controller floor exited with ${code}`);
+    // Its last patch is answered before the watch may show it: give the event a moment.
+    const late = new Promise<never>((_, rej) =>
+      setTimeout(
+        () => rej(new Error('floor exited, watch never saw all podCIDRs')),
+        60_000,
+      ).unref(),
+    );
+    seconds = ((await Promise.race([watch.done, late])) - t0) / 1000;
+  } finally {
+    watch.stop();
+  }
+  const { requests, nodes, cpuSeconds } = JSON.parse(out) as {
+    requests: number;
+    nodes: number;
+    cpuSeconds: number;
+  };
   if (nodes !== n) throw new Error(`controller floor saw ${nodes}/${n} nodes`);
   const done = (await listNodes(client, 'bench=floor')).filter((x) => x.spec?.podCIDR);
   if (done.length !== n)
     throw new Error(`controller floor: ${done.length}/${n} nodes have a podCIDR`);
-  return { seconds, requests };
+  return { seconds, requests, cpu: cpuSeconds };
 }
 
 async function controllerRun(
@@ -67,27 +123,17 @@ async function controllerRun(
     { bench: 'ctrl' },
     32,
   );
+  const watch = await allPodCIDRsSet(client, 'bench=ctrl', n);
   const t0 = performance.now();
   const ctrl = await startController({
     kubeconfigPath,
     args: ['--leader-elect=false', `--write-concurrency=${CONCURRENCY}`, '--log-level=warn'],
     name: `bench-${n}`,
+    nodeArgs: NODE_ARGS,
   });
   try {
-    await waitFor(
-      `${n} allocations`,
-      async () => (await ctrl.metric('flannel_operator_controller_allocations_total')) >= n,
-      600_000,
-      100,
-    );
-    // Node patches follow each lease create; wait until the last one landed.
-    await waitFor(
-      'condition',
-      async () => (await ctrl.metric('flannel_operator_controller_node_podcidrs_set_total')) >= n,
-      60_000,
-      50,
-    );
-    const seconds = (performance.now() - t0) / 1000;
+    const exited = ctrl.exited.then((c) => Promise.reject(new Error(`controller exited (${c})`)));
+    const seconds = ((await Promise.race([watch.done, exited])) - t0) / 1000;
     const requests = await ctrl.metric('flannel_operator_controller_api_requests_total');
     const breakdown = (await ctrl.metrics())
       .split('\n')
@@ -105,55 +151,63 @@ async function controllerRun(
       throw new Error(`controller bench: ${nodes.length}/${n} nodes have a podCIDR`);
     return { seconds, requests, rss, breakdown, cpu };
   } finally {
+    watch.stop();
     await ctrl.kill('SIGTERM');
+  }
+}
+
+/** Runs `fn` against a control plane of its own, stopped afterwards. */
+async function onFreshControlPlane<T>(
+  fn: (client: KubeClient, kubeconfigPath: string) => Promise<T>,
+): Promise<T> {
+  const cp = await startControlPlane({ installCrds: true });
+  const client = new KubeClient(clientNodeAuth(cp.kubeConfig), { userAgent: 'bench' });
+  try {
+    return await fn(client, cp.kubeconfigPath);
+  } finally {
+    client.close();
+    await cp.stop();
   }
 }
 
 export async function run(): Promise<BenchResult[]> {
   const results: BenchResult[] = [];
   for (const n of SIZES) {
-    const cp = await startControlPlane({ installCrds: true });
-    const client = new KubeClient(clientNodeAuth(cp.kubeConfig), { userAgent: 'bench' });
-    try {
-      const floor = await floorRun(client, cp.kubeconfigPath, n);
-      // The floor's leases name no FlannelNetwork; the controller would (rightly) release them.
-      await deleteAll(client, LEASES, 'network.flannel-operator.io/network=floor');
-      const ctrl = await controllerRun(client, cp.kubeconfigPath, n);
-      results.push(
-        {
-          name: `lease ${n} nodes (wall time)`,
-          value: round(ctrl.seconds),
-          unit: 's',
-          floor: round(floor.seconds),
-          ratio: round(ctrl.seconds / floor.seconds),
-          notes: `from process start: list+watch, plan, create lease + patch node, status; floor = bare client process from its start: list nodes, ${CONCURRENCY} parallel writes (controller done = the 50-100 ms metrics poll that sees all podCIDRs, floor done = its exit)`,
-        },
-        {
-          name: `lease ${n} nodes (API requests)`,
-          value: ctrl.requests,
-          unit: 'requests',
-          floor: floor.requests,
-          ratio: round(ctrl.requests / floor.requests),
-          notes: `all requests the controller sent (lists, watches, writes, status, events): ${ctrl.breakdown}`,
-        },
-        {
-          name: `controller RSS after ${n} nodes`,
-          value: round(ctrl.rss / 1024 / 1024),
-          unit: 'MiB',
-          notes: 'VmRSS of the controller process',
-        },
-        {
-          name: `controller CPU to lease ${n} nodes`,
-          value: round(ctrl.cpu),
-          unit: 's',
-          notes:
-            'user+system CPU of the controller process (start, lists, watch decoding, planning, writes)',
-        },
-      );
-    } finally {
-      client.close();
-      await cp.stop();
-    }
+    const floor = await onFreshControlPlane((client, path) => floorRun(client, path, n));
+    const ctrl = await onFreshControlPlane((client, path) => controllerRun(client, path, n));
+    results.push(
+      {
+        name: `lease ${n} nodes (wall time)`,
+        value: round(ctrl.seconds),
+        unit: 's',
+        floor: round(floor.seconds),
+        ratio: round(ctrl.seconds / floor.seconds),
+        notes: `from process start: list+watch, plan, create lease + patch node, status; floor = bare client process from its start: list nodes, ${CONCURRENCY} parallel writes (controller done = the 50-100 ms metrics poll that sees all podCIDRs, floor done = its exit)`,
+      },
+      {
+        name: `lease ${n} nodes (API requests)`,
+        value: ctrl.requests,
+        unit: 'requests',
+        floor: floor.requests,
+        ratio: round(ctrl.requests / floor.requests),
+        notes: `all requests the controller sent (lists, watches, writes, status, events): ${ctrl.breakdown}`,
+      },
+      {
+        name: `controller RSS after ${n} nodes`,
+        value: round(ctrl.rss / 1024 / 1024),
+        unit: 'MiB',
+        notes: 'VmRSS of the controller process',
+      },
+      {
+        name: `controller CPU to lease ${n} nodes`,
+        value: round(ctrl.cpu),
+        unit: 's',
+        floor: round(floor.cpu),
+        ratio: round(ctrl.cpu / floor.cpu),
+        notes:
+          'user+system CPU of the controller process (start, lists, watch decoding, planning, writes, metrics scrapes); floor = the floor process to its exit',
+      },
+    );
   }
   return results;
 }

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import pino, { type Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { KubeClient } from '../kube/client.js';
-import { clientNodeAuth, loadKubeConfig } from '../kube/client-node-auth.js';
+import { loadKubeAuthWithPlugins } from '../kube/load-auth.js';
 import { LeaderElector } from '../kube/leader.js';
 import { startOpsServers, parseBindAddress, type OpsServer } from '../cmd/ops-server.js';
 import {
@@ -26,7 +26,7 @@ import { createDataplaneRollout, type DataplaneRollout } from './dataplane/index
 const USAGE = `Usage: flannel-operator controller [flags]
 
 Flags:
-  --kubeconfig PATH                 kubeconfig (default: in-cluster, then $KUBECONFIG)
+  --kubeconfig PATH                 kubeconfig (default: in-cluster, then $KUBECONFIG, then ~/.kube/config)
   --namespace NS                    namespace of the operator (leader lease, DaemonSets); default: the pod's
   --events-namespace NS             where its and the agents' Events go: default or kube-system, the only
                                     namespaces the API server takes Events about cluster-scoped objects in
@@ -190,8 +190,8 @@ export async function runController(
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const metrics = createControllerMetrics(registry);
-  const kc = loadKubeConfig({ kubeconfig: flags.kubeconfig });
-  const client = new KubeClient(clientNodeAuth(kc), {
+  const auth = await loadKubeAuthWithPlugins({ kubeconfig: flags.kubeconfig });
+  const client = new KubeClient(auth, {
     userAgent: 'flannel-operator-controller',
     metrics: metrics.client,
   });

@@ -1,8 +1,9 @@
 /**
  * What KubeClient needs to reach an API server: where it is, TLS material, request headers.
  * Two implementations: the project's own kubeconfig / in-cluster loader (`kubeconfig.ts`, used by
- * the agent, which must stay small) and an adapter over @kubernetes/client-node's KubeConfig
- * (`client-node-auth.ts`, controller and CLI: exec and auth-provider plugins).
+ * the agent, which must stay small, and the controller) and an adapter over
+ * @kubernetes/client-node's KubeConfig (`client-node-auth.ts`: the CLI, and the controller for
+ * exec and auth-provider plugins, see `load-auth.ts`).
  */
 import { FlannelOperatorError } from '../errors.js';
 

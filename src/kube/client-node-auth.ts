@@ -1,6 +1,6 @@
 /**
- * KubeAuth over @kubernetes/client-node's KubeConfig, for the controller, the CLI and tests: it
- * brings exec and auth-provider plugins (and ~80 MiB of RSS). The agent must not import this
+ * KubeAuth over @kubernetes/client-node's KubeConfig, for the CLI, tests and the controller's
+ * plugin kubeconfigs (load-auth.ts): it brings exec and auth-provider plugins (and ~80 MiB of RSS). The agent must not import this
  * module; it uses `loadKubeAuth` from kubeconfig.ts. Not re-exported from kube/index.ts for that reason.
  */
 import type https from 'node:https';

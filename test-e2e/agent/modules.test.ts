@@ -23,8 +23,15 @@ describe('agent process modules', () => {
     expect(urls.filter((u) => u.includes('@kubernetes/client-node'))).toEqual([]);
   }, 60_000);
 
-  it('the hook does see client-node where it is loaded (`flannel-operator controller`)', async () => {
-    const urls = await loadedModules(['controller', '--help']);
+  it('the hook does see client-node where it is loaded (`flannel-operator status`)', async () => {
+    const urls = await loadedModules(['status', '--help']);
     expect(urls.some((u) => u.includes('@kubernetes/client-node'))).toBe(true);
+  }, 60_000);
+
+  it('`flannel-operator controller` loads client-node only for plugin kubeconfigs, not up front', async () => {
+    const urls = await loadedModules(['controller', '--help']);
+    expect(urls.some((u) => u.endsWith('/dist/controller/controller.js'))).toBe(true);
+    expect(urls.some((u) => u.endsWith('/dist/kube/load-auth.js'))).toBe(true);
+    expect(urls.filter((u) => u.includes('@kubernetes/client-node'))).toEqual([]);
   }, 60_000);
 });

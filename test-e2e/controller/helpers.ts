@@ -53,6 +53,8 @@ export async function startController(opts: {
   args?: string[];
   logDir?: string;
   name?: string;
+  /** Options for node itself, before the script (the benchmark's --cpu-prof). */
+  nodeArgs?: string[];
 }): Promise<ControllerProcess> {
   const metricsPort = await freePort();
   const logDir = opts.logDir ?? mkdtempSync(join(tmpdir(), 'fo-ctrl-'));
@@ -61,6 +63,7 @@ export async function startController(opts: {
   const child = spawn(
     process.execPath,
     [
+      ...(opts.nodeArgs ?? []),
       CLI,
       'controller',
       '--kubeconfig',
