@@ -104,9 +104,15 @@ describe('the image bundle', () => {
     expect(load).toEqual({ code: 0, stdout: 'ok\n', stderr: '' });
   });
 
-  it('the controller does load client-node from its chunks (the check above can fail)', async () => {
-    const inputs = inputsLoaded(await loadedModules(bundleCli(), ['controller', '--help']));
+  it('the CLI does load client-node from its chunks (the check above can fail)', async () => {
+    const inputs = inputsLoaded(await loadedModules(bundleCli(), ['status', '--help']));
     expect(inputs.some((i) => i.includes('node_modules/@kubernetes/client-node/'))).toBe(true);
+  });
+
+  it('the controller loads client-node only for plugin kubeconfigs, not up front', async () => {
+    const inputs = inputsLoaded(await loadedModules(bundleCli(), ['controller', '--help']));
+    expect(inputs).toContain('dist/kube/load-auth.js');
+    expect(inputs.filter((i) => i.includes('@kubernetes/client-node'))).toEqual([]);
   });
 
   it('the agent parses a YAML kubeconfig with the external yaml package, as from dist/', async () => {
