@@ -9,7 +9,7 @@
 import { writeFileSync } from 'node:fs';
 import type { BenchResult } from './types.js';
 
-const MODULES = ['ipam', 'controller', 'agent'] as const;
+const MODULES = ['ipam', 'controller', 'agent', 'image'] as const;
 
 interface ModuleResult {
   module: string;

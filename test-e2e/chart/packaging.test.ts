@@ -1,7 +1,8 @@
 /**
- * Packaging files that cannot run here (no Docker engine): the kind end-to-end script must parse
- * (`bash -n`) and be clean under shellcheck; the Dockerfile must only COPY what exists and what
- * .dockerignore lets through, and name the one binary with its roles.
+ * Packaging files that cannot run here (no Docker engine): the kind end-to-end script and the
+ * image's rootfs script must parse (`bash -n`) and be clean under shellcheck; the Dockerfile must
+ * only COPY what exists and what .dockerignore lets through, and name the one binary with its
+ * roles. What the image holds is checked by test-e2e/image (the bundle) and hack/image/check.sh.
  */
 import { jest } from '@jest/globals';
 import { existsSync, readFileSync, statSync } from 'node:fs';
@@ -11,23 +12,20 @@ import { itNeeds } from '../harness/jest.js';
 
 jest.setTimeout(60_000);
 
-const KIND_SCRIPT = join(REPO, 'test-e2e/kind/run.sh');
+const SCRIPTS = ['test-e2e/kind/run.sh', 'hack/image/rootfs.sh', 'hack/image/check.sh'];
 
 describe('packaging', () => {
-  it('test-e2e/kind/run.sh parses and is executable', async () => {
-    expect(statSync(KIND_SCRIPT).mode & 0o111).not.toBe(0);
-    const r = await run('bash', ['-n', KIND_SCRIPT]);
+  it.each(SCRIPTS)('%s parses and is executable', async (script) => {
+    expect(statSync(join(REPO, script)).mode & 0o111).not.toBe(0);
+    const r = await run('bash', ['-n', join(REPO, script)]);
     expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
   });
 
-  itNeeds(
-    { commands: ['shellcheck'] },
-    'test-e2e/kind/run.sh is clean under shellcheck',
-    async () => {
-      const r = await run('shellcheck', ['--severity=style', '--shell=bash', KIND_SCRIPT]);
-      expect({ code: r.code, out: r.stdout + r.stderr }).toEqual({ code: 0, out: '' });
-    },
-  );
+  itNeeds({ commands: ['shellcheck'] }, 'the scripts are clean under shellcheck', async () => {
+    const paths = SCRIPTS.map((s) => join(REPO, s));
+    const r = await run('shellcheck', ['--severity=style', '--shell=bash', ...paths]);
+    expect({ code: r.code, out: r.stdout + r.stderr }).toEqual({ code: 0, out: '' });
+  });
 
   it('Dockerfile: multi-stage, COPY sources exist and pass .dockerignore, non-root, one entrypoint', () => {
     const df = readFileSync(join(REPO, 'Dockerfile'), 'utf8');
@@ -43,9 +41,12 @@ describe('packaging', () => {
     const stages = [...df.matchAll(/^FROM\s+(\S+)(?:\s+AS\s+(\S+))?/gim)].map(
       (m) => m[2] ?? 'final',
     );
-    expect(stages).toEqual(['build', 'deps', 'final']);
+    expect(stages).toEqual(['build', 'rootfs', 'final']);
     expect(df).toMatch(/^ARG NODE_IMAGE=node:20-bookworm-slim$/m);
-    expect(df).toContain('npm ci --omit=dev');
+    expect(df).not.toMatch(/^# syntax=/m); // no BuildKit frontend to fetch
+    expect(df).toMatch(/^FROM scratch$/m);
+    expect(df).toContain('hack/image/bundle.js --app /app');
+    expect(df).toContain('COPY --from=build /app /rootfs/opt/flannel-operator');
     for (const pkg of ['nftables', 'iptables', 'iproute2']) expect(df).toContain(pkg);
 
     const copies = [...df.matchAll(/^COPY\s+(?!--from)(.+)$/gm)].map((m) =>
