@@ -39,8 +39,8 @@ FROM ${NODE_IMAGE} AS rootfs
 RUN apt-get update \
  && apt-get install -y --no-install-recommends nftables iptables iproute2 \
  && rm -rf /var/lib/apt/lists/*
-COPY hack/image/rootfs.sh /usr/local/sbin/flop-rootfs
-RUN flop-rootfs /rootfs
+COPY hack/image/rootfs.sh /tmp/rootfs.sh
+RUN bash /tmp/rootfs.sh /rootfs
 COPY --from=build /app /rootfs/opt/flannel-operator
 # Fail the build here when the tree misses a file or a library (no shell runs in the final image).
 RUN for cmd in 'flannel-operator version' 'kubectl-flannel --help' 'nft --version' \
