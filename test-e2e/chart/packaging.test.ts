@@ -2,7 +2,8 @@
  * Packaging files that cannot run here (no Docker engine): the kind end-to-end script and the
  * image's rootfs script must parse (`bash -n`) and be clean under shellcheck; the Dockerfile must
  * only COPY what exists and what .dockerignore lets through, and name the one binary with its
- * roles. What the image holds is checked by test-e2e/image (the bundle) and hack/image/check.sh.
+ * roles. What the image holds is checked by test-e2e/image (the bundle, and the rootfs.sh tree in a
+ * chroot) and, on a Docker host, hack/image/check.sh.
  */
 import { jest } from '@jest/globals';
 import { existsSync, readFileSync, statSync } from 'node:fs';
