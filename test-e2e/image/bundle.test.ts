@@ -3,7 +3,8 @@
  * lay out the image's application tree (/opt/flannel-operator) in a temp dir outside the
  * repository, so nothing can resolve from the repository's node_modules, then run each role's entry
  * from it and compare with dist/. The image itself (tools, uid, size) needs Docker:
- * hack/image/check.sh.
+ * hack/image/check.sh. Any process-level suite runs against the bundle too:
+ *   node hack/image/bundle.js --app /tmp/app && FLOP_CLI=/tmp/app/dist/cli/main.js npx jest ...
  */
 import { jest } from '@jest/globals';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
