@@ -68,6 +68,9 @@ tools=(
   # does not serve. Its original home, containernetworking/plugins v0.9.1 plugins/meta/flannel, reads the
   # same /run/flannel/subnet.env contract and delegates to bridge + host-local, so we build that one.
   # It sits in its own module (flannel-cni/) because v0.9.1's dependencies clash with v1.9.1's.
+  # wireguard-go: the userspace WireGuard the agent falls back to on kernels without WireGuard
+  # (this machine's); the netns lab's wireguard suite runs it.
+  "wireguard-go|wireguard-go|golang.zx2c4.com/wireguard|"
   "flannel|flannel-cni|github.com/containernetworking/plugins/plugins/meta/flannel|$flannel_ldflags"
 )
 if [[ -d "$here/local" ]]; then

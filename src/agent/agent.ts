@@ -48,6 +48,10 @@ import {
 } from './node-state.js';
 import type { RuleInput } from './netfilter/render.js';
 import type { AgentMetrics } from './metrics.js';
+import { WG_DEVICE, WG_DEVICE_V6 } from './wireguard/desired.js';
+import { WireguardDevices } from './wireguard/device.js';
+import { DEFAULT_WIREGUARD_KEY_FILE, loadOrCreateKey } from './wireguard/keys.js';
+import { programWireguard, readPsk, type WgSecrets } from './wireguard/program.js';
 
 export interface AgentOptions {
   nodeName: string;
@@ -62,6 +66,14 @@ export interface AgentOptions {
   netfilter?: NetfilterMode;
   resyncMs: number;
   debounceMs?: number;
+  /** wireguard: private key file (created 0600 in a 0700 directory when absent). */
+  wireguardKeyFile?: string;
+  /** wireguard: a key to adopt when the key file is absent (upstream's /run/flannel/wgkey). */
+  wireguardImportKey?: string;
+  /** wireguard: file holding the network's pre-shared key (the mounted Secret). */
+  wireguardPskFile?: string;
+  /** wireguard: the userspace implementation for kernels without WireGuard. */
+  wireguardGo?: string;
 }
 
 interface Node {
@@ -74,6 +86,13 @@ export type AgentKernel = Pick<
   Kernel,
   'underlay' | 'underlayV6' | 'readState' | 'deleteLink' | 'ensureVxlan' | 'applyDiff' | 'close'
 >;
+
+/** The tunnel devices of a network (IPv4 name, IPv6 name): the kernel reads both every pass. */
+function tunnelDevices(cfg: AgentNetworkConfig): [string, string] {
+  return cfg.type === 'wireguard'
+    ? [WG_DEVICE, WG_DEVICE_V6]
+    : [vxlanDeviceName(cfg.vni), vxlan6DeviceName(cfg.vni)];
+}
 
 /** Something that says "the kernel may have drifted": rtnetlink and nftables monitors. */
 export interface ChangeSource {
@@ -101,7 +120,14 @@ export interface AgentDeps {
   netfilter?: AgentNetfilter;
   /** Default: reads and writes /proc/sys; injected by tests that must not touch the host. */
   ensureSysctl?: typeof ensureSysctl;
+  /** Link calls of the WireGuard backend; default: `kernel` (the rtnetlink Kernel). */
+  wireguardKernel?: WireguardKernel;
 }
+
+type WireguardKernel = Pick<
+  Kernel,
+  'linkState' | 'createWireguardLink' | 'configureLink' | 'deleteLink'
+>;
 
 /**
  * The per-node agent: publishes this node's backend data to its lease, and keeps the kernel
@@ -134,6 +160,9 @@ export class Agent {
   /** Address families whose netfilter rules were last applied (others get removed). */
   private ruleFamilies?: string;
   private readonly sysctlOff = new Set<string>();
+  private wireguard?: WireguardDevices;
+  /** wireguard: key file and public key of this pass (re-read every pass: rotation). */
+  private wgSecrets?: WgSecrets;
 
   constructor(
     private readonly opts: AgentOptions,
@@ -315,8 +344,9 @@ export class Agent {
     }
     // From here on a failure is reported on this lease (Ready=False, Warning Event).
     this.current = { lease, cfg };
-    // Always read flannel-v6 too, so one left behind by a former dual-stack config is removed.
-    const actual = await this.kernel.readState(vxlanDeviceName(cfg.vni), vxlan6DeviceName(cfg.vni));
+    // Always read the v6 device too, so one left behind by a former dual-stack config is removed.
+    const actual = await this.kernel.readState(...tunnelDevices(cfg));
+    if (cfg.type === 'wireguard') await this.loadWireguardSecrets(cfg);
     const state = nodeDesiredState({
       network: net,
       lease,
@@ -355,7 +385,46 @@ export class Agent {
       deviceV6MAC: actual.vxlan6?.mac,
       vtepMAC: this.vtepMAC,
       v6VtepMAC: this.v6VtepMAC,
+      publicKey: this.wgSecrets?.key.publicKey,
     };
+  }
+
+  /** The key pair (created once per node, reused after) and the pre-shared key, if any. */
+  private async loadWireguardSecrets(cfg: AgentNetworkConfig): Promise<void> {
+    const file = this.opts.wireguardKeyFile ?? DEFAULT_WIREGUARD_KEY_FILE;
+    const key = await loadOrCreateKey(file, this.opts.wireguardImportKey || undefined);
+    if (key.origin !== 'existing' || key.publicKey !== this.wgSecrets?.key.publicKey)
+      this.log.info({ file, publicKey: key.publicKey, origin: key.origin }, 'wireguard key pair');
+    let psk: WgSecrets['psk'];
+    if (cfg.wireguard?.psk) {
+      if (!this.opts.wireguardPskFile)
+        throw new AgentError(
+          'the network sets pskSecretRef but this agent has no --wireguard-psk-file (the controller mounts the Secret)',
+          'EAGENT_WIREGUARD_PSK',
+        );
+      psk = await readPsk(this.opts.wireguardPskFile);
+    }
+    this.wgSecrets = { key, ...(psk ? { psk } : {}) };
+  }
+
+  /** The WireGuard devices and peers (kernel or wireguard-go, both through `wg`). */
+  private async programWireguardDevices(state: NodeState): Promise<number> {
+    const kernel = this.deps.wireguardKernel ?? (this.kernel as unknown as WireguardKernel);
+    this.wireguard ??= new WireguardDevices(kernel, {
+      wireguardGo: this.opts.wireguardGo,
+      logger: this.log,
+    });
+    const changes = await programWireguard(
+      this.wireguard,
+      kernel,
+      state.desired.wireguard ?? [],
+      this.wgSecrets!,
+      this.log,
+    );
+    const impl = this.wireguard.inUse;
+    for (const i of ['kernel', 'userspace'] as const)
+      this.deps.metrics.wireguardImplementation.set({ implementation: i }, impl === i ? 1 : 0);
+    return changes;
   }
 
   /** Devices first (a recreated device loses its neighbors and FDB), then routes/neigh/FDB. */
@@ -364,6 +433,11 @@ export class Agent {
     const read = (): Promise<ActualState> => this.kernel.readState(own.vxlanDev, own.vxlanDev6);
     let diff = diffState(desired, actual, own);
     let changes = 0;
+    if (state.cfg.type === 'wireguard') {
+      changes += await this.programWireguardDevices(state);
+      // A device created now has none of its routes yet.
+      if (changes) diff = diffState(desired, await read(), own);
+    }
     for (const [action, dev, spec] of [
       [diff.vxlan, own.vxlanDev, desired.vxlan],
       [diff.vxlan6 ?? 'ok', own.vxlanDev6!, desired.vxlan6],
@@ -501,8 +575,8 @@ export class Agent {
     // Peers count once each (the IPv6 half of a dual-stack peer is not a second peer); an
     // IPv6-only network counts its IPv6 peers.
     const counted = desired.peers.filter((p) => (cfg.network ? !p.family : p.family === 'ipv6'));
-    m.peers.set({ mode: 'vxlan' }, counted.filter((p) => p.mode === 'vxlan').length);
-    m.peers.set({ mode: 'host-gw' }, counted.filter((p) => p.mode === 'host-gw').length);
+    for (const mode of ['vxlan', 'host-gw', 'wireguard'] as const)
+      m.peers.set({ mode }, counted.filter((p) => p.mode === mode).length);
     m.pending.set(desired.pending.length);
     m.programSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
     if (changes > 0)
@@ -515,6 +589,12 @@ export class Agent {
         },
         'dataplane reconciled',
       );
+  }
+
+  /** The backend as the Ready message names it; wireguard says which implementation runs. */
+  private backendText(cfg: AgentNetworkConfig): string {
+    if (cfg.type !== 'wireguard' || !this.wireguard?.inUse) return cfg.type;
+    return `wireguard (${this.wireguard.inUse === 'kernel' ? 'kernel' : 'userspace wireguard-go'})`;
   }
 
   /** Warns (once per change) about peers refused as hostile or conflicting (peers.ts). */
@@ -542,6 +622,7 @@ export class Agent {
     // An IPv6-only network publishes no IPv4 data (no publicIP, no flannel.<vni> MAC).
     const v4MAC = cfg.network && cfg.type === 'vxlan' ? this.vtepMAC : undefined;
     const publicIP = cfg.network ? this.publicIP : undefined;
+    const publicKey = this.wgSecrets?.key.publicKey;
     const backend =
       cfg.type === 'vxlan'
         ? {
@@ -550,7 +631,9 @@ export class Agent {
             ...(v6MAC ? { v6VtepMAC: v6MAC } : {}),
             vni: cfg.vni,
           }
-        : { type: 'host-gw' as const };
+        : cfg.type === 'wireguard'
+          ? { type: 'wireguard' as const, ...(publicKey ? { publicKey } : {}) }
+          : { type: 'host-gw' as const };
     const publicIPv6 = dual ? this.publicIPv6 : undefined;
     const gen = lease.metadata.generation;
     const blocked = this.forwardingBlocked;
@@ -590,7 +673,7 @@ export class Agent {
             )
           : blocked
             ? `${cfg.type} dataplane programmed on ${this.opts.nodeName}, but another netfilter chain drops forwarded pod traffic (see ForwardingBlocked)`
-            : `${cfg.type} dataplane programmed on ${this.opts.nodeName}`,
+            : `${this.backendText(cfg)} dataplane programmed on ${this.opts.nodeName}`,
       },
       {
         type: 'ForwardingBlocked',

@@ -9,6 +9,7 @@ import {
   tryCanonicalIp,
 } from '../ipam/index.js';
 import { rejectedPeers } from './peers.js';
+import { addWireguard, type WgDeviceSpec } from './wireguard/desired.js';
 
 /**
  * Pure model of the kernel state the agent owns, and the diff against what the kernel has.
@@ -22,7 +23,7 @@ export const VXLAN_OVERHEAD = 50;
 /** Bytes of outer headers VXLAN adds over an IPv6 underlay (40 IPv6 + 8 UDP + 8 VXLAN + 14 Ethernet). */
 export const VXLAN6_OVERHEAD = 70;
 
-export type BackendType = 'vxlan' | 'host-gw';
+export type BackendType = 'vxlan' | 'host-gw' | 'wireguard';
 
 export interface UnderlayInfo {
   name: string;
@@ -49,6 +50,8 @@ export interface SelfInfo {
   subnetV6?: string;
   publicIPv6?: string;
   v6VtepMAC?: string;
+  /** wireguard: this node's public key (one key pair for both devices). */
+  publicKey?: string;
 }
 
 export interface NetworkConfig {
@@ -61,6 +64,18 @@ export interface NetworkConfig {
   mtu?: number;
   /** IPv6 pod network of a dual-stack or IPv6-only FlannelNetwork. */
   ipv6Network?: string;
+  /** wireguard options with their defaults applied. */
+  wireguard?: WireguardConfig;
+}
+
+export interface WireguardConfig {
+  listenPort: number;
+  listenPortV6: number;
+  /** Seconds; 0 disables. */
+  keepalive: number;
+  mode: 'separate' | 'auto' | 'ipv4' | 'ipv6';
+  /** The network names a pre-shared key (pskSecretRef). */
+  psk: boolean;
 }
 
 /** What the agent needs to know about one lease (own or remote). */
@@ -72,6 +87,8 @@ export interface PeerLease {
   ipv6Subnet?: string;
   publicIPv6?: string;
   v6VtepMAC?: string;
+  /** wireguard public key the peer published. */
+  publicKey?: string;
   /** Lease is being deleted: treat as gone. */
   deleting?: boolean;
   /** Lease creationTimestamp (ms): the older lease keeps a VTEP MAC two leases publish. */
@@ -110,7 +127,7 @@ export interface FdbSpec {
   dst: string;
 }
 
-export type PeerMode = 'vxlan' | 'host-gw';
+export type PeerMode = 'vxlan' | 'host-gw' | 'wireguard';
 export interface PeerPlan {
   nodeName: string;
   subnet: string;
@@ -134,6 +151,8 @@ export interface DesiredState {
   fdb: FdbSpec[];
   peers: PeerPlan[];
   pending: PendingPeer[];
+  /** wireguard: flannel-wg (and flannel-wg-v6 in the separate mode) with their peers. */
+  wireguard?: WgDeviceSpec[];
   /** MTU handed to pods (FLANNEL_MTU). */
   podMTU: number;
 }
@@ -264,6 +283,10 @@ export function computeDesired(
         state.pending.push({ nodeName: p.nodeName, reason: `rejected: ${why}`, rejected: true });
       return why === undefined;
     });
+  if (cfg.type === 'wireguard') {
+    addWireguard(state, self, cfg, sorted);
+    return state;
+  }
   if (cfg.ipv6Network && self.subnetV6) addIPv6(state, self, cfg, sorted);
   if (v4) addIPv4(state, self, cfg, sorted);
   return state;

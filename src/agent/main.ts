@@ -17,6 +17,7 @@ import { parseBindAddress, startOpsServers } from '../cmd/ops-server.js';
 import { Agent, type AgentOptions } from './agent.js';
 import { DEFAULT_CNI_CONF_DIR, DEFAULT_SUBNET_FILE } from './files.js';
 import { createAgentMetrics } from './metrics.js';
+import { DEFAULT_WIREGUARD_KEY_FILE, UPSTREAM_WIREGUARD_KEY_FILE } from './wireguard/keys.js';
 
 const USAGE = `Usage: flannel-operator agent --network NAME [flags]
 
@@ -38,6 +39,14 @@ Flags:
   --metrics-bind-address ADDR       /metrics, "0" disables (default :9101)
   --health-probe-bind-address ADDR  /healthz and /readyz (default :9102)
   --resync-period D                 full kernel resync period, e.g. 10s (default 10s)
+  --wireguard-key-file PATH         wireguard: this node's private key, created once (mode 0600,
+                                    directory 0700) and reused (default ${DEFAULT_WIREGUARD_KEY_FILE})
+  --wireguard-import-key PATH       wireguard: key adopted when the key file is absent, so a node
+                                    migrated from flannel keeps its public key (default
+                                    ${UPSTREAM_WIREGUARD_KEY_FILE}; "" disables)
+  --wireguard-psk-file PATH         wireguard: the network's pre-shared key (the mounted Secret)
+  --wireguard-go PATH               wireguard: userspace implementation used when the kernel has
+                                    no WireGuard (default: wireguard-go on $PATH)
   --log-level LEVEL                 trace|debug|info|warn|error (default info)
 `;
 
@@ -70,6 +79,10 @@ export function parseFlags(
     'health-probe-bind-address': { type: 'string' },
     'resync-period': { type: 'string' },
     'log-level': { type: 'string' },
+    'wireguard-key-file': { type: 'string' },
+    'wireguard-import-key': { type: 'string' },
+    'wireguard-psk-file': { type: 'string' },
+    'wireguard-go': { type: 'string' },
   });
   if (values.help) return 'help';
   const nodeName = values['node-name'] ?? env.NODE_NAME;
@@ -96,6 +109,10 @@ export function parseFlags(
     metricsBindAddress: values['metrics-bind-address'] ?? ':9101',
     healthProbeBindAddress: values['health-probe-bind-address'] ?? ':9102',
     logLevel: logLevel(values['log-level']),
+    wireguardKeyFile: values['wireguard-key-file'] ?? DEFAULT_WIREGUARD_KEY_FILE,
+    wireguardImportKey: values['wireguard-import-key'] ?? UPSTREAM_WIREGUARD_KEY_FILE,
+    wireguardPskFile: values['wireguard-psk-file'],
+    wireguardGo: values['wireguard-go'],
   };
   parseBindAddress(flags.metricsBindAddress);
   parseBindAddress(flags.healthProbeBindAddress);

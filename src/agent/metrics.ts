@@ -9,6 +9,7 @@ export interface AgentMetrics {
   resyncs: Counter<'trigger'>;
   kernelOps: Counter<'op'>;
   forwardingBlocked: Gauge;
+  wireguardImplementation: Gauge<'implementation'>;
 }
 
 export function createAgentMetrics(registry: Registry): AgentMetrics {
@@ -56,6 +57,12 @@ export function createAgentMetrics(registry: Registry): AgentMetrics {
     forwardingBlocked: new Gauge({
       name: 'flannel_agent_forwarding_blocked',
       help: 'Foreign nftables forward-hook chains (per address family) that drop pod traffic',
+      registers: [registry],
+    }),
+    wireguardImplementation: new Gauge({
+      name: 'flannel_agent_wireguard_implementation',
+      help: 'WireGuard implementation serving the devices: 1 for kernel or userspace (wireguard-go)',
+      labelNames: ['implementation'],
       registers: [registry],
     }),
   };

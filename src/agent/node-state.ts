@@ -13,7 +13,9 @@ import {
   type Ownership,
   type SelfInfo,
   type UnderlayInfo,
+  type WireguardConfig,
 } from './desired.js';
+import { WG_DEVICE, WG_DEVICE_V6, WIREGUARD_CONFIG_DEFAULTS } from './wireguard/desired.js';
 import type { SubnetEnv } from './files.js';
 import { peerOfLease } from './peers.js';
 import type { RuleInput } from './netfilter/render.js';
@@ -56,6 +58,19 @@ export function networkConfig(fn: FlannelNetwork): AgentNetworkConfig {
       ? canonicalCidr(fn.spec.ipv6Network, 'ipv6Network', 6)
       : undefined,
     ipMasq: fn.spec.ipMasq ?? true,
+    ...(b.type === 'wireguard' ? { wireguard: wireguardOptions(b) } : {}),
+  };
+}
+
+/** The wireguard options with upstream's defaults. */
+function wireguardOptions(b: FlannelNetwork['spec']['backend']): WireguardConfig {
+  const d = WIREGUARD_CONFIG_DEFAULTS;
+  return {
+    listenPort: b.listenPort ?? d.listenPort,
+    listenPortV6: b.listenPortV6 ?? d.listenPortV6,
+    keepalive: b.persistentKeepaliveInterval ?? d.keepalive,
+    mode: b.mode ?? d.mode,
+    psk: b.pskSecretRef !== undefined,
   };
 }
 
@@ -81,6 +96,8 @@ export interface NodeInfo {
   /** MACs already chosen (the agent keeps its first choice while it runs). */
   vtepMAC?: string;
   v6VtepMAC?: string;
+  /** wireguard: this node's public key (from its key file). */
+  publicKey?: string;
 }
 
 export interface NodeStateInput {
@@ -150,14 +167,17 @@ export function nodeDesiredState(input: NodeStateInput): NodeState {
           deriveV6VtepMAC(node.nodeName, cfg.vni),
         ))
       : undefined,
+    ...(cfg.type === 'wireguard' ? { publicKey: node.publicKey } : {}),
   };
   const desired = computeDesired(self, cfg, input.leases.map(toPeer));
+  const wg = cfg.type === 'wireguard';
+  // The tunnel devices whose leftover routes inside the network are the agent's.
   const ownership: Ownership = {
     network: cfg.network,
-    vxlanDev: vxlanDeviceName(cfg.vni),
+    vxlanDev: wg ? WG_DEVICE : vxlanDeviceName(cfg.vni),
     ownSubnet: subnet,
     network6: cfg.ipv6Network,
-    vxlanDev6: vxlan6DeviceName(cfg.vni),
+    vxlanDev6: wg ? WG_DEVICE_V6 : vxlan6DeviceName(cfg.vni),
     ownSubnet6: subnetV6,
   };
   const rules: RuleInput[] =

@@ -1,13 +1,18 @@
 import { isGlobalUnicast } from '../ipam/special.js';
 import { tryParseIp } from '../ipam/cidr.js';
-import { BACKEND_REJECTED, type SubnetLease } from '../api/index.js';
+import {
+  BACKEND_REJECTED,
+  ZERO_WIREGUARD_KEY,
+  isWireguardKey,
+  type SubnetLease,
+} from '../api/index.js';
 import type { NetworkConfig, PeerLease, SelfInfo } from './desired.js';
 
 /**
  * Which peers the agent refuses to program, and why. Every lease status field is written by
  * that node's agent, so a compromised node can publish anything there: another node's VTEP MAC
  * (its FDB entry would take that node's traffic), a loopback or multicast publicIP, this node's
- * own address. Pure, shared with the controller, which flags the same leases for humans.
+ * own address, another node's or this node's WireGuard public key. Pure, shared with the controller, which flags the same leases for humans.
  */
 
 export function peerOfLease(l: SubnetLease): PeerLease {
@@ -19,6 +24,7 @@ export function peerOfLease(l: SubnetLease): PeerLease {
     ipv6Subnet: l.spec.ipv6Subnet,
     publicIPv6: l.status?.publicIPv6,
     v6VtepMAC: l.status?.backend?.v6VtepMAC,
+    publicKey: l.status?.backend?.publicKey,
     deleting: !!l.metadata.deletionTimestamp,
     created: timeOf(l.metadata.creationTimestamp),
     rejected: l.status?.conditions?.find((c) => c.type === BACKEND_REJECTED && c.status === 'True')
@@ -53,12 +59,21 @@ export function addressProblem(ip: string): string | undefined {
   return undefined;
 }
 
+/** Why a text cannot be a peer's WireGuard public key, or undefined when it can. */
+export function publicKeyProblem(key: string): string | undefined {
+  if (!isWireguardKey(key)) return 'is not a WireGuard public key (32 bytes in base64)';
+  if (key === ZERO_WIREGUARD_KEY) return 'is the all-zero key';
+  return undefined;
+}
+
 /** Canonical text of an address or MAC, so "FD00::1"/"fd00:0::1" compare equal. */
 function keyOf(value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
   // A MAC (six groups) is never an IPv6 address (eight, or a `::`): skip the address parser.
   if (MAC_RE_ANY_CASE.test(value)) return value.toLowerCase();
   const ip = tryParseIp(value);
+  // WireGuard keys are case-sensitive base64; MACs are not.
+  if (isWireguardKey(value)) return `key/${value}`;
   return ip ? `${ip.family}/${ip.addr}` : value.toLowerCase();
 }
 
@@ -70,22 +85,21 @@ export function olderFirst(a: PeerLease, b: PeerLease): number {
   );
 }
 
+type UniqueField = 'vtepMAC' | 'v6VtepMAC' | 'publicIP' | 'publicIPv6' | 'publicKey';
+
 /**
  * For a field that must be unique across leases: each lease that repeats a value an older lease
  * already holds, mapped to that older lease's node. The older lease keeps the value.
  */
 export function duplicateHolders(
   leases: readonly PeerLease[],
-  field: 'vtepMAC' | 'v6VtepMAC' | 'publicIP' | 'publicIPv6',
+  field: UniqueField,
 ): Map<string, string> {
   return holdersInOrder([...leases].sort(olderFirst), field);
 }
 
 /** duplicateHolders of leases already sorted olderFirst. */
-function holdersInOrder(
-  sorted: readonly PeerLease[],
-  field: 'vtepMAC' | 'v6VtepMAC' | 'publicIP' | 'publicIPv6',
-): Map<string, string> {
+function holdersInOrder(sorted: readonly PeerLease[], field: UniqueField): Map<string, string> {
   const first = new Map<string, string>();
   const out = new Map<string, string>();
   for (const l of sorted) {
@@ -109,6 +123,9 @@ export function leaseFieldProblems(l: PeerLease): string[] {
     const p = l[f] !== undefined ? macProblem(l[f]) : undefined;
     if (p) out.push(`${f} ${l[f]} ${p}`);
   }
+  const k = l.publicKey !== undefined ? publicKeyProblem(l.publicKey) : undefined;
+  // The text is hostile input: quote at most a key's length of it.
+  if (k) out.push(`publicKey ${JSON.stringify(l.publicKey!.slice(0, 44))} ${k}`);
   return out;
 }
 
@@ -123,9 +140,10 @@ export function duplicateProblems(
   const fields = [
     'vtepMAC',
     'v6VtepMAC',
+    'publicKey',
     ...(opts.uniqueAddresses ? ['publicIP', 'publicIPv6'] : []),
   ] as const;
-  for (const f of fields as readonly ('vtepMAC' | 'v6VtepMAC' | 'publicIP' | 'publicIPv6')[]) {
+  for (const f of fields as readonly UniqueField[]) {
     for (const [node, holder] of holdersInOrder(sorted, f)) {
       const l = byName.get(node)!;
       const list = out.get(node) ?? [];
@@ -167,6 +185,9 @@ export function rejectedPeers(
     for (const f of ['vtepMAC', 'v6VtepMAC'] as const)
       if (p[f] !== undefined && ownMACs.has(keyOf(p[f])))
         reject(p.nodeName, `${f} ${p[f]} is this node's own VTEP MAC`);
+    // A peer with our key would make WireGuard drop the device's own traffic for that subnet.
+    if (self.publicKey !== undefined && p.publicKey === self.publicKey)
+      reject(p.nodeName, `publicKey ${p.publicKey} is this node's own WireGuard public key`);
   }
   const dups = duplicateProblems(peers, {
     uniqueAddresses: cfg.type === 'host-gw' || cfg.directRouting,

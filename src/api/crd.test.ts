@@ -68,7 +68,7 @@ describe('generated CRDs', () => {
     expect(backend.default).toEqual({});
     const bp = backend.properties as Record<string, JsonSchema>;
     expect(bp.type!.default).toBe('vxlan');
-    expect(bp.type!.enum).toEqual(['vxlan', 'host-gw']);
+    expect(bp.type!.enum).toEqual(['vxlan', 'host-gw', 'wireguard']);
     expect(bp.vni).toMatchObject({
       default: 1,
       type: 'integer',

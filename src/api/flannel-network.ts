@@ -1,5 +1,11 @@
 import { z } from 'zod';
-import { conditionSchema, conditionsMeta, labelSelectorSchema, type ObjectMeta } from './common.js';
+import {
+  conditionSchema,
+  conditionsMeta,
+  dnsSubdomainRule,
+  labelSelectorSchema,
+  type ObjectMeta,
+} from './common.js';
 import { withRules, type Rule } from './rules.js';
 import {
   celCidrOf,
@@ -43,14 +49,44 @@ import { invalidCidrMessage } from '../ipam/text.js';
 const MAX_ADDR_TEXT = 64;
 const MAX_RESERVED = 64;
 
-export const backendTypeSchema = z.enum(['vxlan', 'host-gw']);
+export const backendTypeSchema = z.enum(['vxlan', 'host-gw', 'wireguard']);
 export type BackendType = z.infer<typeof backendTypeSchema>;
+
+/** Upstream's wireguard modes: two tunnels (one per family), or one tunnel carrying both. */
+export const wireguardModeSchema = z.enum(['separate', 'auto', 'ipv4', 'ipv6']);
+export type WireguardMode = z.infer<typeof wireguardModeSchema>;
+export const WIREGUARD_DEFAULTS = {
+  listenPort: 51820,
+  listenPortV6: 51821,
+  persistentKeepaliveInterval: 0,
+  mode: 'separate',
+} as const;
 
 type BackendShape = {
   type: BackendType;
   directRouting: boolean;
   gbp: boolean;
+  listenPort?: number | undefined;
+  listenPortV6?: number | undefined;
+  persistentKeepaliveInterval?: number | undefined;
+  pskSecretRef?: unknown;
+  mode?: WireguardMode | undefined;
 };
+
+const WIREGUARD_FIELDS = [
+  'listenPort',
+  'listenPortV6',
+  'persistentKeepaliveInterval',
+  'pskSecretRef',
+  'mode',
+] as const;
+
+const wireguardOnlyRules: Rule<BackendShape>[] = WIREGUARD_FIELDS.map((f) => ({
+  rule: `!has(self.${f}) || !has(self.type) || self.type == 'wireguard'`,
+  message: `${f} requires backend type wireguard`,
+  fieldPath: `.${f}`,
+  check: (b: BackendShape) => b[f] === undefined || b.type === 'wireguard',
+}));
 
 const backendRules: Rule<BackendShape>[] = [
   {
@@ -65,7 +101,41 @@ const backendRules: Rule<BackendShape>[] = [
     fieldPath: '.gbp',
     check: (b) => !b.gbp || b.type === 'vxlan',
   },
+  ...wireguardOnlyRules,
+  {
+    // Both devices of the separate mode listen on every address: one port each.
+    rule:
+      `(has(self.listenPort) ? self.listenPort : ${WIREGUARD_DEFAULTS.listenPort}) != ` +
+      `(has(self.listenPortV6) ? self.listenPortV6 : ${WIREGUARD_DEFAULTS.listenPortV6})`,
+    message: 'listenPort and listenPortV6 must differ (defaults 51820 and 51821)',
+    fieldPath: '.listenPortV6',
+    check: (b) =>
+      (b.listenPort ?? WIREGUARD_DEFAULTS.listenPort) !==
+      (b.listenPortV6 ?? WIREGUARD_DEFAULTS.listenPortV6),
+  },
 ];
+
+/**
+ * The pre-shared key lives in a Secret in the operator's namespace (never in the FlannelNetwork,
+ * which every reader of cluster-scoped objects sees). The controller mounts it into the agent
+ * pods; the agent's service account cannot read Secrets at all.
+ */
+export const pskSecretRefSchema = z
+  .object({
+    name: withRules(z.string().min(1).max(253), [
+      dnsSubdomainRule('pskSecretRef.name', 'a Secret name'),
+    ]),
+    key: z
+      .string()
+      .min(1)
+      .max(253)
+      .regex(/^[-._a-zA-Z0-9]+$/)
+      .default('psk')
+      .describe('Key in the Secret holding the base64 key (`wg genpsk`). Default psk.'),
+  })
+  .describe(
+    "Secret in the operator's namespace holding a WireGuard pre-shared key, mounted into the agent pods.",
+  );
 
 const backendTypeRules: Rule<BackendType>[] = [
   {
@@ -75,11 +145,15 @@ const backendTypeRules: Rule<BackendType>[] = [
   },
 ];
 
+function port(description: string) {
+  return z.number().int().min(1).max(65535).optional().describe(description);
+}
+
 export const backendSchema = withRules(
   z.object({
     type: withRules(backendTypeSchema, backendTypeRules, {
       description:
-        'vxlan encapsulates; host-gw routes via the node IPs and needs all nodes on one L2 segment. Immutable.',
+        'vxlan encapsulates; host-gw routes via the node IPs and needs all nodes on one L2 segment; wireguard encrypts (kernel WireGuard, else wireguard-go). Immutable.',
     }).default('vxlan'),
     vni: z
       .number()
@@ -102,13 +176,32 @@ export const backendSchema = withRules(
       .max(65535)
       .optional()
       .describe(
-        'Pod MTU. When unset: underlay MTU minus the encapsulation overhead (50 for vxlan).',
+        'Pod MTU. When unset: underlay MTU minus the encapsulation overhead (vxlan 50; wireguard 60 over IPv4, 80 over IPv6).',
       ),
     directRouting: z
       .boolean()
       .default(false)
       .describe('vxlan only: route directly (host-gw style) to peers on the same L2 subnet.'),
     gbp: z.boolean().default(false).describe('vxlan only: VXLAN Group Based Policy extension.'),
+    listenPort: port('wireguard only: UDP port of flannel-wg (default 51820).'),
+    listenPortV6: port(
+      'wireguard only: UDP port of flannel-wg-v6 in the separate mode (default 51821).',
+    ),
+    persistentKeepaliveInterval: z
+      .number()
+      .int()
+      .min(0)
+      .max(65535)
+      .optional()
+      .describe('wireguard only: seconds between keepalives to each peer; 0 (default) disables.'),
+    pskSecretRef: pskSecretRefSchema.optional(),
+    mode: wireguardModeSchema
+      .optional()
+      .describe(
+        'wireguard only, dual-stack: separate (default: flannel-wg for IPv4, flannel-wg-v6 for IPv6), ' +
+          'or one tunnel flannel-wg for both families reaching peers over ipv4, ipv6, or auto (IPv4 ' +
+          'unless only public IPv6 addresses are on both ends).',
+      ),
   }),
   backendRules,
   { description: 'How nodes reach each other.' },
@@ -203,7 +296,7 @@ function addressRules(f: FamilyFields, field: string): Rule<string>[] {
 }
 
 /** The pool fields the rules check: the same ones the IPAM reads. */
-type SpecShape = PoolSpec;
+type SpecShape = PoolSpec & { backend?: { mode?: WireguardMode | undefined } | undefined };
 
 function familySpecRules(f: FamilyFields): Rule<SpecShape>[] {
   const net = `self.${f.net}`;
@@ -348,6 +441,12 @@ const specRules: Rule<SpecShape>[] = [
   },
   ...familySpecRules(IPV4_FIELDS),
   ...familySpecRules(IPV6_FIELDS),
+  ...(['ipv4', 'ipv6'] as const).map((m): Rule<SpecShape> => ({
+    rule: `!has(self.backend) || !has(self.backend.mode) || self.backend.mode != '${m}' || has(self.${m === 'ipv4' ? 'network' : 'ipv6Network'})`,
+    message: `backend mode ${m} requires ${m === 'ipv4' ? 'network' : 'ipv6Network'}: the tunnel reaches peers over their ${m === 'ipv4' ? 'IPv4' : 'IPv6'} addresses`,
+    fieldPath: '.backend.mode',
+    check: (s) => s.backend?.mode !== m || (m === 'ipv4' ? s.network : s.ipv6Network) !== undefined,
+  })),
   {
     rule:
       '!has(self.reservedSubnets) || self.reservedSubnets.all(r, !isCIDR(r) || ' +

@@ -4,3 +4,4 @@ export * from './flannel-network.js';
 export * from './subnet-lease.js';
 export * from './names.js';
 export * from './parse.js';
+export * from './wireguard-key.js';

@@ -14,6 +14,7 @@ import {
   unicastRule,
 } from './cel.js';
 import type { Family } from '../ipam/cidr.js';
+import { wireguardKeyRules } from './wireguard-key.js';
 
 /**
  * SubnetLease: the subnet one node holds in one FlannelNetwork.
@@ -114,6 +115,10 @@ export const subnetLeaseStatusSchema = z
           description: "MAC of this node's flannel-v6.<vni> device.",
         }).optional(),
         vni: z.number().int().min(0).max(16777215).optional(),
+        publicKey: withRules(z.string().max(44), wireguardKeyRules('publicKey'), {
+          description:
+            "wireguard: this node's WireGuard public key (both devices use one key pair; the private key never leaves the node).",
+        }).optional(),
       })
       .optional()
       .describe('Backend data peers need to reach this node.'),

@@ -22,7 +22,10 @@ export interface NetworkSpec {
   network?: string | null;
   ipv6Network?: string;
   backend?: {
-    type?: 'vxlan' | 'host-gw';
+    type?: 'vxlan' | 'host-gw' | 'wireguard';
+    listenPort?: number;
+    persistentKeepaliveInterval?: number;
+    mode?: string;
     vni?: number;
     port?: number;
     directRouting?: boolean;
@@ -65,6 +68,8 @@ export async function bootLab(
     /** Runs once the node namespaces exist, before any agent starts (host state to start from). */
     beforeAgents?: (lab: Lab) => Promise<void>;
     underlay?: 'dual' | 'ipv6';
+    /** Lab.startAgent options (wireguard: a /run/wireguard per node). */
+    agentOpts?: { wireguardRunDir?: boolean };
   } = {},
 ): Promise<Lab> {
   const lab = await createLab({
@@ -83,7 +88,12 @@ export async function bootLab(
     );
     await opts.beforeAgents?.(lab);
     for (const n of lab.nodes.keys())
-      lab.startAgent(n, network, ['--resync-period', '5s', ...(opts.agentArgs ?? [])]);
+      lab.startAgent(
+        n,
+        network,
+        ['--resync-period', '5s', ...(opts.agentArgs ?? [])],
+        opts.agentOpts,
+      );
     await waitAgentsReady(lab);
     return lab;
   } catch (e) {

@@ -322,6 +322,17 @@ describe('SubnetLease admission', () => {
       'status.backend.vtepMAC',
       'vtepMAC must be a MAC address such as 0a:58:0a:f4:01:01',
     ],
+    ...[
+      ['not base64', 'not-a-key'],
+      ['31 bytes', `${'A'.repeat(41)}E==`],
+      ['non-canonical base64 (last char)', `${'A'.repeat(42)}B=`],
+      ['all-zero key', `${'A'.repeat(43)}=`],
+    ].map(([what, publicKey]): [string, Record<string, unknown>, string, string] => [
+      `publicKey (${what!})`,
+      { backend: { type: 'wireguard', publicKey } },
+      'status.backend.publicKey',
+      "publicKey must be a WireGuard public key: 32 bytes in base64 (44 characters ending in '='), not all zero",
+    ]),
   ])('rejects an invalid status %s', async (_n, status, field, message) => {
     const obj = {
       ...lease(name, base),
@@ -342,6 +353,25 @@ describe('SubnetLease admission', () => {
     };
     const got = await applyStatus(obj);
     expect(got.status).toMatchObject({ publicIP: '192.168.1.10' });
+  });
+
+  it('accepts a wireguard status with a public key', async () => {
+    const publicKey = 'hSDwCYkwp1R0i33ctD73Wg2/Og0mOBr066SpjqqbTmo=';
+    const obj = {
+      ...lease(name, base),
+      spec: undefined as unknown as Record<string, unknown>,
+      status: { publicIP: '192.168.1.10', backend: { type: 'wireguard', publicKey } },
+    };
+    const got = await applyStatus(obj);
+    expect(got.status?.backend).toEqual({ type: 'wireguard', publicKey });
+    // Back to the vxlan status the printer-column test below reads.
+    await applyStatus({
+      ...obj,
+      status: {
+        publicIP: '192.168.1.10',
+        backend: { type: 'vxlan', vtepMAC: '0a:58:0a:f4:01:01', vni: 1 },
+      },
+    });
   });
 
   it('supports field selectors on spec.nodeName and spec.networkName', async () => {

@@ -40,6 +40,8 @@ function findRepo(from: string): string {
 export { CLI };
 const RELAY = join(REPO, 'test-e2e/lab/relay.mjs');
 const TEARDOWN = join(REPO, 'test-e2e/lab/teardown.sh');
+/** Where wg and wireguard-go keep UAPI sockets (fixed in both). */
+const WG_RUN = '/run/wireguard';
 export const STATE_ROOT = process.env.FLOP_LAB_STATE ?? '/tmp/flop-lab';
 const SEGMENTS = ['10.200.0', '10.201.0'];
 /** IPv6 underlay, one /64 per segment (router ::fe on each). */
@@ -247,37 +249,64 @@ export class Lab {
     ]);
   }
 
-  /** Starts the agent as a real process inside the node's namespace. */
-  startAgent(nodeName: string, network: string, extra: string[] = []): ManagedProcess {
+  /**
+   * Starts the agent as a real process inside the node's namespace. `wireguardRunDir`: the agent
+   * (and the wireguard-go it starts) get the node's own /run/wireguard, where UAPI sockets live:
+   * that directory is not per network namespace, and every lab node names its device flannel-wg.
+   */
+  startAgent(
+    nodeName: string,
+    network: string,
+    extra: string[] = [],
+    opts: { wireguardRunDir?: boolean } = {},
+  ): ManagedProcess {
     const n = this.node(nodeName);
-    const p = this.spawnProcess(
-      `agent-${nodeName}-${Date.now()}`,
-      process.execPath,
-      [
-        // e.g. FLOP_AGENT_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the agent.
-        ...(process.env.FLOP_AGENT_NODE_FLAGS?.split(' ').filter(Boolean) ?? []),
-        CLI,
-        'agent',
-        '--node-name',
-        nodeName,
-        '--network',
-        network,
-        '--kubeconfig',
-        this.controlPlane.kubeconfigPath,
-        '--subnet-file',
-        n.subnetFile,
-        '--cni-conf-dir',
-        n.cniConfDir,
-        '--cni-data-dir',
-        n.cniDataDir,
-        '--metrics-bind-address',
-        '127.0.0.1:9101',
-        '--health-probe-bind-address',
-        '127.0.0.1:9102',
-        ...extra,
-      ],
-      { ns: n.ns },
-    );
+    const argv = [
+      // e.g. FLOP_AGENT_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the agent.
+      ...(process.env.FLOP_AGENT_NODE_FLAGS?.split(' ').filter(Boolean) ?? []),
+      CLI,
+      'agent',
+      '--node-name',
+      nodeName,
+      '--network',
+      network,
+      '--kubeconfig',
+      this.controlPlane.kubeconfigPath,
+      '--subnet-file',
+      n.subnetFile,
+      '--cni-conf-dir',
+      n.cniConfDir,
+      '--cni-data-dir',
+      n.cniDataDir,
+      '--metrics-bind-address',
+      '127.0.0.1:9101',
+      '--health-probe-bind-address',
+      '127.0.0.1:9102',
+      ...extra,
+    ];
+    const name = `agent-${nodeName}-${Date.now()}`;
+    let p: ManagedProcess;
+    if (opts.wireguardRunDir) {
+      const run = join(n.dir, 'run-wireguard');
+      mkdirSync(run, { recursive: true, mode: 0o700 });
+      mkdirSync(WG_RUN, { recursive: true });
+      // `ip netns exec` gives the command its own mount namespace (slave of the host's): the
+      // bind mount stays inside it, and exec keeps the pid.
+      p = this.spawnProcess(
+        name,
+        'sh',
+        [
+          '-c',
+          'mount --bind "$1" "$2" && shift 2 && exec "$@"',
+          'sh',
+          run,
+          WG_RUN,
+          process.execPath,
+          ...argv,
+        ],
+        { ns: n.ns },
+      );
+    } else p = this.spawnProcess(name, process.execPath, argv, { ns: n.ns });
     this.agents.set(nodeName, p);
     return p;
   }

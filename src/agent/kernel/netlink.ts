@@ -51,6 +51,11 @@ export interface LinkInfo {
   kind?: string;
 }
 
+export interface LinkState extends LinkInfo {
+  /** address/prefix of both families. */
+  addresses: string[];
+}
+
 /**
  * Reads and writes the routes, neighbors, FDB entries and the vxlan device of the network
  * namespace the process runs in, over rtnetlink (npm `netlink`). Not a singleton: one per agent.
@@ -344,6 +349,47 @@ export class Kernel {
     await this.sock.setLink({ index, flags: { up: true }, change: { up: true } });
   }
 
+  /** A link's MTU, state and addresses (both families), or undefined when it does not exist. */
+  async linkState(name: string): Promise<LinkState | undefined> {
+    const link = (await this.links()).find((l) => l.name === name);
+    if (!link) return undefined;
+    const addrs = [...(await this.ipv4Addresses()), ...(await this.ipv6Addresses())];
+    return {
+      ...link,
+      addresses: addrs.filter((a) => a.index === link.index).map((a) => `${a.ip}/${a.prefixLen}`),
+    };
+  }
+
+  /** Creates a kernel WireGuard link; rejects (EOPNOTSUPP) on a kernel without WireGuard. */
+  async createWireguardLink(name: string, mtu: number): Promise<void> {
+    const info = new AttrStream();
+    info.emit(ifla.formatInfo({ kind: 'wireguard' }));
+    await this.sock.newLink(
+      {},
+      { ifname: name, mtu, linkinfo: Buffer.concat(info.bufs) },
+      { flags: FlagsNew.CREATE | FlagsNew.EXCL },
+    );
+  }
+
+  /** MTU, addresses and up on an existing link (a tunnel device the agent owns). */
+  async configureLink(name: string, mtu: number, addresses: string[]): Promise<void> {
+    const index = await this.linkIndex(name);
+    // No router advertisements or DAD on the overlay: the /128 is usable at once.
+    if (addresses.some((a) => a.includes(':')))
+      for (const key of ['accept_ra', 'accept_dad'])
+        await writeFile(`/proc/sys/net/ipv6/conf/${name}/${key}`, '0').catch(() => undefined);
+    await this.sock.setLink({ index }, { mtu });
+    for (const a of addresses) {
+      const [addr, len] = a.split('/') as [string, string];
+      await this.sock.newAddress(
+        { family: familyOf(addr), prefixlen: Number(len), index },
+        { local: ip4(addr), address: ip4(addr) },
+        CREATE_OR_REPLACE,
+      );
+    }
+    await this.sock.setLink({ index, flags: { up: true }, change: { up: true } });
+  }
+
   async replaceRoute(r: RouteSpec): Promise<void> {
     const [dst, len] = canonicalCidr(r.dst).split('/') as [string, string];
     await this.sock.newRoute(
@@ -352,11 +398,16 @@ export class Kernel {
         dstLen: Number(len),
         table: RT_TABLE_MAIN,
         protocol: ROUTE_PROTOCOL as unknown as rt.RouteProtocol,
-        scope: 'UNIVERSE',
+        // A route straight over a tunnel device (wireguard) has no gateway: scope link.
+        scope: r.gateway ? 'UNIVERSE' : 'LINK',
         type: 'UNICAST',
         flags: r.onlink ? { __unknown: RTNH_F_ONLINK } : {},
       },
-      { dst: ip4(dst), gateway: ip4(r.gateway), oif: await this.linkIndex(r.dev) },
+      {
+        dst: ip4(dst),
+        ...(r.gateway ? { gateway: ip4(r.gateway) } : {}),
+        oif: await this.linkIndex(r.dev),
+      },
       CREATE_OR_REPLACE,
     );
   }
@@ -365,7 +416,8 @@ export class Kernel {
     const [dst, len] = canonicalCidr(r.dst).split('/') as [string, string];
     await ignoreMissing(
       this.sock.delRoute(
-        { family: familyOf(dst), dstLen: Number(len), table: RT_TABLE_MAIN },
+        // NOWHERE matches any scope (as `ip route del`): a device route is scope link.
+        { family: familyOf(dst), dstLen: Number(len), table: RT_TABLE_MAIN, scope: 'NOWHERE' },
         { dst: ip4(dst), ...(r.gateway ? { gateway: ip4(r.gateway) } : {}) },
       ),
     );

@@ -27,6 +27,19 @@ export const VALID_SPECS: Record<string, Record<string, unknown>> = {
     ipv6Network: 'fd00:1::/56',
   },
   'small-network': { network: '192.168.7.0/28' },
+  wireguard: { network: '10.251.0.0/16', backend: { type: 'wireguard' } },
+  'wireguard, every option': {
+    network: '10.252.0.0/16',
+    ipv6Network: 'fd00:10:252::/56',
+    backend: {
+      type: 'wireguard',
+      listenPort: 51000,
+      listenPortV6: 51001,
+      persistentKeepaliveInterval: 25,
+      pskSecretRef: { name: 'flannel-wg-psk', key: 'psk' },
+      mode: 'ipv6',
+    },
+  },
   'widest networks': { network: '10.0.0.0/8', ipv6Network: 'fd00::/32', ipv6SubnetLen: 64 },
   'valid selector': {
     network: '10.250.0.0/16',
@@ -181,6 +194,55 @@ export const INVALID_SPECS: InvalidCase[] = [
     name: 'gbp with host-gw',
     spec: { network: '10.244.0.0/16', backend: { type: 'host-gw', gbp: true } },
     errors: [{ field: 'spec.backend.gbp', message: 'gbp requires backend type vxlan' }],
+  },
+  {
+    name: 'wireguard options on vxlan',
+    spec: {
+      network: '10.244.0.0/16',
+      backend: { type: 'vxlan', listenPort: 51820, pskSecretRef: { name: 'psk' } },
+    },
+    errors: [
+      { field: 'spec.backend.listenPort', message: 'listenPort requires backend type wireguard' },
+      {
+        field: 'spec.backend.pskSecretRef',
+        message: 'pskSecretRef requires backend type wireguard',
+      },
+    ],
+  },
+  {
+    name: 'wireguard listenPort equal to listenPortV6',
+    spec: { network: '10.244.0.0/16', backend: { type: 'wireguard', listenPort: 51821 } },
+    errors: [
+      {
+        field: 'spec.backend.listenPortV6',
+        message: 'listenPort and listenPortV6 must differ (defaults 51820 and 51821)',
+      },
+    ],
+  },
+  {
+    name: 'wireguard mode ipv6 without ipv6Network',
+    spec: { network: '10.244.0.0/16', backend: { type: 'wireguard', mode: 'ipv6' } },
+    errors: [
+      {
+        field: 'spec.backend.mode',
+        message:
+          'backend mode ipv6 requires ipv6Network: the tunnel reaches peers over their IPv6 addresses',
+      },
+    ],
+  },
+  {
+    name: 'wireguard pskSecretRef name not a Secret name',
+    spec: {
+      network: '10.244.0.0/16',
+      backend: { type: 'wireguard', pskSecretRef: { name: 'Bad_Name' } },
+    },
+    errors: [
+      {
+        field: 'spec.backend.pskSecretRef.name',
+        message:
+          "pskSecretRef.name must be a Secret name: a DNS subdomain (lowercase letters, digits, '-' and '.', at most 253 characters)",
+      },
+    ],
   },
   {
     name: 'reserved subnet outside the network',
@@ -357,6 +419,17 @@ export interface TransitionCase {
 }
 
 export const INVALID_TRANSITIONS: TransitionCase[] = [
+  {
+    name: 'backend type change to wireguard',
+    from: { network: '10.244.0.0/16' },
+    to: { network: '10.244.0.0/16', backend: { type: 'wireguard' } },
+    errors: [
+      {
+        field: 'spec.backend.type',
+        message: 'backend type is immutable: create a new FlannelNetwork to switch backends',
+      },
+    ],
+  },
   {
     name: 'backend type change',
     from: { network: '10.244.0.0/16' },
