@@ -30,6 +30,12 @@ export interface NetConf {
     gbp?: boolean;
     directRouting?: boolean;
     learning?: boolean;
+    /** wireguard (upstream names ListenPort, ListenPortV6, PersistentKeepaliveInterval, PSK, Mode). */
+    listenPort?: number;
+    listenPortV6?: number;
+    keepalive?: number;
+    psk?: string;
+    mode?: string;
     /** Keys we do not translate (e.g. PSK of ipsec), for the error message. */
     other: string[];
   };
@@ -51,7 +57,20 @@ const TOP_KEYS = [
   'IPv6SubnetMax',
   'Backend',
 ] as const;
-const BACKEND_KEYS = ['Type', 'VNI', 'Port', 'MTU', 'GBP', 'DirectRouting', 'Learning'] as const;
+const BACKEND_KEYS = [
+  'Type',
+  'VNI',
+  'Port',
+  'MTU',
+  'GBP',
+  'DirectRouting',
+  'Learning',
+  'ListenPort',
+  'ListenPortV6',
+  'PersistentKeepaliveInterval',
+  'PSK',
+  'Mode',
+] as const;
 
 /** Line and column (1-based) of a character offset. */
 export function lineColumn(text: string, offset: number): { line: number; column: number } {
@@ -204,6 +223,13 @@ export function parseNetConf(
       gbp: bool('GBP', false, backendMap),
       directRouting: bool('DirectRouting', false, backendMap),
       learning: bool('Learning', false, backendMap),
+      listenPort: int('ListenPort', backendMap),
+      listenPortV6: int('ListenPortV6', backendMap),
+      keepalive: int('PersistentKeepaliveInterval', backendMap),
+      psk:
+        typeof backendMap.get('PSK') === 'string' ? (backendMap.get('PSK') as string) : undefined,
+      mode:
+        typeof backendMap.get('Mode') === 'string' ? (backendMap.get('Mode') as string) : undefined,
       other: [...backendMap.keys()].filter((k) => k.startsWith('?')).map((k) => k.slice(1)),
     },
     ignored,

@@ -285,8 +285,77 @@ describe('planMigration: the happy path', () => {
   });
 });
 
+describe('planMigration: wireguard', () => {
+  const KEY_A = 'hSDwCYkwp1R0i33ctD73Wg2/Og0mOBr066SpjqqbTmo=';
+  const PSK = 'OFsDJ8iKO4pxRGcYvQr7Du9I3LFwS+tRgmRXUMGsxVw=';
+  const wgNode = (name: string, cidr: string, ip: string, data?: string): NodeLike =>
+    node(name, cidr, {
+      [ANN.backendType]: 'wireguard',
+      ...(data ? { [ANN.backendData]: data } : {}),
+      [ANN.publicIP]: ip,
+    });
+
+  it('converts the options, keeps the public keys from the annotations, moves the PSK to a Secret', () => {
+    const netconf = JSON.stringify({
+      Network: '10.244.0.0/16',
+      Backend: {
+        Type: 'wireguard',
+        ListenPort: 51000,
+        PersistentKeepaliveInterval: 25,
+        PSK: PSK,
+        Mode: 'auto',
+      },
+    });
+    const plan = planMigration(cm(netconf), [
+      wgNode(
+        'node-a',
+        '10.244.1.0/24',
+        '192.168.1.11',
+        JSON.stringify({ PublicKey: KEY_A, Port: 51000 }),
+      ),
+      wgNode('node-b', '10.244.2.0/24', '192.168.1.12', JSON.stringify({ PublicKey: 'bogus' })),
+    ]);
+    expect(plan.errors).toEqual([]);
+    expect(plan.network!.spec.backend).toEqual({
+      type: 'wireguard',
+      vni: 1,
+      port: 8472,
+      directRouting: false,
+      gbp: false,
+      listenPort: 51000,
+      persistentKeepaliveInterval: 25,
+      pskSecretRef: { name: 'flannel-wireguard-psk', key: 'psk' },
+      mode: 'auto',
+    });
+    expect(plan.leases.map((l) => l.status?.backend)).toEqual([
+      { type: 'wireguard', publicKey: KEY_A },
+      { type: 'wireguard' },
+    ]);
+    expect(codes(plan.warnings).sort()).toEqual([
+      'WMIGRATE_BACKEND_DATA',
+      'WMIGRATE_NO_PUBLIC_KEY',
+      'WMIGRATE_WIREGUARD_PSK',
+    ]);
+    // The PSK is a secret: it is in no warning, hint or planned object.
+    expect(JSON.stringify(plan)).not.toContain(PSK);
+  });
+
+  it('refuses a malformed PSK, port or mode', () => {
+    const netconf = JSON.stringify({
+      Network: '10.244.0.0/16',
+      Backend: { Type: 'wireguard', PSK: 'short', ListenPortV6: 70000, Mode: 'both' },
+    });
+    const plan = planMigration(cm(netconf), [node('n', '10.244.1.0/24')]);
+    expect(plan.errors.map((e) => e.message)).toEqual([
+      'Backend.ListenPortV6 70000 is not a UDP port',
+      'Backend.Mode "both" is not one of separate, auto, ipv4, ipv6',
+      'Backend.PSK is not a WireGuard key (32 bytes base64, as wg genpsk prints)',
+    ]);
+  });
+});
+
 describe('planMigration: refuses what it cannot convert', () => {
-  it.each(['udp', 'ipip', 'ipsec', 'wireguard', 'extension', 'alloc', 'aws-vpc', 'something'])(
+  it.each(['udp', 'ipip', 'ipsec', 'extension', 'alloc', 'aws-vpc', 'something'])(
     'unsupported backend %s, with a hint',
     (type) => {
       const plan = planMigration(
@@ -295,7 +364,7 @@ describe('planMigration: refuses what it cannot convert', () => {
       );
       expect(codes(plan.errors)).toEqual(['EMIGRATE_UNSUPPORTED_BACKEND']);
       expect(plan.errors[0]!.message).toBe(
-        `backend "${type}" cannot be migrated: the operator runs vxlan (with optional directRouting) and host-gw`,
+        `backend "${type}" cannot be migrated: the operator runs vxlan (with optional directRouting), host-gw and wireguard`,
       );
       expect(plan.errors[0]!.hint).toMatch(/vxlan|keep upstream flannel/);
       expect(plan.network).toBeUndefined();

@@ -1,3 +1,4 @@
+import { ZERO_WIREGUARD_KEY, isWireguardKey } from '../../api/wireguard-key.js';
 import {
   API_VERSION,
   FLANNEL_NETWORK,
@@ -65,8 +66,6 @@ const UNSUPPORTED_BACKENDS: Record<string, string> = {
   ipip: 'set Backend.Type to "vxlan" (or "host-gw" when all nodes share one L2 segment) in net-conf.json and rerun; subnets and pod IPs stay',
   ipsec:
     'ipsec encrypts pod traffic and the operator does not: keep upstream flannel, or accept unencrypted vxlan by setting Backend.Type to "vxlan" and rerun',
-  wireguard:
-    'wireguard encrypts pod traffic and the operator does not: keep upstream flannel, or accept unencrypted vxlan by setting Backend.Type to "vxlan" and rerun',
   extension:
     'the extension backend runs user commands and cannot be converted; keep upstream flannel',
   alloc: 'the alloc backend only allocates subnets; use host-gw or vxlan',
@@ -120,7 +119,12 @@ function nodePodCIDRs(node: NodeLike): string[] {
 interface BackendData {
   vni?: number;
   mac?: string;
+  /** wireguard: the node's public key (upstream's backend-data {"PublicKey": ...}). */
+  publicKey?: string;
 }
+
+/** Secret name the migrated network's pskSecretRef points at (the user creates it). */
+export const MIGRATED_PSK_SECRET = 'flannel-wireguard-psk';
 
 function parseBackendData(
   text: string | undefined,
@@ -146,7 +150,17 @@ function parseBackendData(
     Object.entries(o).find(([kk]) => kk.toLowerCase() === k.toLowerCase())?.[1];
   const vni = get('VNI');
   const mac = get('VtepMAC');
+  const publicKey = get('PublicKey');
   const out: BackendData = {};
+  if (typeof publicKey === 'string') {
+    if (isWireguardKey(publicKey) && publicKey !== ZERO_WIREGUARD_KEY) out.publicKey = publicKey;
+    else
+      warnings.push({
+        code: 'WMIGRATE_BACKEND_DATA',
+        object: `node/${nodeName}`,
+        message: `annotation ${key} on node ${nodeName} has an invalid PublicKey; the agent will publish its own`,
+      });
+  }
   if (typeof vni === 'number') out.vni = vni;
   if (typeof mac === 'string') {
     if (MAC_RE.test(mac)) out.mac = mac.toLowerCase();
@@ -158,6 +172,64 @@ function parseBackendData(
       });
   }
   return out;
+}
+
+const WIREGUARD_MODES = ['separate', 'auto', 'ipv4', 'ipv6'];
+
+/** The wireguard options of net-conf.json; the PSK itself never goes into the FlannelNetwork. */
+function checkWireguardConf(
+  conf: NetConf,
+  err: (code: string, message: string, hint?: string) => void,
+  warnings: MigrationIssue[],
+  source: string,
+): void {
+  const b = conf.backend;
+  for (const [k, v] of [
+    ['ListenPort', b.listenPort],
+    ['ListenPortV6', b.listenPortV6],
+  ] as const)
+    if (v !== undefined && (v < 1 || v > 65535))
+      err('EMIGRATE_NETCONF_INVALID', `Backend.${k} ${v} is not a UDP port`);
+  if (b.keepalive !== undefined && b.keepalive > 65535)
+    err(
+      'EMIGRATE_NETCONF_INVALID',
+      `Backend.PersistentKeepaliveInterval ${b.keepalive} is above 65535 s`,
+    );
+  if (b.mode !== undefined && !WIREGUARD_MODES.includes(b.mode.toLowerCase()))
+    err(
+      'EMIGRATE_NETCONF_INVALID',
+      `Backend.Mode "${b.mode}" is not one of ${WIREGUARD_MODES.join(', ')}`,
+    );
+  if (b.psk !== undefined && b.psk !== '') {
+    if (!isWireguardKey(b.psk))
+      err(
+        'EMIGRATE_NETCONF_INVALID',
+        'Backend.PSK is not a WireGuard key (32 bytes base64, as wg genpsk prints)',
+      );
+    else
+      warnings.push({
+        code: 'WMIGRATE_WIREGUARD_PSK',
+        object: source,
+        message: `Backend.PSK moves to a Secret: the network refers to Secret ${MIGRATED_PSK_SECRET} (key psk) in the operator's namespace`,
+        hint: `create it before the agents start: kubectl -n <operator namespace> create secret generic ${MIGRATED_PSK_SECRET} --from-literal=psk=<Backend.PSK of ${source}>`,
+      });
+  }
+}
+
+function wireguardBackend(conf: NetConf): FlannelNetwork['spec']['backend'] {
+  const b = conf.backend;
+  return {
+    type: 'wireguard',
+    vni: 1,
+    port: 8472,
+    directRouting: false,
+    gbp: false,
+    ...(b.listenPort ? { listenPort: b.listenPort } : {}),
+    ...(b.listenPortV6 ? { listenPortV6: b.listenPortV6 } : {}),
+    ...(b.keepalive ? { persistentKeepaliveInterval: b.keepalive } : {}),
+    ...(b.psk ? { pskSecretRef: { name: MIGRATED_PSK_SECRET, key: 'psk' } } : {}),
+    ...(b.mode ? { mode: b.mode.toLowerCase() as 'separate' } : {}),
+  };
 }
 
 function validIP(s: string | undefined, family: Family): string | undefined {
@@ -178,14 +250,15 @@ function planMigratedNetwork(
     errors.push({ code, message, object: source, ...(hint ? { hint } : {}) });
   };
   const type = conf.backend.type;
-  if (type !== 'vxlan' && type !== 'host-gw') {
+  if (type !== 'vxlan' && type !== 'host-gw' && type !== 'wireguard') {
     err(
       'EMIGRATE_UNSUPPORTED_BACKEND',
-      `backend "${type}" cannot be migrated: the operator runs vxlan (with optional directRouting) and host-gw`,
+      `backend "${type}" cannot be migrated: the operator runs vxlan (with optional directRouting), host-gw and wireguard`,
       UNSUPPORTED_BACKENDS[type] ??
-        'set Backend.Type to "vxlan" or "host-gw" in net-conf.json and rerun',
+        'set Backend.Type to "vxlan", "host-gw" or "wireguard" in net-conf.json and rerun',
     );
   }
+  if (type === 'wireguard') checkWireguardConf(conf, err, warnings, source);
   if (conf.backend.learning) {
     warnings.push({
       code: 'WMIGRATE_LEARNING',
@@ -323,14 +396,16 @@ function planMigratedNetwork(
   const backend: FlannelNetwork['spec']['backend'] =
     type === 'host-gw'
       ? { type: 'host-gw', vni: 1, port: 8472, directRouting: false, gbp: false }
-      : {
-          type: 'vxlan',
-          vni: conf.backend.vni || 1,
-          // Port 0 upstream means the kernel default, 8472.
-          port: conf.backend.port || 8472,
-          directRouting: !!conf.backend.directRouting,
-          gbp: !!conf.backend.gbp,
-        };
+      : type === 'wireguard'
+        ? wireguardBackend(conf)
+        : {
+            type: 'vxlan',
+            vni: conf.backend.vni || 1,
+            // Port 0 upstream means the kernel default, 8472.
+            port: conf.backend.port || 8472,
+            directRouting: !!conf.backend.directRouting,
+            gbp: !!conf.backend.gbp,
+          };
   if (conf.backend.mtu) backend.mtu = conf.backend.mtu;
   const spec: FlannelNetwork['spec'] = {
     ...(v4 ? { network: v4.cidr, subnetLen: v4Len } : {}),
@@ -382,7 +457,10 @@ export function planMigration(
   const conf = parsed.conf;
   const net = planMigratedNetwork(conf, source, opts, errors, warnings);
   const networkName = opts.name ?? 'default';
-  const type = conf.backend.type === 'host-gw' ? 'host-gw' : 'vxlan';
+  const type =
+    conf.backend.type === 'host-gw' || conf.backend.type === 'wireguard'
+      ? conf.backend.type
+      : 'vxlan';
   const vni = conf.backend.vni || 1;
 
   const leases: SubnetLease[] = [];
@@ -503,9 +581,15 @@ export function planMigration(
       });
     }
     // An IPv6-only network (no IPv4 subnet) carries no IPv4 backend data or public IP.
+    // wireguard: upstream writes the same PublicKey into both annotations; either will do.
     const data =
-      type === 'vxlan' && subnet
-        ? parseBackendData(ann[ANN.backendData], nodeName, ANN.backendData, warnings)
+      (type === 'vxlan' && subnet) || type === 'wireguard'
+        ? parseBackendData(
+            ann[ANN.backendData] ?? (type === 'wireguard' ? ann[ANN.backendV6Data] : undefined),
+            nodeName,
+            ANN.backendData,
+            warnings,
+          )
         : undefined;
     const data6 =
       type === 'vxlan' && ipv6Subnet
@@ -536,15 +620,23 @@ export function planMigration(
     }
     const publicIPv6 = validIP(ann[ANN.publicIPv6], 6);
 
+    if (type === 'wireguard' && !data?.publicKey)
+      warnings.push({
+        code: 'WMIGRATE_NO_PUBLIC_KEY',
+        object: obj,
+        message: `node ${nodeName} has no WireGuard public key annotation; its agent publishes its key when it starts`,
+      });
     const backend: NonNullable<SubnetLease['status']>['backend'] =
       type === 'host-gw'
         ? { type: 'host-gw' }
-        : {
-            type: 'vxlan',
-            ...(data?.mac ? { vtepMAC: data.mac } : {}),
-            ...(data6?.mac ? { v6VtepMAC: data6.mac } : {}),
-            vni,
-          };
+        : type === 'wireguard'
+          ? { type: 'wireguard', ...(data?.publicKey ? { publicKey: data.publicKey } : {}) }
+          : {
+              type: 'vxlan',
+              ...(data?.mac ? { vtepMAC: data.mac } : {}),
+              ...(data6?.mac ? { v6VtepMAC: data6.mac } : {}),
+              vni,
+            };
     const status: NonNullable<SubnetLease['status']> = {
       ...(publicIP ? { publicIP } : {}),
       ...(publicIPv6 ? { publicIPv6 } : {}),
