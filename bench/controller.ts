@@ -2,10 +2,11 @@
  * Controller benchmark: time and API requests to lease subnets to 1,000 and 5,000 nodes, and
  * the controller's RSS, against a floor measured in the same run: a bare client process doing
  * the minimal writes (list nodes, then create lease + patch node per node) with no informer,
- * queue or status (controller-floor.ts). Both sides are timed from spawning their process: the
- * floor to its exit, the controller to the poll that sees every node's podCIDR set. Each side
- * gets a fresh control plane holding only its own n Nodes (like with like: same list size, same
- * etcd history), and both load credentials with the same loader.
+ * queue or status (controller-floor.ts). Both sides are timed from spawning their process to
+ * the moment a watch in this process sees every node's podCIDR set (the same signal for both; the
+ * measured processes are not polled). Each side gets a fresh control plane holding only its own n
+ * Nodes (like with like: same list size, same etcd history), and both load credentials with the
+ * same loader. BENCH_CONTROLLER_RUNS pairs per size; rows report medians.
  */
 import { spawn } from 'node:child_process';
 import { startControlPlane } from '../test-e2e/harness/control-plane.js';
@@ -23,6 +24,8 @@ import { clientNodeAuth } from '../src/kube/client-node-auth.js';
 
 const SIZES = (process.env.BENCH_CONTROLLER_SIZES ?? '1000,5000').split(',').map(Number);
 const CONCURRENCY = 16;
+/** Floor/controller pairs per size (BENCH_CONTROLLER_RUNS); rows report medians. */
+const RUNS = Math.max(1, Number(process.env.BENCH_CONTROLLER_RUNS ?? 3));
 const NODES = '/api/v1/nodes';
 /** Node options for both measured processes, e.g. BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof". */
 const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
@@ -170,42 +173,89 @@ async function onFreshControlPlane<T>(
   }
 }
 
+type FloorRun = Awaited<ReturnType<typeof floorRun>>;
+type ControllerRun = Awaited<ReturnType<typeof controllerRun>>;
+
+/**
+ * RUNS floor/controller pairs, each side right after the other (order alternating, so a load
+ * trend hits both alike): on a shared, busy machine one pair can be off by 2x either way; the
+ * median of the pairs' ratios is what the row reports.
+ */
+async function pairs(n: number): Promise<Array<{ floor: FloorRun; ctrl: ControllerRun }>> {
+  const out: Array<{ floor: FloorRun; ctrl: ControllerRun }> = [];
+  const floorSide = (): Promise<FloorRun> =>
+    onFreshControlPlane((client, path) => floorRun(client, path, n));
+  const ctrlSide = (): Promise<ControllerRun> =>
+    onFreshControlPlane((client, path) => controllerRun(client, path, n));
+  for (let i = 0; i < RUNS; i++) {
+    if (i % 2 === 0) {
+      const floor = await floorSide();
+      out.push({ floor, ctrl: await ctrlSide() });
+    } else {
+      const ctrl = await ctrlSide();
+      out.push({ floor: await floorSide(), ctrl });
+    }
+  }
+  return out;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** value and floor: medians of the runs; ratio: median of the pairs' ratios (listed in notes). */
+function pairedRow(
+  ps: Array<{ floor: FloorRun; ctrl: ControllerRun }>,
+  pick: (r: FloorRun | ControllerRun) => number,
+): { value: number; floor: number; ratio: number; ratios: string } {
+  const ratios = ps.map((p) => pick(p.ctrl) / pick(p.floor));
+  return {
+    value: round(median(ps.map((p) => pick(p.ctrl)))),
+    floor: round(median(ps.map((p) => pick(p.floor)))),
+    ratio: round(median(ratios)),
+    ratios: ratios.map((r) => r.toFixed(2)).join(', '),
+  };
+}
+
 export async function run(): Promise<BenchResult[]> {
   const results: BenchResult[] = [];
   for (const n of SIZES) {
-    const floor = await onFreshControlPlane((client, path) => floorRun(client, path, n));
-    const ctrl = await onFreshControlPlane((client, path) => controllerRun(client, path, n));
+    const ps = await pairs(n);
+    const wall = pairedRow(ps, (r) => r.seconds);
+    const cpu = pairedRow(ps, (r) => r.cpu);
+    const first = ps[0]!;
     results.push(
       {
         name: `lease ${n} nodes (wall time)`,
-        value: round(ctrl.seconds),
+        value: wall.value,
         unit: 's',
-        floor: round(floor.seconds),
-        ratio: round(ctrl.seconds / floor.seconds),
-        notes: `from process start: list+watch, plan, create lease + patch node, status; floor = bare client process from its start: list nodes, ${CONCURRENCY} parallel writes (controller done = the 50-100 ms metrics poll that sees all podCIDRs, floor done = its exit)`,
+        floor: wall.floor,
+        ratio: wall.ratio,
+        notes: `from process start: list+watch, plan, create lease + patch node; floor = bare client process from its start: list nodes, ${CONCURRENCY} parallel writes; both done when the bench's node watch sees every podCIDR; each side on a fresh control plane; median of ${ps.length} pairs (ratios ${wall.ratios})`,
       },
       {
         name: `lease ${n} nodes (API requests)`,
-        value: ctrl.requests,
+        value: first.ctrl.requests,
         unit: 'requests',
-        floor: floor.requests,
-        ratio: round(ctrl.requests / floor.requests),
-        notes: `all requests the controller sent (lists, watches, writes, status, events): ${ctrl.breakdown}`,
+        floor: first.floor.requests,
+        ratio: round(first.ctrl.requests / first.floor.requests),
+        notes: `all requests the controller sent (lists, watches, writes, status, events): ${first.ctrl.breakdown}`,
       },
       {
         name: `controller RSS after ${n} nodes`,
-        value: round(ctrl.rss / 1024 / 1024),
+        value: round(median(ps.map((p) => p.ctrl.rss)) / 1024 / 1024),
         unit: 'MiB',
-        notes: 'VmRSS of the controller process',
+        notes: `VmRSS of the controller process, median of ${ps.length} runs`,
       },
       {
         name: `controller CPU to lease ${n} nodes`,
-        value: round(ctrl.cpu),
+        value: cpu.value,
         unit: 's',
-        floor: round(floor.cpu),
-        ratio: round(ctrl.cpu / floor.cpu),
-        notes:
-          'user+system CPU of the controller process (start, lists, watch decoding, planning, writes, metrics scrapes); floor = the floor process to its exit',
+        floor: cpu.floor,
+        ratio: cpu.ratio,
+        notes: `user+system CPU of the controller process to done (start, lists, watch decoding, planning, writes); floor = the floor process to its exit; median of ${ps.length} pairs (ratios ${cpu.ratios})`,
       },
     );
   }

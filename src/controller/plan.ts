@@ -334,12 +334,22 @@ function leaseNodeUid(lease: SubnetLease): string | undefined {
     ?.uid;
 }
 
-function leaseAge(l: SubnetLease): { created: number; name: string } {
-  return { created: timeOf(l.metadata.creationTimestamp), name: l.metadata.name ?? '' };
+/** Leases, oldest first (each timestamp parsed once, not per comparison). */
+function leasesByAge(leases: SubnetLease[]): SubnetLease[] {
+  return leases
+    .map((lease) => ({
+      lease,
+      name: lease.metadata.name ?? '',
+      created: timeOf(lease.metadata.creationTimestamp),
+    }))
+    .sort(byAge)
+    .map((x) => x.lease);
 }
 
+type AgedNode = { node: NodeLike; name: string; created: number };
+
 /** Named Nodes, oldest first. */
-function nodesByAge(nodes: NodeLike[]): Array<{ node: NodeLike; name: string; created: number }> {
+function nodesByAge(nodes: NodeLike[]): AgedNode[] {
   return nodes
     .filter((n) => n.metadata.name)
     .map((node) => ({
@@ -360,6 +370,8 @@ interface PlanState {
   pool4?: LeasePool;
   pool6?: LeasePool;
   nodeByName: Map<string, NodeLike>;
+  /** Named Nodes, oldest first. */
+  nodesByAge: AgedNode[];
   /** This network's leases, oldest first. */
   leases: SubnetLease[];
   /** Lease name (existing or pending) -> its node. */
@@ -404,9 +416,9 @@ export function planNetwork(
   const st = newPlanState(network, allNetworks, nodes, leases);
   claimLeases(st);
   claimPending(st, pending);
-  claimNodePodCIDRs(st, nodes);
+  claimNodePodCIDRs(st);
   reviewLeases(st);
-  serveNodes(st, nodes);
+  serveNodes(st);
   reportSharedPodCIDRs(st);
   finishSummary(st);
   return { actions: st.actions, events: st.events, summary: st.summary };
@@ -444,7 +456,8 @@ function newPlanState(
     pool4,
     pool6,
     nodeByName,
-    leases: [...leases].sort((a, b) => byAge(leaseAge(a), leaseAge(b))),
+    nodesByAge: nodesByAge(nodes),
+    leases: leasesByAge(leases),
     leaseNodes: new Map(),
     misfits,
     podCIDRNodes: new Map(),
@@ -538,8 +551,8 @@ function claimPending(st: PlanState, pending: SubnetLease[]): void {
  * Phase 3: the podCIDR of every Node (selected or not, also terminating: it exists until it is
  * gone) inside the network is taken, oldest Node first, before anything is allocated.
  */
-function claimNodePodCIDRs(st: PlanState, nodes: NodeLike[]): void {
-  for (const { node, name } of nodesByAge(nodes)) {
+function claimNodePodCIDRs(st: PlanState): void {
+  for (const { node, name } of st.nodesByAge) {
     for (const c of podCIDRsOf(node)) {
       const pool = [st.pool4, st.pool6].find((p) => p?.containsCidr(c));
       if (!pool) continue;
@@ -651,9 +664,9 @@ function matchNode(st: PlanState, l: SubnetLease): void {
 }
 
 /** Phase 5: served nodes without a lease adopt their podCIDR or get the lowest free subnet. */
-function serveNodes(st: PlanState, nodes: NodeLike[]): void {
+function serveNodes(st: PlanState): void {
   const { network, summary } = st;
-  for (const { node, name: nodeName } of nodesByAge(nodes)) {
+  for (const { node, name: nodeName } of st.nodesByAge) {
     if (node.metadata.deletionTimestamp) continue;
     if (!matchesSelector(network.spec?.nodeSelector, node.metadata.labels)) continue;
     const owner = ownerOf(node, st.allNetworks);

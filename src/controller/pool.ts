@@ -157,8 +157,12 @@ export class LeasePool {
     if (c.family !== this.family || !overlaps(c, this.network) || c.prefix < this.network.prefix)
       return 'outside';
     if (c.prefix !== this.subnetLen || !c.exact) return 'misaligned';
+    const text = formatCidr(c);
+    // The common clash (a lease's subnet is also its node's podCIDR) without an exception.
+    const owner = this.pool.ownerOf(text);
+    if (owner !== undefined && owner !== holder) return 'taken';
     try {
-      this.pool.adopt(holder, formatCidr(c));
+      this.pool.adopt(holder, text);
       return 'ok';
     } catch (e) {
       const code = e instanceof IpamError ? e.code : '';

@@ -108,20 +108,25 @@ describe('controller: allocation', () => {
     expect(condition(net, 'Reconciling')?.status).toBe('False');
     expect(condition(net, 'Degraded')?.status).toBe('False');
     expect(await ctrl.metric('flannel_operator_controller_allocations_total')).toBe(200);
-  });
+  }, 120_000); // its waits allow 90 s: the 5 s default failed it on a busy machine
 
-  itNeeds({ tools: ['kubectl'] }, '`kubectl wait --for=condition=Ready` works', async () => {
-    const kubectl = toolPath('kubectl');
-    const { stdout } = await run(kubectl, [
-      '--kubeconfig',
-      cp().kubeconfigPath,
-      'wait',
-      '--for=condition=Ready',
-      'flannelnetwork/net-a',
-      '--timeout=30s',
-    ]);
-    expect(stdout).toMatch(/condition met/);
-  });
+  itNeeds(
+    { tools: ['kubectl'] },
+    '`kubectl wait --for=condition=Ready` works',
+    async () => {
+      const kubectl = toolPath('kubectl');
+      const { stdout } = await run(kubectl, [
+        '--kubeconfig',
+        cp().kubeconfigPath,
+        'wait',
+        '--for=condition=Ready',
+        'flannelnetwork/net-a',
+        '--timeout=30s',
+      ]);
+      expect(stdout).toMatch(/condition met/);
+    },
+    60_000,
+  );
 
   itNeeds(
     { tools: ['kubectl'] },
