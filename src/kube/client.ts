@@ -2,6 +2,7 @@ import https from 'node:https';
 import http from 'node:http';
 import { resourcePath, type ObjectRef } from './resources.js';
 import type { KubeAuth, TlsConfig } from './auth.js';
+import { RequestCanceller } from './cancel.js';
 import { FlannelOperatorError, type ErrorCode } from '../errors.js';
 
 export interface StatusDetails {
@@ -95,6 +96,7 @@ export class KubeClient {
   private readonly watchAgent: https.Agent | http.Agent;
   private readonly userAgent: string;
   private readonly metrics?: KubeClientMetrics;
+  private readonly canceller = new RequestCanceller();
   private tlsReady?: Promise<void>;
   private tls: TlsConfig = {};
 
@@ -177,8 +179,8 @@ export class KubeClient {
         headers,
         agent: watch ? this.watchAgent : this.agent,
         ...this.tls,
-        signal: opts.signal,
       });
+      if (opts.signal) this.canceller.track(opts.signal, req);
       const timeoutMs = watch ? undefined : (opts.timeoutMs ?? 30_000);
       let timer: NodeJS.Timeout | undefined;
       if (timeoutMs) {
