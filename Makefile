@@ -48,8 +48,12 @@ unit: node_modules ## unit tests (no root, no tools)
 integration: deps build tools ## tests against a real kube-apiserver + etcd and the netns lab (root)
 	NODE_OPTIONS=--experimental-vm-modules npx jest --selectProjects integration --runInBand
 
+.PHONY: e2e
+e2e: deps build ## kind suite: image, chart and DaemonSets on kind clusters (root; own dockerd, never beside the lab)
+	hack/kind/e2e.sh
+
 .PHONY: test
-test: lint crds-check unit integration ## everything CI runs
+test: lint crds-check unit integration e2e ## everything CI runs (e2e last: its dockerd never overlaps the netns lab)
 
 .PHONY: flanneld
 flanneld: ## build (or reuse cached) upstream flanneld, the comparator of make bench

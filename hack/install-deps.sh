@@ -2,7 +2,9 @@
 # Installs the Debian packages the tests and the netns lab use, when missing (needs root).
 # Go (for building the test tooling in hack/tools) is expected at /usr/local/go or on PATH.
 set -euo pipefail
-pkgs=(iproute2 nftables iptables iperf3 iputils-ping openssl ca-certificates procps kmod shellcheck)
+pkgs=(iproute2 nftables iptables iperf3 iputils-ping openssl ca-certificates procps kmod shellcheck
+  # the kind suite (hack/kind): its own dockerd, the Debian base image, what kind's nodes expect
+  docker.io debootstrap conntrack socat ethtool jq libcap2-bin)
 missing=()
 for pkg in "${pkgs[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")

@@ -56,6 +56,15 @@ flannel_ldflags="-X github.com/containernetworking/plugins/pkg/utils/buildversio
 # name | tools module dir | main package | extra ldflags. Slowest first.
 tools=(
   "kube-apiserver|kubernetes|k8s.io/kubernetes/cmd/kube-apiserver|$kube_ldflags"
+  # The kind suite's node and control-plane binaries (hack/kind); built only when named.
+  "kubelet|kubernetes-kind|k8s.io/kubernetes/cmd/kubelet|$kube_ldflags"
+  "kube-controller-manager|kubernetes-kind|k8s.io/kubernetes/cmd/kube-controller-manager|$kube_ldflags"
+  "kubeadm|kubernetes-kind|k8s.io/kubernetes/cmd/kubeadm|$kube_ldflags"
+  "kube-scheduler|kubernetes-kind|k8s.io/kubernetes/cmd/kube-scheduler|$kube_ldflags"
+  "kube-proxy|kubernetes-kind|k8s.io/kubernetes/cmd/kube-proxy|$kube_ldflags"
+  "agnhost|kubernetes-kind|k8s.io/kubernetes/test/images/agnhost|"
+  "kind|kind|sigs.k8s.io/kind|"
+  "coredns|coredns|github.com/coredns/coredns|"
   "etcd|etcd|go.etcd.io/etcd/server/v3|-X go.etcd.io/etcd/api/v3/version.GitSHA=$etcd_version"
   "kubectl|kubernetes|k8s.io/kubernetes/cmd/kubectl|$kube_ldflags"
   "helm|helm|helm.sh/helm/v3/cmd/helm|-X helm.sh/helm/v3/internal/version.version=$helm_version -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
@@ -87,9 +96,12 @@ module_hash() { # <tools module dir>
     xargs -0 sha256sum | sha256sum | cut -d' ' -f1)
 }
 
+# Tools only the kind suite needs: `make tools` (no argument) skips them, hack/kind/build.sh names them.
+on_request=" kubelet kube-controller-manager kubeadm kube-scheduler kube-proxy agnhost kind coredns pause "
+
 want=("$@")
 wanted() {
-  [[ ${#want[@]} -eq 0 ]] && return 0
+  [[ ${#want[@]} -eq 0 && "$on_request" != *" $1 "* ]] && return 0
   local w; for w in "${want[@]}"; do [[ "$w" == "$1" ]] && return 0; done
   return 1
 }

@@ -3,7 +3,8 @@
  * or 'false') a missing prerequisite fails the test with the reason; elsewhere the test is skipped
  * with a message saying what is missing. Jest glue: skipUnlessIntegrationPrereqs / itNeeds in jest.ts.
  */
-import { accessSync, constants as fsConstants, existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { accessSync, constants as fsConstants, existsSync, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { REPO, missingTools, toolsDir } from './tools.js';
 
@@ -16,6 +17,49 @@ export interface Prereqs {
   commands?: string[];
   /** The built CLI (`npm run build`): dist/cli/main.js, or $FLOP_CLI. */
   build?: boolean;
+  /**
+   * The netns lab may run: the kind suite's dockerd is not running (dockerd rewrites the host's
+   * iptables, FORWARD policy DROP included).
+   */
+  noKindDockerd?: boolean;
+  /** The kind suite may run: its dockerd runs (hack/kind/dockerd.sh) and no netns lab exists. */
+  kindDockerd?: boolean;
+}
+
+/** Where hack/kind/dockerd.sh keeps its pidfile and socket ($FLOP_KIND_STATE). */
+export function kindStateDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.FLOP_KIND_STATE ?? '/run/flop-kind';
+}
+
+/** The pid of the kind suite's dockerd when it runs. */
+export function kindDockerdPid(env: NodeJS.ProcessEnv = process.env): number | undefined {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(join(kindStateDir(env), 'dockerd.pid'), 'utf8').trim());
+  } catch {
+    return undefined;
+  }
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  try {
+    process.kill(pid, 0);
+    return pid;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Network namespaces of netns labs (named flop-*, test-e2e/lab). */
+export function labNamespaces(): string[] {
+  let out: string;
+  try {
+    out = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
+  } catch {
+    return [];
+  }
+  return out
+    .split('\n')
+    .map((l) => l.split(/\s+/)[0] ?? '')
+    .filter((n) => n.startsWith('flop-'));
 }
 
 /** The built binary every process-level test runs; FLOP_CLI points at another build. */
@@ -30,6 +74,7 @@ export const LAB_PREREQS: Prereqs = {
   tools: ['bridge', 'host-local', 'portmap', 'flannel'],
   commands: ['ip'],
   build: true,
+  noKindDockerd: true,
 };
 
 export class PrereqError extends Error {
@@ -67,6 +112,27 @@ export function missingPrereqs(p: Prereqs): string[] {
   const cmds = (p.commands ?? []).filter((c) => !onPath(c));
   if (cmds.length > 0) problems.push(`missing commands ${cmds.join(', ')} (run 'make deps')`);
   if (p.build && !existsSync(CLI)) problems.push(`${CLI} missing (run 'npm run build')`);
+  problems.push(...dockerdProblems(p));
+  return problems;
+}
+
+/** The netns lab and the kind suite's dockerd exclude each other (dockerd rewrites host iptables). */
+function dockerdProblems(p: Prereqs): string[] {
+  const problems: string[] = [];
+  const pid = p.noKindDockerd || p.kindDockerd ? kindDockerdPid() : undefined;
+  if (p.noKindDockerd && pid !== undefined)
+    problems.push(
+      `the kind suite's dockerd runs (pid ${pid}); the netns lab must not run beside it ('hack/kind/dockerd.sh stop')`,
+    );
+  if (p.kindDockerd && pid === undefined)
+    problems.push(
+      `the kind suite's dockerd is not running ('make e2e' starts it, or 'hack/kind/dockerd.sh start')`,
+    );
+  const labs = p.kindDockerd ? labNamespaces() : [];
+  if (labs.length > 0)
+    problems.push(
+      `netns lab namespaces exist (${labs.join(', ')}); the kind suite must not run beside a lab`,
+    );
   return problems;
 }
 
