@@ -58,7 +58,9 @@ key_of() { printf '%s\n' "$@" | sha256sum | cut -c1-16; }
 
 # docker_build <tag> <image dir> <context dir> <key> [build args...]
 docker_build() {
-  local tag="$1" dir="$2" ctx="$3" key="$4"; shift 4
+  local tag="$1" dir="$2" ctx="$3" key="$4" arg; shift 4
+  # A build arg naming a local image (the FROM base) adds that image's key: a new base rebuilds.
+  for arg in "$@"; do key+=" $(image_key "${arg#*=}")"; done
   key="$(key_of "$key" "$(cat "$KIND_DIR/images/$dir/Dockerfile")" "$@")"
   [[ "$(image_key "$tag")" == "$key" ]] && return 0
   local start=$SECONDS args=() a

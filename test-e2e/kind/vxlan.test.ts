@@ -14,6 +14,7 @@ import {
   agentRolledOut,
   controllerLeader,
   helmUpgrade,
+  leaderControllerPods,
   waitAgentTemplate,
 } from './harness/operator.js';
 import {
@@ -263,14 +264,9 @@ describe('kind: vxlan', () => {
       await during('controller pod deleted', async () => {
         const leader = await controllerLeader(cluster);
         expect(leader).not.toBe('');
-        await cluster.kubectl([
-          '-n',
-          OPERATOR_NAMESPACE,
-          'delete',
-          'pod',
-          leader.split('_')[0]!,
-          '--wait=true',
-        ]);
+        const pods = await leaderControllerPods(cluster, leader);
+        expect(pods.length).toBeGreaterThan(0);
+        await cluster.kubectl(['-n', OPERATOR_NAMESPACE, 'delete', 'pod', ...pods, '--wait=true']);
         await waitFor(
           'a new controller leader',
           async () => (await controllerLeader(cluster)) !== leader,

@@ -56,7 +56,31 @@ export async function agentRolledOut(cluster: KindCluster): Promise<void> {
   );
 }
 
-/** The pod holding the controller's leader Lease. */
+/**
+ * The controller pods on the node of the leader (host network: the Lease identity is
+ * "<node hostname>_<random>"), so deleting them deletes the leader.
+ */
+export async function leaderControllerPods(
+  cluster: KindCluster,
+  leader: string,
+): Promise<string[]> {
+  const node = leader.slice(0, leader.lastIndexOf('_'));
+  const out = await cluster.kubectl([
+    '-n',
+    OPERATOR_NAMESPACE,
+    'get',
+    'pods',
+    '-l',
+    'app.kubernetes.io/component=controller',
+    '--field-selector',
+    `spec.nodeName=${node}`,
+    '-o',
+    'jsonpath={.items[*].metadata.name}',
+  ]);
+  return out.trim().split(/\s+/).filter(Boolean);
+}
+
+/** The controller's leader Lease holder ("<hostname>_<random>"). */
 export async function controllerLeader(cluster: KindCluster): Promise<string> {
   const holder = await cluster.kubectl([
     '-n',

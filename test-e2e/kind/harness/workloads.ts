@@ -56,7 +56,7 @@ function netexecManifest(dualStack: boolean): string {
       ...(dualStack ? { ipFamilyPolicy: 'RequireDualStack', ipFamilies: ['IPv4', 'IPv6'] } : {}),
     },
   };
-  return [ds, svc].map((o) => JSON.stringify(o)).join('\n---\n');
+  return JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [ds, svc] });
 }
 
 /** Deploys the netexec DaemonSet + Service and waits until a pod runs Ready on every node. */
