@@ -159,7 +159,7 @@ preload() { # <key>
 build_operator_image() {
   local key
   key="$(cd "$REPO_DIR" && { cat Dockerfile .dockerignore package.json package-lock.json .npmrc tsconfig.json tsconfig.build.json;
-    find src -type f ! -name '*.test.ts' | LC_ALL=C sort | xargs cat; } | sha256sum | cut -c1-16)"
+    find src hack/image -type f ! -name '*.test.ts' | LC_ALL=C sort | xargs cat; } | sha256sum | cut -c1-16)"
   [[ "$(image_key "$OPERATOR_IMAGE")" == "$key" ]] && return 0
   local start=$SECONDS
   log "building $OPERATOR_IMAGE from $REPO_DIR/Dockerfile"

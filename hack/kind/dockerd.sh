@@ -70,6 +70,8 @@ start() {
   iptables-save >"$KIND_STATE/iptables.before"
   ip6tables-save >"$KIND_STATE/ip6tables.before"
   ip -o link show | awk -F': ' '{ print $2 }' | cut -d@ -f1 | sort >"$KIND_STATE/links.before"
+  # kind bind-mounts /lib/modules into every node; docker creates it when the host has none.
+  if [[ ! -e /lib/modules ]]; then touch "$KIND_STATE/lib-modules.created"; fi
   write_config
   log "starting dockerd (data root $KIND_CACHE/docker)"
   dockerd --data-root "$KIND_CACHE/docker" --exec-root "$KIND_STATE/exec" --pidfile "$KIND_STATE/dockerd.pid" \
@@ -112,7 +114,9 @@ restore_host() {
       case "$link" in br-* | docker* | veth*) ip link del "$link" 2>/dev/null || true ;; esac
     done
   fi
-  rm -f "$KIND_STATE/iptables.before" "$KIND_STATE/ip6tables.before" "$KIND_STATE/links.before"
+  if [[ -f "$KIND_STATE/lib-modules.created" ]]; then rmdir /lib/modules 2>/dev/null || true; fi
+  rm -f "$KIND_STATE/iptables.before" "$KIND_STATE/ip6tables.before" "$KIND_STATE/links.before" \
+    "$KIND_STATE/lib-modules.created"
 }
 
 stop() {
