@@ -1,5 +1,15 @@
 /** The prerequisite check itself (needs nothing: it must run, and mean the same, everywhere). */
-import { PrereqError, checkPrereqs, inCI, missingPrereqs } from './prereqs.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  LAB_PREREQS,
+  PrereqError,
+  checkPrereqs,
+  inCI,
+  kindDockerdPid,
+  missingPrereqs,
+} from './prereqs.js';
 
 describe('inCI', () => {
   it.each([
@@ -40,5 +50,38 @@ describe('checkPrereqs', () => {
         /integration prerequisites missing under CI: .*no-such-tool-xyz/,
       );
     }
+  });
+});
+
+describe('the netns lab and the kind suite exclude each other', () => {
+  const saved = process.env.FLOP_KIND_STATE;
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'flop-prereqs-kind-'));
+    process.env.FLOP_KIND_STATE = dir;
+  });
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+    if (saved === undefined) delete process.env.FLOP_KIND_STATE;
+    else process.env.FLOP_KIND_STATE = saved;
+  });
+
+  it('a running kind dockerd (live pid in its pidfile) stops the lab; none stops the kind suite', () => {
+    expect(kindDockerdPid()).toBeUndefined();
+    expect(missingPrereqs({ noKindDockerd: true })).toEqual([]);
+    expect(missingPrereqs({ kindDockerd: true })).toEqual([
+      expect.stringContaining("the kind suite's dockerd is not running"),
+    ]);
+    writeFileSync(join(dir, 'dockerd.pid'), `${process.pid}\n`);
+    expect(kindDockerdPid()).toBe(process.pid);
+    expect(missingPrereqs({ noKindDockerd: true })).toEqual([
+      expect.stringContaining(`the kind suite's dockerd runs (pid ${process.pid})`),
+    ]);
+  });
+
+  it('a stale pidfile counts as not running', () => {
+    writeFileSync(join(dir, 'dockerd.pid'), '999999999\n');
+    expect(kindDockerdPid()).toBeUndefined();
+    expect(LAB_PREREQS.noKindDockerd).toBe(true);
   });
 });
