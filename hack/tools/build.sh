@@ -42,6 +42,12 @@ required_version() { # <tools module dir> <module path>
 }
 
 kube_version="$(required_version kubernetes k8s.io/kubernetes)"
+# e2e.test must test the same Kubernetes the API server and the kind nodes run.
+e2e_kube_version="$(required_version kube-e2e k8s.io/kubernetes)"
+[[ "$e2e_kube_version" == "$kube_version" ]] || {
+  echo "build.sh: kube-e2e pins k8s.io/kubernetes $e2e_kube_version, kubernetes pins $kube_version" >&2
+  exit 1
+}
 kube_minor="$(echo "$kube_version" | cut -d. -f2)"
 kube_ldflags=""
 for pkg in k8s.io/client-go/pkg/version k8s.io/component-base/version; do
@@ -53,8 +59,9 @@ etcd_version="$(required_version etcd go.etcd.io/etcd/server/v3)"
 cni_ldflags="-X github.com/containernetworking/plugins/pkg/utils/buildversion.BuildVersion=$(required_version cni github.com/containernetworking/plugins)"
 flannel_ldflags="-X github.com/containernetworking/plugins/pkg/utils/buildversion.BuildVersion=$(required_version flannel-cni github.com/containernetworking/plugins)"
 
-# name | tools module dir | main package | extra ldflags. Slowest first.
+# name | tools module dir | main package (test:<pkg> = a test binary, go test -c) | extra ldflags. Slowest first.
 tools=(
+  "e2e.test|kube-e2e|test:k8s.io/kubernetes/test/e2e|$kube_ldflags"
   "kube-apiserver|kubernetes|k8s.io/kubernetes/cmd/kube-apiserver|$kube_ldflags"
   # The kind suite's node and control-plane binaries (hack/kind); built only when named.
   "kubelet|kubernetes-kind|k8s.io/kubernetes/cmd/kubelet|$kube_ldflags"
@@ -126,7 +133,10 @@ for entry in "${tools[@]}"; do
   [[ "$moddir" == kube-network-policies ]] && env=(GOSUMDB=off)
   tmp="$bin_dir/.$name.tmp.$$"
   trap 'rm -f "$tmp"' EXIT
-  (cd "$here/$moddir" && env "${env[@]}" go build -trimpath -ldflags "$ldflags" -o "$tmp" "$pkg")
+  go_cmd=(build)
+  # go test -c would also vet the suite: not ours to lint, and minutes of CPU.
+  [[ "$pkg" == test:* ]] && go_cmd=(test -c -vet=off) pkg="${pkg#test:}"
+  (cd "$here/$moddir" && env "${env[@]}" go "${go_cmd[@]}" -trimpath -ldflags "$ldflags" -o "$tmp" "$pkg")
   mv -f "$tmp" "$bin_dir/$name"
   echo "$key" >"$stamp"
   built=$((built + 1))
