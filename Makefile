@@ -52,6 +52,10 @@ integration: deps build tools ## tests against a real kube-apiserver + etcd and 
 e2e: deps build ## kind suite: image, chart and DaemonSets on kind clusters (root; own dockerd, never beside the lab)
 	hack/kind/e2e.sh
 
+.PHONY: conformance
+conformance: deps build ## Kubernetes sig-network conformance on kind: vxlan, host-gw, directrouting, a count each (root)
+	FLOP_KIND_PROJECT=conformance hack/kind/e2e.sh
+
 .PHONY: test
 test: lint crds-check unit integration e2e ## everything CI runs (e2e last: its dockerd never overlaps the netns lab)
 

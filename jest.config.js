@@ -28,6 +28,17 @@ export default {
       testPathIgnorePatterns: ['/node_modules/', '/test-e2e/kind/'],
     },
     // Real kind clusters on the suite's own dockerd (`make e2e`, hack/kind): never beside the netns lab.
-    { ...common, displayName: 'kind', testMatch: ['<rootDir>/test-e2e/kind/**/*.test.ts'] },
+    {
+      ...common,
+      displayName: 'kind',
+      testMatch: ['<rootDir>/test-e2e/kind/**/*.test.ts'],
+      testPathIgnorePatterns: ['/node_modules/', '/test-e2e/kind/conformance/all-backends.test.ts'],
+    },
+    // `make conformance`: sig-network conformance on one kind cluster per backend.
+    {
+      ...common,
+      displayName: 'conformance',
+      testMatch: ['<rootDir>/test-e2e/kind/conformance/all-backends.test.ts'],
+    },
   ],
 };

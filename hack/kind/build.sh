@@ -19,7 +19,7 @@ set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-GO_TOOLS=(kind pause kubelet kubeadm kube-proxy kube-controller-manager kube-scheduler agnhost coredns
+GO_TOOLS=(kind pause kubelet kubeadm kube-proxy kube-controller-manager kube-scheduler agnhost e2e.test coredns
   kube-apiserver etcd kubectl helm bridge host-local portmap loopback flannel kube-network-policies)
 OPERATOR_IMAGE=flannel-operator:e2e
 FLANNEL_CNI_IMAGE="ghcr.io/flannel-io/flannel-cni-plugin:$(awk '/flannel_cni:/ { f = 1 } f && /tag:/ { print $2; exit }' "$REPO_DIR/charts/flannel-operator/values.yaml")"
@@ -169,11 +169,26 @@ build_operator_image() {
   log "built $OPERATOR_IMAGE in $((SECONDS - start))s"
 }
 
+# Images the sig-network conformance specs run besides agnhost and pause, under the names
+# test/utils/image/manifest.go (v1.34.4) gives them; loaded per cluster (test-e2e/kind/conformance).
+E2E_IMAGES=registry.k8s.io/e2e-test-images
+CONFORMANCE_IMAGES=("$E2E_IMAGES/jessie-dnsutils:1.7" "$E2E_IMAGES/nginx:1.14-4" "$E2E_IMAGES/nginx:1.15-4"
+  "$E2E_IMAGES/busybox:1.37.0-1")
+build_conformance_images() {
+  local ctx
+  ctx="$(mktemp -d "$KIND_CACHE/.ctx.XXXXXX")" # nothing to copy: apt only
+  docker_build "$E2E_IMAGES/jessie-dnsutils:1.7" jessie-dnsutils "$ctx" "" "BASE_IMAGE=$BASE_IMAGE"
+  docker_build "$E2E_IMAGES/nginx:1.14-4" nginx "$ctx" "" "BASE_IMAGE=$BASE_IMAGE"
+  docker tag "$E2E_IMAGES/nginx:1.14-4" "$E2E_IMAGES/nginx:1.15-4" # one nginx serves both tags
+  docker_build "$E2E_IMAGES/busybox:1.37.0-1" busybox "$ctx" "" "BASE_IMAGE=$BASE_IMAGE"
+}
+
 save_images() {
   local tar="$KIND_CACHE/images.tar" start=$SECONDS
   [[ "$built_any" == 0 && -s "$tar" ]] && return 0
   log "saving the images to $tar"
-  docker save "$BASE_IMAGE" local/node20:bookworm local/node20-ca:bookworm "$NODE_IMAGE" "${PRELOAD[@]}" >"$tar.tmp"
+  docker save "$BASE_IMAGE" local/node20:bookworm local/node20-ca:bookworm "$NODE_IMAGE" "${PRELOAD[@]}" \
+    "${CONFORMANCE_IMAGES[@]}" >"$tar.tmp"
   mv -f "$tar.tmp" "$tar"
   log "saved in $((SECONDS - start))s ($(du -h "$tar" | cut -f1))"
 }
@@ -190,6 +205,7 @@ build_images() {
   build_node20
   build_component_images
   build_node_image
+  build_conformance_images
   save_images
   build_operator_image
 }

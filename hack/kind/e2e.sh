@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # `make e2e`: the kind suite (jest project `kind`, test-e2e/kind) inside one dockerd period.
+# FLOP_KIND_PROJECT selects another jest project: `make conformance` runs `conformance`.
 # Prerequisites missing (not root, Debian's docker.io or debootstrap absent): under CI (CI set to
 # anything but '', 0, false) that fails the run with the reason; elsewhere it says what is missing
 # and skips.
@@ -19,4 +20,4 @@ if ((${#missing[@]})); then
   exit 0
 fi
 cd "$REPO_DIR"
-NODE_OPTIONS=--experimental-vm-modules exec "$KIND_DIR/period.sh" npx jest --selectProjects kind --runInBand "$@"
+NODE_OPTIONS=--experimental-vm-modules exec "$KIND_DIR/period.sh" npx jest --selectProjects "${FLOP_KIND_PROJECT:-kind}" --runInBand "$@"

@@ -61,7 +61,6 @@ flannel_ldflags="-X github.com/containernetworking/plugins/pkg/utils/buildversio
 
 # name | tools module dir | main package (test:<pkg> = a test binary, go test -c) | extra ldflags. Slowest first.
 tools=(
-  "e2e.test|kube-e2e|test:k8s.io/kubernetes/test/e2e|$kube_ldflags"
   "kube-apiserver|kubernetes|k8s.io/kubernetes/cmd/kube-apiserver|$kube_ldflags"
   # The kind suite's node and control-plane binaries (hack/kind); built only when named.
   "kubelet|kubernetes-kind|k8s.io/kubernetes/cmd/kubelet|$kube_ldflags"
@@ -70,6 +69,8 @@ tools=(
   "kube-scheduler|kubernetes-kind|k8s.io/kubernetes/cmd/kube-scheduler|$kube_ldflags"
   "kube-proxy|kubernetes-kind|k8s.io/kubernetes/cmd/kube-proxy|$kube_ldflags"
   "agnhost|kubernetes-kind|k8s.io/kubernetes/test/images/agnhost|"
+  # The Kubernetes e2e suite for the sig-network conformance run (test-e2e/kind/conformance).
+  "e2e.test|kube-e2e|test:k8s.io/kubernetes/test/e2e|$kube_ldflags"
   "kind|kind|sigs.k8s.io/kind|"
   "coredns|coredns|github.com/coredns/coredns|"
   "etcd|etcd|go.etcd.io/etcd/server/v3|-X go.etcd.io/etcd/api/v3/version.GitSHA=$etcd_version"
@@ -104,7 +105,7 @@ module_hash() { # <tools module dir>
 }
 
 # Tools only the kind suite needs: `make tools` (no argument) skips them, hack/kind/build.sh names them.
-on_request=" kubelet kube-controller-manager kubeadm kube-scheduler kube-proxy agnhost kind coredns pause "
+on_request=" kubelet kube-controller-manager kubeadm kube-scheduler kube-proxy agnhost e2e.test kind coredns pause "
 
 want=("$@")
 wanted() {

@@ -6,6 +6,7 @@
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { describeConformance } from './conformance/jest.js';
 import { describeBasics, useKindCluster } from './harness/jest.js';
 import { CLI_PLUGIN, OPERATOR_NAMESPACE, runKind } from './harness/env.js';
 import {
@@ -278,6 +279,9 @@ describe('kind: vxlan', () => {
   });
 
   // --- conformance (helper "conformance") ---
+  describe('h: Kubernetes sig-network conformance', () => {
+    describeConformance(suite, 'vxlan');
+  });
   // --- end conformance ---
 
   describe('d: node removal', () => {
