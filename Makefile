@@ -37,7 +37,7 @@ deps: ## install missing Debian packages (iproute2, nftables, iperf3, ...); need
 	hack/install-deps.sh
 
 .PHONY: tools
-tools: ## build (or reuse cached) kube-apiserver, etcd, helm, CNI plugins, kube-network-policies
+tools: ## build (or reuse cached) kube-apiserver, etcd, helm, CNI plugins, kube-network-policies, wireguard-go
 	hack/tools/build.sh
 
 .PHONY: unit

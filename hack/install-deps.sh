@@ -4,7 +4,9 @@
 set -euo pipefail
 pkgs=(iproute2 nftables iptables iperf3 iputils-ping openssl ca-certificates procps kmod shellcheck
   # the kind suite (hack/kind): its own dockerd, the Debian base image, what kind's nodes expect
-  docker.io debootstrap conntrack socat ethtool jq libcap2-bin)
+  docker.io debootstrap conntrack socat ethtool jq libcap2-bin
+  # the wireguard suite: `wg` (the agent configures WireGuard devices with it), an underlay capture
+  wireguard-tools tcpdump)
 missing=()
 for pkg in "${pkgs[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")

@@ -41,6 +41,44 @@ const container = (ds: V1DaemonSet, name: string): V1Container | undefined =>
   ds.spec!.template.spec!.containers.find((c) => c.name === name);
 
 describe('desiredDaemonSet', () => {
+  it('wireguard: host key directory, a writable /run/wireguard, the PSK as a Secret volume (no Secret RBAC)', () => {
+    const wg = (backend: Record<string, unknown>) =>
+      desiredDaemonSet(
+        network({ backend: { ...network().spec.backend, type: 'wireguard', ...backend } }),
+        OPTS,
+      );
+    const plain = wg({});
+    const agent = container(plain, 'agent')!;
+    expect(agent.args).toContain(
+      '--wireguard-key-file=/var/lib/flannel-operator/wireguard/private.key',
+    );
+    expect(agent.args!.some((a) => a.startsWith('--wireguard-psk-file'))).toBe(false);
+    expect(plain.spec!.template.spec!.volumes).toEqual(
+      expect.arrayContaining([
+        {
+          name: 'wireguard-key',
+          hostPath: { path: '/var/lib/flannel-operator/wireguard', type: 'DirectoryOrCreate' },
+        },
+        { name: 'wireguard-run', emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } },
+      ]),
+    );
+    const psk = wg({ pskSecretRef: { name: 'wg-psk', key: 'k' } });
+    expect(container(psk, 'agent')!.args).toContain(
+      '--wireguard-psk-file=/etc/flannel-operator/wireguard-psk/psk',
+    );
+    expect(psk.spec!.template.spec!.volumes).toContainEqual({
+      name: 'wireguard-psk',
+      secret: { secretName: 'wg-psk', items: [{ key: 'k', path: 'psk' }], defaultMode: 0o400 },
+    });
+    expect(container(psk, 'agent')!.volumeMounts).toContainEqual({
+      name: 'wireguard-psk',
+      mountPath: '/etc/flannel-operator/wireguard-psk',
+      readOnly: true,
+    });
+    // Changing the PSK Secret reference rolls the agents.
+    expect(hash(psk)).not.toBe(hash(plain));
+  });
+
   it('builds one hostNetwork, node-critical DaemonSet per network, owned by the network', () => {
     const ds = desiredDaemonSet(network(), OPTS);
     expect(ds.metadata).toMatchObject({

@@ -7,6 +7,7 @@ import type {
   V1ResourceRequirements,
   V1Toleration,
   V1Volume,
+  V1VolumeMount,
 } from '@kubernetes/client-node';
 import {
   API_VERSION,
@@ -187,6 +188,45 @@ export function canonicalJson(value: unknown): string {
   );
 }
 
+const WIREGUARD_KEY_DIR = '/var/lib/flannel-operator/wireguard';
+const WIREGUARD_PSK_DIR = '/etc/flannel-operator/wireguard-psk';
+
+/**
+ * A wireguard network's agent: the key directory on the host (the key survives pod restarts and
+ * upgrades), a writable /run/wireguard for wireguard-go's UAPI socket (the root filesystem is
+ * read-only), and the pre-shared key as a Secret volume: kubelet fetches it, so the agent's
+ * service account needs no Secret access at all.
+ */
+function wireguardPodParts(network: FlannelNetwork): {
+  args: string[];
+  mounts: V1VolumeMount[];
+  volumes: V1Volume[];
+} {
+  const args = [`--wireguard-key-file=${WIREGUARD_KEY_DIR}/private.key`];
+  const mounts: V1VolumeMount[] = [
+    { name: 'wireguard-key', mountPath: WIREGUARD_KEY_DIR },
+    { name: 'wireguard-run', mountPath: '/run/wireguard' },
+  ];
+  const volumes: V1Volume[] = [
+    hostPath('wireguard-key', WIREGUARD_KEY_DIR, 'DirectoryOrCreate'),
+    { name: 'wireguard-run', emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } },
+  ];
+  const ref = network.spec.backend.pskSecretRef;
+  if (ref) {
+    args.push(`--wireguard-psk-file=${WIREGUARD_PSK_DIR}/psk`);
+    mounts.push({ name: 'wireguard-psk', mountPath: WIREGUARD_PSK_DIR, readOnly: true });
+    volumes.push({
+      name: 'wireguard-psk',
+      secret: {
+        secretName: ref.name,
+        items: [{ key: ref.key ?? 'psk', path: 'psk' }],
+        defaultMode: 0o400,
+      },
+    });
+  }
+  return { args, mounts, volumes };
+}
+
 function hostPath(name: string, path: string, type: string): V1Volume {
   return { name, hostPath: { path, type } };
 }
@@ -297,6 +337,13 @@ export function desiredDaemonSet(network: FlannelNetwork, opts: DaemonSetOptions
     { name: 'tmp', emptyDir: { medium: 'Memory', sizeLimit: '16Mi' } },
   ];
   const containers: V1Container[] = [agent];
+
+  if (network.spec.backend?.type === 'wireguard') {
+    const wg = wireguardPodParts(network);
+    agentArgs.push(...wg.args);
+    agent.volumeMounts!.push(...wg.mounts);
+    volumes.push(...wg.volumes);
+  }
 
   const netpol = network.spec.netpol;
   if (netpol?.enabled) {
