@@ -23,7 +23,6 @@ import { leaseName } from '../api/names.js';
 import {
   diffCount,
   diffState,
-  vxlan6DeviceName,
   vxlanDeviceName,
   type ActualState,
   type DesiredState,
@@ -42,13 +41,13 @@ import {
   AgentError,
   networkConfig,
   nodeDesiredState,
+  tunnelDevices,
   type AgentNetworkConfig,
   type NodeInfo,
   type NodeState,
 } from './node-state.js';
 import type { RuleInput } from './netfilter/render.js';
 import type { AgentMetrics } from './metrics.js';
-import { WG_DEVICE, WG_DEVICE_V6 } from './wireguard/desired.js';
 import { WireguardDevices } from './wireguard/device.js';
 import { DEFAULT_WIREGUARD_KEY_FILE, loadOrCreateKey } from './wireguard/keys.js';
 import { programWireguard, readPsk, type WgSecrets } from './wireguard/program.js';
@@ -86,13 +85,6 @@ export type AgentKernel = Pick<
   Kernel,
   'underlay' | 'underlayV6' | 'readState' | 'deleteLink' | 'ensureVxlan' | 'applyDiff' | 'close'
 >;
-
-/** The tunnel devices of a network (IPv4 name, IPv6 name): the kernel reads both every pass. */
-function tunnelDevices(cfg: AgentNetworkConfig): [string, string] {
-  return cfg.type === 'wireguard'
-    ? [WG_DEVICE, WG_DEVICE_V6]
-    : [vxlanDeviceName(cfg.vni), vxlan6DeviceName(cfg.vni)];
-}
 
 /** Something that says "the kernel may have drifted": rtnetlink and nftables monitors. */
 export interface ChangeSource {

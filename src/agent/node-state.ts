@@ -74,6 +74,13 @@ function wireguardOptions(b: FlannelNetwork['spec']['backend']): WireguardConfig
   };
 }
 
+/** The tunnel devices of a network (IPv4 name, IPv6 name): the agent and doctor read both. */
+export function tunnelDevices(cfg: NetworkConfig): [string, string] {
+  return cfg.type === 'wireguard'
+    ? [WG_DEVICE, WG_DEVICE_V6]
+    : [vxlanDeviceName(cfg.vni), vxlan6DeviceName(cfg.vni)];
+}
+
 /** The PeerLease of a SubnetLease (with the peer checks in peers.ts, which the controller shares). */
 export const toPeer = peerOfLease;
 

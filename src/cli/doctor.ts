@@ -9,8 +9,16 @@ import {
   type SubnetLease,
 } from '../api/index.js';
 import { collectionPath, objectPath, type KubeClient } from '../kube/index.js';
-import { diffState, vxlan6DeviceName, vxlanDeviceName } from '../agent/desired.js';
-import { nodeDesiredState, type NodeInfo, type NodeState } from '../agent/node-state.js';
+import { diffState } from '../agent/desired.js';
+import {
+  networkConfig,
+  nodeDesiredState,
+  tunnelDevices,
+  type NodeInfo,
+  type NodeState,
+} from '../agent/node-state.js';
+import type { WgDeviceSpec } from '../agent/wireguard/desired.js';
+import { WireguardDevices } from '../agent/wireguard/device.js';
 import { tryCanonicalIp } from '../ipam/index.js';
 import { Kernel } from '../agent/kernel/netlink.js';
 import {
@@ -44,13 +52,15 @@ import {
   fileDifferences,
   nftDifferences,
   parseNftJson,
+  wireguardDifferences,
   type Difference,
+  type WgDeviceHere,
 } from './doctor/compare.js';
 import type { NodeLike } from './status/types.js';
 
 export const DOCTOR_USAGE = `Compare the dataplane a node should have (computed exactly as its agent does, from its
 SubnetLease, its FlannelNetwork and all peer leases; both address families) with what the kernel of THIS network
-namespace holds: vxlan device, routes, neighbors, FDB entries, netfilter rules (with the accept
+namespace holds: vxlan device (wireguard: devices, key, port and peers via \`wg\`), routes, neighbors, FDB entries, netfilter rules (with the accept
 rules in iptables' filter FORWARD chain), forwarding sysctls and subnet.env. It also reports any
 other nftables chain at the forward hook that would drop pod traffic (e.g. a host firewall's
 \`policy drop\`), which the agent cannot override. Run it inside the node's network namespace
@@ -276,6 +286,20 @@ function desiredHere(o: NodeObjects, node: NodeInfo): NodeState {
   }
 }
 
+/** The WireGuard devices as the kernel and `wg` report them (read only). */
+async function wireguardHere(
+  kernel: Kernel,
+  want: WgDeviceSpec[],
+): Promise<Map<string, WgDeviceHere>> {
+  const wg = new WireguardDevices(kernel, {});
+  const out = new Map<string, WgDeviceHere>();
+  for (const w of want) {
+    const [link, dump] = [await kernel.linkState(w.name), await wg.show(w.name)];
+    out.set(w.name, { ...(link ? { link } : {}), ...(dump ? { dump } : {}) });
+  }
+  return out;
+}
+
 type DiagnoseFlags = DoctorFlags & { netfilter?: string; 'subnet-file'?: string };
 
 async function diagnose(
@@ -284,16 +308,26 @@ async function diagnose(
   flags: DiagnoseFlags,
 ): Promise<DoctorReport> {
   const here = await nodeHere(kernel, flags, o.lease, o.node);
-  const vni = o.network.spec.backend?.vni ?? 1;
-  const dev = vxlanDeviceName(vni);
-  const actual = await kernel.readState(dev, vxlan6DeviceName(vni));
+  const [dev, dev6] = tunnelDevices(networkConfig(o.network));
+  const actual = await kernel.readState(dev, dev6);
+  // wireguard: the key the agent published is the one its devices must hold.
+  const publicKey = o.lease.status?.backend?.publicKey;
   const state = desiredHere(o, {
     ...here,
     deviceMAC: actual.vxlan?.mac,
     deviceV6MAC: actual.vxlan6?.mac,
+    publicKey,
   });
   const { cfg, desired, self } = state;
   const differences = describeDiff(desired, actual, diffState(desired, actual, state.ownership));
+  if (desired.wireguard)
+    differences.push(
+      ...wireguardDifferences(
+        desired.wireguard,
+        await wireguardHere(kernel, desired.wireguard),
+        publicKey,
+      ),
+    );
   const nf = flags.netfilter;
   const mode: NetfilterMode | 'none' =
     nf === 'none' ? 'none' : await detectMode(nf as NetfilterMode | undefined);
@@ -311,7 +345,13 @@ async function diagnose(
     node: self.nodeName,
     network: o.lease.spec.networkName,
     backend: cfg.type === 'vxlan' && cfg.directRouting ? 'vxlan+directRouting' : cfg.type,
-    ...(desired.vxlan ? { device: dev } : desired.vxlan6 ? { device: desired.vxlan6.name } : {}),
+    ...(desired.vxlan
+      ? { device: dev }
+      : desired.vxlan6
+        ? { device: desired.vxlan6.name }
+        : desired.wireguard?.length
+          ? { device: desired.wireguard.map((w) => w.name).join(',') }
+          : {}),
     ...(self.subnet ? { subnet: self.subnet } : {}),
     ...(self.subnet && self.publicIP ? { publicIP: self.publicIP } : {}),
     ...(self.subnetV6 ? { ipv6Subnet: self.subnetV6 } : {}),

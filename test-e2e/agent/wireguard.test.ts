@@ -10,7 +10,7 @@ import { skipUnlessIntegrationPrereqs, useControlPlane } from '../harness/jest.j
 import { LAB_PREREQS } from '../harness/prereqs.js';
 import { toolPath } from '../harness/tools.js';
 import { waitFor } from '../harness/process.js';
-import { sh, type Lab } from '../lab/lab.js';
+import { CLI, sh, type Lab } from '../lab/lab.js';
 import { isWireguardKey, type SubnetLease } from '../../src/api/index.js';
 import { parseWgDump, type WgActual } from '../../src/agent/wireguard/diff.js';
 import {
@@ -281,6 +281,52 @@ describe('wireguard backend (netns lab)', () => {
     );
     console.log(`wireguard drift: deleted device back with its peers in ${Date.now() - t0} ms`);
     await expectFullMatrix(lab);
+  }, 60_000);
+
+  it('kubectl flannel doctor compares the WireGuard devices and peers with the desired state', async () => {
+    const doctor = async () => {
+      const r = await lab.exec('n1', 'sh', [
+        '-c',
+        `mount --bind ${runDir('n1')} /run/wireguard && exec "$@"`,
+        'sh',
+        process.execPath,
+        CLI,
+        'doctor',
+        'n1',
+        '--kubeconfig',
+        lab.controlPlane.kubeconfigPath,
+        '--subnet-file',
+        lab.node('n1').subnetFile,
+        '-o',
+        'json',
+      ]);
+      return {
+        code: r.code,
+        report: JSON.parse(r.stdout) as {
+          clean: boolean;
+          device: string;
+          differences: Array<{ kind: string; change: string; object: string }>;
+        },
+      };
+    };
+    const ok = await doctor();
+    expect(ok.report.differences).toEqual([]);
+    expect(ok).toMatchObject({ code: 0, report: { clean: true, device: 'flannel-wg' } });
+    await lab.stopAgent('n1');
+    const k2 = await keyOf('n2');
+    await wg('n1', `set flannel-wg peer ${k2} remove`);
+    const bad = await doctor();
+    expect(bad.code).toBe(1);
+    expect(bad.report.differences).toEqual([
+      {
+        kind: 'wireguard-peer',
+        change: 'missing',
+        object: `flannel-wg n2 ${k2}`,
+        want: expect.stringContaining(`endpoint ${lab.node('n2').ip}:${PORT}`),
+      },
+    ]);
+    startAgent('n1');
+    await waitFor('n1 repaired', async () => (await doctor()).report.clean, 20_000, 200);
   }, 60_000);
 
   it('refuses hostile leases: own key, a duplicate of an older lease key', async () => {

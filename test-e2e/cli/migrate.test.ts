@@ -296,23 +296,23 @@ describe('migrate refuses what it cannot convert (exit 1, nothing written)', () 
   });
 
   it('unsupported backend', async () => {
-    await cm('cfg-wireguard', { Network: '10.244.0.0/16', Backend: { Type: 'wireguard' } });
+    await cm('cfg-ipsec', { Network: '10.244.0.0/16', Backend: { Type: 'ipsec' } });
     const r = await runCli([
       'migrate',
       '--apply',
       '--kubeconfig',
       kc,
       '--configmap',
-      'cfg-wireguard',
+      'cfg-ipsec',
       '--name',
-      'wg',
+      'ipsec',
     ]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(
-      'error: backend "wireguard" cannot be migrated: the operator runs vxlan (with optional directRouting) and host-gw [EMIGRATE_UNSUPPORTED_BACKEND]',
+      'error: backend "ipsec" cannot be migrated: the operator runs vxlan (with optional directRouting), host-gw and wireguard [EMIGRATE_UNSUPPORTED_BACKEND]',
     );
     expect(r.stderr).toContain(
-      'hint: wireguard encrypts pod traffic and the operator does not: keep upstream flannel',
+      'hint: ipsec encrypts pod traffic and the operator does not: keep upstream flannel',
     );
     expect(r.stderr).toContain('nothing written');
     expect((await client.listAll(NETWORKS)).items).toHaveLength(1);

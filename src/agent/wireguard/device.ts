@@ -30,7 +30,8 @@ export interface WireguardOptions {
   wg?: string;
   /** wireguard-go, started for a device when the kernel has no WireGuard. */
   wireguardGo?: string;
-  logger: Logger;
+  /** Where the fallback to wireguard-go is reported (doctor, which only reads, has none). */
+  logger?: Logger;
 }
 
 type DeviceKernel = Pick<
@@ -103,7 +104,7 @@ export class WireguardDevices {
         this.implementation = 'kernel';
         return;
       } catch (e) {
-        this.opts.logger.warn(
+        this.opts.logger?.warn(
           { err: (e as Error).message, wireguardGo: this.opts.wireguardGo ?? 'wireguard-go' },
           'kernel has no WireGuard; using wireguard-go (userspace)',
         );

@@ -8,7 +8,13 @@ import {
   type SelfInfo,
 } from '../../agent/desired.js';
 import { renderNft } from '../../agent/netfilter/render.js';
-import { describeDiff, fileDifferences, nftDifferences, parseNftJson } from './compare.js';
+import {
+  describeDiff,
+  fileDifferences,
+  nftDifferences,
+  parseNftJson,
+  wireguardDifferences,
+} from './compare.js';
 
 const cfg: NetworkConfig = {
   network: '10.244.0.0/16',
@@ -196,5 +202,74 @@ describe('netfilter and file checks', () => {
       { kind: 'file', change: 'extra', object: '/f C', have: 'C=4' },
     ]);
     expect(fileDifferences('/f', 'A=1\n', undefined)[0]!.change).toBe('missing');
+  });
+});
+
+describe('wireguardDifferences', () => {
+  const KEY = (c: string) => `${c.repeat(42)}A=`;
+  const want = [
+    {
+      name: 'flannel-wg',
+      listenPort: 51820,
+      mtu: 1440,
+      addresses: ['10.244.1.0/32'],
+      peers: [
+        {
+          nodeName: 'n2',
+          publicKey: KEY('b'),
+          endpoint: '10.200.0.2:51820',
+          allowedIPs: ['10.244.2.0/24'],
+          keepalive: 0,
+        },
+      ],
+    },
+  ];
+  const link = { mtu: 1440, up: true, addresses: ['10.244.1.0/32'] };
+  const peer = { ...want[0]!.peers[0]!, latestHandshake: 0 };
+
+  it('is empty when device, key and peers match (pre-shared keys are not compared)', () => {
+    const here = new Map([
+      [
+        'flannel-wg',
+        {
+          link,
+          dump: {
+            publicKey: KEY('a'),
+            listenPort: 51820,
+            peers: [{ ...peer, pskDigest: 'x' }],
+          },
+        },
+      ],
+    ]);
+    expect(wireguardDifferences(want, here, KEY('a'))).toEqual([]);
+  });
+
+  it('reports a missing device, a foreign key, a wrong MTU, missing and extra peers', () => {
+    expect(wireguardDifferences(want, new Map(), KEY('a'))).toEqual([
+      {
+        kind: 'device',
+        change: 'missing',
+        object: 'flannel-wg',
+        want: 'wireguard listen-port 51820 mtu 1440',
+      },
+    ]);
+    const stale = { ...peer, publicKey: KEY('z'), endpoint: '10.9.9.9:51820' };
+    const here = new Map([
+      [
+        'flannel-wg',
+        {
+          link: { ...link, mtu: 1420 },
+          dump: { publicKey: KEY('x'), listenPort: 51820, peers: [stale] },
+        },
+      ],
+    ]);
+    expect(
+      wireguardDifferences(want, here, KEY('a')).map((d) => [d.kind, d.change, d.object]),
+    ).toEqual([
+      ['device', 'wrong', 'flannel-wg public-key'],
+      ['device', 'wrong', 'flannel-wg mtu'],
+      ['wireguard-peer', 'missing', `flannel-wg n2 ${KEY('b')}`],
+      ['wireguard-peer', 'extra', `flannel-wg ${KEY('z')}`],
+    ]);
   });
 });

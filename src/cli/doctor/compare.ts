@@ -10,6 +10,8 @@ import {
   type VxlanSpec,
 } from '../../agent/desired.js';
 import { tryCanonicalCidr } from '../../ipam/index.js';
+import type { WgDeviceSpec } from '../../agent/wireguard/desired.js';
+import { diffWireguard, type WgActual } from '../../agent/wireguard/diff.js';
 
 /**
  * The pure part of `kubectl flannel doctor`: the agent's own diff (src/agent/desired.ts
@@ -17,7 +19,7 @@ import { tryCanonicalCidr } from '../../ipam/index.js';
  */
 
 export type DifferenceKind =
-  'device' | 'route' | 'neighbor' | 'fdb' | 'netfilter' | 'sysctl' | 'file';
+  'device' | 'route' | 'neighbor' | 'fdb' | 'netfilter' | 'sysctl' | 'file' | 'wireguard-peer';
 /** `drops`: something not ours (another chain at the forward hook) drops pod traffic. */
 export type Change = 'missing' | 'extra' | 'wrong' | 'drops';
 
@@ -85,6 +87,78 @@ function deviceDifferences(
       want: want.address,
       have: have.addresses.join(',') || '<none>',
     });
+  return out;
+}
+
+/** What the kernel (link) and `wg show dump` report for one WireGuard device. */
+export interface WgDeviceHere {
+  link?: { mtu: number; up: boolean; addresses: string[] };
+  dump?: WgActual;
+}
+
+const peerText = (p: { endpoint?: string; allowedIPs: string[]; keepalive: number }): string =>
+  `endpoint ${p.endpoint ?? '(none)'} allowed-ips ${p.allowedIPs.join(',') || '(none)'} keepalive ${p.keepalive || 'off'}`;
+
+/**
+ * The WireGuard devices against the agent's own desired state and diff (src/agent/wireguard):
+ * device, key, port, MTU, addresses, then one line per missing, wrong or extra peer.
+ * Pre-shared keys are not compared (doctor does not read the Secret).
+ */
+export function wireguardDifferences(
+  want: WgDeviceSpec[],
+  here: Map<string, WgDeviceHere>,
+  publicKey: string | undefined,
+): Difference[] {
+  const out: Difference[] = [];
+  for (const w of want) {
+    const h = here.get(w.name);
+    if (!h?.link || !h.dump) {
+      out.push({
+        kind: 'device',
+        change: 'missing',
+        object: w.name,
+        want: `wireguard listen-port ${w.listenPort} mtu ${w.mtu}`,
+        ...(h?.link ? { have: 'a link that is no WireGuard device' } : {}),
+      });
+      continue;
+    }
+    const field = (name: string, wv: unknown, hv: unknown): void => {
+      if (String(wv) !== String(hv))
+        out.push({
+          kind: 'device',
+          change: 'wrong',
+          object: `${w.name} ${name}`,
+          want: String(wv),
+          have: String(hv),
+        });
+    };
+    field('public-key', publicKey ?? '(not published)', h.dump.publicKey);
+    field('listen-port', w.listenPort, h.dump.listenPort);
+    field('mtu', w.mtu, h.link.mtu);
+    field('state', 'up', h.link.up ? 'up' : 'down');
+    for (const a of w.addresses)
+      if (!h.link.addresses.includes(a)) field('ip', a, h.link.addresses.join(',') || '<none>');
+    const dump = { ...h.dump, peers: h.dump.peers.map(({ pskDigest: _, ...p }) => p) };
+    const change = diffWireguard(w, dump, { publicKey: h.dump.publicKey });
+    const havePeers = new Map(h.dump.peers.map((p) => [p.publicKey, p]));
+    for (const p of change.upsert) {
+      const hp = havePeers.get(p.publicKey);
+      out.push({
+        kind: 'wireguard-peer',
+        change: hp ? 'wrong' : 'missing',
+        object: `${w.name} ${p.nodeName} ${p.publicKey}`,
+        want: peerText(p),
+        ...(hp ? { have: peerText(hp) } : {}),
+      });
+    }
+    for (const k of change.remove)
+      out.push({
+        kind: 'wireguard-peer',
+        change: 'extra',
+        object: `${w.name} ${k}`,
+        have: peerText(havePeers.get(k)!),
+      });
+  }
   return out;
 }
 
