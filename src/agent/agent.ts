@@ -22,10 +22,12 @@ import {
 import { leaseName } from '../api/names.js';
 import {
   diffCount,
+  diffDesired,
   diffState,
   vxlanDeviceName,
   type ActualState,
   type DesiredState,
+  type Diff,
   type UnderlayInfo,
   type VxlanSpec,
 } from './desired.js';
@@ -51,6 +53,30 @@ import type { AgentMetrics } from './metrics.js';
 import { WireguardDevices } from './wireguard/device.js';
 import { DEFAULT_WIREGUARD_KEY_FILE, loadOrCreateKey } from './wireguard/keys.js';
 import { programWireguard, readPsk, type WgSecrets } from './wireguard/program.js';
+import { peerOfLease } from './peers.js';
+import { indexDesired, isDrift, type DesiredIndex, type KernelNote } from './drift.js';
+
+/** The trigger of a peer's lease change: it alone never needs a full pass. */
+const PEER_TRIGGER = 'lease';
+
+/**
+ * Whether two states differ only in their routes, neighbours and FDB entries (devices, rules,
+ * subnet.env the same). WireGuard peers are device configuration: always a full pass.
+ */
+function samePeerless(a: NodeState, b: NodeState): boolean {
+  if (a.cfg.type === 'wireguard' || b.cfg.type === 'wireguard') return false;
+  const rest = (s: NodeState): string =>
+    JSON.stringify([
+      s.cfg,
+      s.self,
+      s.desired.vxlan,
+      s.desired.vxlan6,
+      s.desired.podMTU,
+      s.rules,
+      s.subnetEnv,
+    ]);
+  return rest(a) === rest(b);
+}
 
 export interface AgentOptions {
   nodeName: string;
@@ -88,7 +114,8 @@ export type AgentKernel = Pick<
 
 /** Something that says "the kernel may have drifted": rtnetlink and nftables monitors. */
 export interface ChangeSource {
-  on(event: 'change', listener: (what: string) => void): unknown;
+  /** `note`: what changed in the kernel, when the source knows (rtnetlink); else assume drift. */
+  on(event: 'change', listener: (what: string, note?: KernelNote) => void): unknown;
   start(): void;
   stop(): void;
 }
@@ -155,6 +182,15 @@ export class Agent {
   private wireguard?: WireguardDevices;
   /** wireguard: key file and public key of this pass (re-read every pass: rotation). */
   private wgSecrets?: WgSecrets;
+  /** What the last pass programmed (its state, node facts, device indexes): peer passes diff against it. */
+  private programmed?: {
+    state: NodeState;
+    node: NodeInfo;
+    devices: Map<string, number>;
+    /** Built on the first kernel notification after the pass. */
+    index?: DesiredIndex;
+  };
+  private fullPassDue = true;
 
   constructor(
     private readonly opts: AgentOptions,
@@ -162,10 +198,15 @@ export class Agent {
   ) {
     this.kernel = deps.kernel ?? new Kernel();
     this.loop = new PassLoop({
-      run: () => this.reconcile(),
+      run: () => this.runPass(),
       debounceMs: opts.debounceMs ?? 50,
       resyncMs: opts.resyncMs,
-      onTrigger: (reason) => deps.metrics.resyncs.inc({ trigger: reason }),
+      onTrigger: (reason) => {
+        // Anything but a peer's lease (start, periodic, kernel, nftables, network, own lease)
+        // may have changed more than peers: the next pass reads the kernel.
+        if (reason !== PEER_TRIGGER) this.fullPassDue = true;
+        deps.metrics.resyncs.inc({ trigger: reason });
+      },
       onError: (e) => this.passFailed(e as Error & { code?: string }),
     });
   }
@@ -189,7 +230,10 @@ export class Agent {
       ...(this.netfilter.mode === 'nftables' ? [new NftWatcher({ logger: this.log })] : []),
     ];
     for (const w of this.watchers) {
-      w.on('change', (what) => this.trigger(what === 'nftables' ? 'nftables' : 'kernel'));
+      w.on('change', (what, note) => {
+        if (note && !this.isDrift(note)) return;
+        this.trigger(what === 'nftables' ? 'nftables' : 'kernel');
+      });
       w.start();
     }
     this.loop.start();
@@ -259,13 +303,30 @@ export class Agent {
       labelSelector: `${LABEL_NETWORK}=${this.opts.network}`,
       logger: this.log.child({ informer: 'subnetleases' }),
     });
-    for (const inf of [this.networks, this.leases] as Array<
-      Informer<FlannelNetwork | SubnetLease>
-    >) {
-      inf.on('add', () => this.trigger('api'));
-      inf.on('update', () => this.trigger('api'));
-      inf.on('delete', () => this.trigger('api'));
-    }
+    this.networks.on('add', () => this.trigger('api'));
+    this.networks.on('update', () => this.trigger('api'));
+    this.networks.on('delete', () => this.trigger('api'));
+    this.leases.on('add', (l) => this.leaseChanged(l));
+    this.leases.on('update', (l, old) => this.leaseChanged(l, old));
+    this.leases.on('delete', (l) => this.leaseChanged(l));
+  }
+
+  /**
+   * This node's lease: a full pass. A peer's: a peer pass (peerPass), and none at all when
+   * nothing the peer plan reads changed (another agent's condition churn).
+   */
+  private leaseChanged(l: SubnetLease, old?: SubnetLease): void {
+    if (l.spec.nodeName === this.opts.nodeName) return this.trigger('api');
+    if (old && JSON.stringify(peerOfLease(l)) === JSON.stringify(peerOfLease(old))) return;
+    this.trigger(PEER_TRIGGER);
+  }
+
+  /** Whether a kernel notification means drift, against what the last pass wanted (drift.ts). */
+  private isDrift(note: KernelNote): boolean {
+    const last = this.programmed;
+    if (!last) return true;
+    last.index ??= indexDesired(last.state.desired, last.devices);
+    return isDrift(note, last.index);
   }
 
   /** Leaves the dataplane as it is: traffic keeps flowing while the agent restarts. */
@@ -315,6 +376,45 @@ export class Agent {
     return this.leases.get(leaseName(this.opts.network, this.opts.nodeName));
   }
 
+  /** A full pass when one is due, else a peer pass; a failed pass makes the next one full. */
+  private async runPass(): Promise<void> {
+    const full = this.fullPassDue || !this.programmed;
+    this.fullPassDue = false;
+    try {
+      await (full ? this.reconcile() : this.peerPass());
+    } catch (e) {
+      this.fullPassDue = true;
+      throw e;
+    }
+  }
+
+  /**
+   * Peers' leases changed and nothing else: the desired state is rebuilt (the one builder, with
+   * its cross-peer checks), compared with what the last pass programmed, and only the
+   * differences are written. No kernel dump, no rules, files or status: none of them depend on
+   * peers. Drift is the full pass's (kernel events, periodic resync).
+   */
+  private async peerPass(): Promise<void> {
+    const started = process.hrtime.bigint();
+    const last = this.programmed!;
+    const net = this.networks.list()[0];
+    const lease = this.ownLease();
+    if (!net || !lease) return this.reconcile();
+    const state = nodeDesiredState({
+      network: net,
+      lease,
+      leases: this.leases.list(),
+      node: last.node,
+    });
+    if (!samePeerless(state, last.state)) return this.reconcile();
+    const diff = diffDesired(last.state.desired, state.desired);
+    this.programmed = { ...last, state, index: undefined };
+    this.lastDesired = state.desired;
+    this.reportRejected(state.desired);
+    const n = await this.applyKernelDiff(diff);
+    this.recordPass(state, started, n);
+  }
+
   private async reconcile(): Promise<void> {
     const started = process.hrtime.bigint();
     const net = this.networks.list()[0];
@@ -349,6 +449,8 @@ export class Agent {
     this.vtepMAC ??= state.self.vtepMAC;
     if (state.self.subnetV6) this.v6VtepMAC ??= state.self.v6VtepMAC;
     this.lastDesired = desired;
+    // Set before the writes, so their echoes are recognised as wanted (isDrift).
+    this.programmed = { state, node: this.nodeInfo(actual), devices: this.deviceIndexes(actual) };
     this.reportRejected(desired);
     let changes = await this.programKernel(state, actual);
     changes += await this.ensureSysctls(cfg);
@@ -439,11 +541,28 @@ export class Agent {
       changes++;
       diff = diffState(desired, await read(), own);
     }
-    // Both devices are dealt with above; the count below is of routes, neighbors and fdb.
+    if (changes > 0 && this.programmed) {
+      // A recreated device has a new index.
+      this.programmed.devices = this.deviceIndexes(await read());
+      this.programmed.index = undefined;
+    }
+    return changes + (await this.applyKernelDiff(diff));
+  }
+
+  /** Interface indexes of the devices desired objects sit on (vxlan devices, underlay). */
+  private deviceIndexes(actual: ActualState): Map<string, number> {
+    const m = new Map<string, number>([[this.underlay.name, this.underlay.index]]);
+    for (const v of [actual.vxlan, actual.vxlan6])
+      if (v?.index !== undefined) m.set(v.name, v.index);
+    return m;
+  }
+
+  /** Routes, neighbours and FDB entries of a diff (devices are programDevice's); how many. */
+  private async applyKernelDiff(diff: Diff): Promise<number> {
     diff.vxlan = 'ok';
     diff.vxlan6 = 'ok';
     const n = diffCount(diff);
-    if (n === 0) return changes;
+    if (n === 0) return 0;
     const errors = await this.kernel.applyDiff(diff);
     const m = this.deps.metrics.kernelOps;
     m.inc({ op: 'add' }, diff.addRoutes.length + diff.addNeighbors.length + diff.addFdb.length);
@@ -461,7 +580,7 @@ export class Agent {
         'EAGENT_KERNEL',
       );
     }
-    return changes + n;
+    return n;
   }
 
   private async programDevice(

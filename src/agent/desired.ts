@@ -430,9 +430,16 @@ export interface ActualRoute extends RouteSpec {
 export interface ActualNeigh extends NeighSpec {
   permanent: boolean;
 }
+/** A vxlan device as read: its spec, state and (from the kernel) interface index. */
+export type ActualVxlan = VxlanSpec & {
+  up: boolean;
+  learning: boolean;
+  addresses: string[];
+  index?: number;
+};
 export interface ActualState {
-  vxlan?: VxlanSpec & { up: boolean; learning: boolean; addresses: string[] };
-  vxlan6?: VxlanSpec & { up: boolean; learning: boolean; addresses: string[] };
+  vxlan?: ActualVxlan;
+  vxlan6?: ActualVxlan;
   routes: ActualRoute[];
   neighbors: ActualNeigh[];
   fdb: FdbSpec[];
@@ -621,5 +628,64 @@ export function diffState(desired: DesiredState, actual: ActualState, o: Ownersh
     else if (have.dst !== f.dst) d.replaceFdb.push(f);
   }
   for (const [key, f] of haveFdb) if (!wantFdb.has(key)) d.removeFdb.push(f);
+  return d;
+}
+
+/**
+ * What to change when the kernel holds `prev` (a pass programmed it) and `next` is wanted: the
+ * routes, neighbours and FDB entries that appeared, changed or went away. Work in proportion to
+ * the objects (map lookups, no parsing); devices are left 'ok' (a peer change cannot alter them).
+ */
+export function diffDesired(prev: DesiredState, next: DesiredState): Diff {
+  const d: Diff = {
+    vxlan: 'ok',
+    addRoutes: [],
+    replaceRoutes: [],
+    removeRoutes: [],
+    addNeighbors: [],
+    replaceNeighbors: [],
+    removeNeighbors: [],
+    addFdb: [],
+    replaceFdb: [],
+    removeFdb: [],
+  };
+  const compare = <T>(
+    before: T[],
+    after: T[],
+    key: (x: T) => string,
+    same: (a: T, b: T) => boolean,
+    [add, replace, remove]: [T[], T[], T[]],
+  ): void => {
+    const had = new Map(before.map((x) => [key(x), x]));
+    for (const x of after) {
+      const k = key(x);
+      const old = had.get(k);
+      if (!old) add.push(x);
+      else if (!same(old, x)) replace.push(x);
+      had.delete(k);
+    }
+    remove.push(...had.values());
+  };
+  compare(
+    prev.routes,
+    next.routes,
+    (r) => r.dst,
+    (a, b) => routeEq(a, b),
+    [d.addRoutes, d.replaceRoutes, d.removeRoutes],
+  );
+  compare(
+    prev.neighbors,
+    next.neighbors,
+    (n) => `${n.dev}|${n.ip}`,
+    (a, b) => a.mac === b.mac,
+    [d.addNeighbors, d.replaceNeighbors, d.removeNeighbors],
+  );
+  compare(
+    prev.fdb,
+    next.fdb,
+    (f) => `${f.dev}|${f.mac}`,
+    (a, b) => a.dst === b.dst,
+    [d.addFdb, d.replaceFdb, d.removeFdb],
+  );
   return d;
 }

@@ -1,29 +1,45 @@
 import { EventEmitter } from 'node:events';
 import { writeFile } from 'node:fs/promises';
 import ipaddr from 'ipaddr.js';
-import { AttrStream, FlagsNew, createRtNetlink, ifla, rt, type RtNetlinkSocket } from 'netlink';
 import {
-  ROUTE_PROTOCOL,
+  AttrStream,
+  FlagsNew,
+  Protocol,
+  createNetlink,
+  createRtNetlink,
+  ifla,
+  rt,
+  type NetlinkMessage,
+  type NetlinkSocket,
+  type RtNetlinkSocket,
+} from 'netlink';
+import type { KernelNote } from '../drift.js';
+import {
   type ActualRoute,
   type ActualState,
   type Diff,
   type FdbSpec,
-  type NeighSpec,
-  type RouteSpec,
   type UnderlayInfo,
   type VxlanSpec,
 } from '../desired.js';
 import { canonicalCidr, cidrContainsIp, tryCanonicalIp } from '../../ipam/index.js';
 import { FlannelOperatorError, type ErrorCode } from '../../errors.js';
+import { NetlinkBatch } from './batch.js';
+import {
+  AF_BRIDGE,
+  AF_INET,
+  AF_INET6,
+  RTNH_F_ONLINK,
+  RT_TABLE_MAIN,
+  deleteFdbRequest,
+  deleteNeighborRequest,
+  deleteRouteRequest,
+  replaceFdbRequest,
+  replaceNeighborRequest,
+  replaceRouteRequest,
+  type NlRequest,
+} from './messages.js';
 
-const AF_INET = 2;
-const AF_INET6 = 10;
-const AF_BRIDGE = 7;
-const RT_TABLE_MAIN = 254;
-/** RTNH_F_ONLINK: the netlink package has no name for it. */
-const RTNH_F_ONLINK = 4;
-/** Netlink write requests in flight at once while applying a diff. */
-const WRITE_WINDOW = 64;
 const CREATE_OR_REPLACE = { flags: FlagsNew.CREATE | FlagsNew.REPLACE };
 
 export class KernelError extends FlannelOperatorError {
@@ -62,9 +78,11 @@ export interface LinkState extends LinkInfo {
  */
 export class Kernel {
   private sock: RtNetlinkSocket;
+  private readonly batch: NetlinkBatch;
   private queue: Promise<unknown> = Promise.resolve();
   constructor() {
     const raw = createRtNetlink();
+    this.batch = new NetlinkBatch(raw.socket);
     // The netlink package keeps one multipart buffer per socket: two dumps in flight corrupt
     // each other ("Multipart message not terminated properly"). Serialize the dumps.
     this.sock = new Proxy(raw, {
@@ -212,6 +230,7 @@ export class Kernel {
         up: !!m.data.flags?.up,
         learning: !!v.learning,
         addresses: [],
+        index: m.data.index ?? 0,
       };
       if (name === dev) {
         vx = found;
@@ -235,28 +254,8 @@ export class Kernel {
     const routeMsgs = [...(await this.sock.getRoutes({ family: AF_INET }))];
     if (dev6) routeMsgs.push(...(await this.sock.getRoutes({ family: AF_INET6 })));
     for (const m of routeMsgs) {
-      const fam = m.data.family;
-      if ((fam !== AF_INET && fam !== AF_INET6) || m.attrs.multipath) continue;
-      const table = m.attrs.table ?? m.data.table ?? 0;
-      if (table !== RT_TABLE_MAIN) continue;
-      const type = m.data.type;
-      if (type !== 'UNICAST' && type !== 1) continue;
-      const dstLen = m.data.dstLen ?? 0;
-      const dst = m.attrs.dst
-        ? `${ipStr(m.attrs.dst)}/${dstLen}`
-        : fam === AF_INET6
-          ? '::/0'
-          : `0.0.0.0/0`;
-      const protocol =
-        typeof m.data.protocol === 'number' ? m.data.protocol : protoNumber(m.data.protocol);
-      routes.push({
-        dst,
-        gateway: ipStr(m.attrs.gateway),
-        dev: byIndex.get(m.attrs.oif ?? -1) ?? '',
-        onlink: ((m.data.flags?.__unknown ?? 0) & RTNH_F_ONLINK) !== 0,
-        protocol,
-        table,
-      });
+      const r = mainRoute(m);
+      if (r) routes.push({ ...r, dev: byIndex.get(r.oif) ?? '' });
     }
     const neighbors: ActualState['neighbors'] = [];
     const fdb: FdbSpec[] = [];
@@ -284,12 +283,7 @@ export class Kernel {
     return { vxlan: vx, vxlan6: vx6, routes, neighbors, fdb };
   }
 
-  /** Interface indexes cached for the duration of one applyDiff (saves a link dump per object). */
-  private indexCache?: Map<string, number>;
-
   async linkIndex(name: string): Promise<number> {
-    const cached = this.indexCache?.get(name);
-    if (cached !== undefined) return cached;
     const l = (await this.links()).find((x) => x.name === name);
     if (!l) throw new KernelError(`interface ${name} not found`, 'EAGENT_NO_IFACE');
     return l.index;
@@ -390,118 +384,33 @@ export class Kernel {
     await this.sock.setLink({ index, flags: { up: true }, change: { up: true } });
   }
 
-  async replaceRoute(r: RouteSpec): Promise<void> {
-    const [dst, len] = canonicalCidr(r.dst).split('/') as [string, string];
-    await this.sock.newRoute(
-      {
-        family: familyOf(dst),
-        dstLen: Number(len),
-        table: RT_TABLE_MAIN,
-        protocol: ROUTE_PROTOCOL as unknown as rt.RouteProtocol,
-        // A route straight over a tunnel device (wireguard) has no gateway: scope link.
-        scope: r.gateway ? 'UNIVERSE' : 'LINK',
-        type: 'UNICAST',
-        flags: r.onlink ? { __unknown: RTNH_F_ONLINK } : {},
-      },
-      {
-        dst: ip4(dst),
-        ...(r.gateway ? { gateway: ip4(r.gateway) } : {}),
-        oif: await this.linkIndex(r.dev),
-      },
-      CREATE_OR_REPLACE,
-    );
-  }
-
-  async deleteRoute(r: RouteSpec): Promise<void> {
-    const [dst, len] = canonicalCidr(r.dst).split('/') as [string, string];
-    await ignoreMissing(
-      this.sock.delRoute(
-        // NOWHERE matches any scope (as `ip route del`): a device route is scope link.
-        { family: familyOf(dst), dstLen: Number(len), table: RT_TABLE_MAIN, scope: 'NOWHERE' },
-        { dst: ip4(dst), ...(r.gateway ? { gateway: ip4(r.gateway) } : {}) },
-      ),
-    );
-  }
-
-  async replaceNeighbor(n: NeighSpec): Promise<void> {
-    await this.sock.newNeighbor(
-      { family: familyOf(n.ip), ifindex: await this.linkIndex(n.dev), state: { permanent: true } },
-      { dst: ip4(n.ip), lladdr: macBuf(n.mac) },
-      CREATE_OR_REPLACE,
-    );
-  }
-
-  async deleteNeighbor(n: NeighSpec): Promise<void> {
-    const ifindex = await this.linkIndex(n.dev).catch(() => -1);
-    if (ifindex < 0) return;
-    await ignoreMissing(
-      this.sock.delNeighbor({ family: familyOf(n.ip), ifindex }, { dst: ip4(n.ip) }),
-    );
-  }
-
-  async replaceFdb(f: FdbSpec): Promise<void> {
-    await this.sock.newNeighbor(
-      {
-        family: AF_BRIDGE,
-        ifindex: await this.linkIndex(f.dev),
-        state: { permanent: true },
-        flags: { self: true },
-      },
-      { dst: ip4(f.dst), lladdr: macBuf(f.mac) },
-      CREATE_OR_REPLACE,
-    );
-  }
-
-  async deleteFdb(f: FdbSpec): Promise<void> {
-    const ifindex = await this.linkIndex(f.dev).catch(() => -1);
-    if (ifindex < 0) return;
-    await ignoreMissing(
-      this.sock.delNeighbor(
-        { family: AF_BRIDGE, ifindex, flags: { self: true } },
-        { dst: ip4(f.dst), lladdr: macBuf(f.mac) },
-      ),
-    );
-  }
-
   /**
    * Applies a diff (device changes are the caller's, via ensureVxlan). Order per upstream:
-   * neighbor and fdb before the route that uses them; the route goes first on removal.
-   * Returns the errors of individual operations (the rest still applies).
+   * neighbor and fdb before the route that uses them; the route goes first on removal. All of it
+   * goes out in batches (batch.ts), in that order. Returns the errors of individual operations
+   * (the rest still applies).
    */
   async applyDiff(d: Diff): Promise<Error[]> {
+    const index = new Map((await this.links()).map((l) => [l.name, l.index]));
     const errors: Error[] = [];
-    const run = async (op: () => Promise<void>): Promise<void> => {
-      try {
-        await op();
-      } catch (e) {
-        errors.push(e as Error);
-      }
+    const requests: NlRequest[] = [];
+    /** A missing device fails the writes that need it, and lets deletes through as done. */
+    const on = (dev: string, make: (ifindex: number) => NlRequest, isDelete = false): void => {
+      const ifindex = index.get(dev);
+      if (ifindex !== undefined) requests.push(make(ifindex));
+      else if (!isDelete)
+        errors.push(new KernelError(`interface ${dev} not found`, 'EAGENT_NO_IFACE'));
     };
-    this.indexCache = new Map((await this.links()).map((l) => [l.name, l.index]));
-    try {
-      await this.applyOps(d, run);
-    } finally {
-      this.indexCache = undefined;
-    }
+    for (const r of d.removeRoutes) requests.push(deleteRouteRequest(r));
+    for (const n of d.removeNeighbors) on(n.dev, (i) => deleteNeighborRequest(n, i), true);
+    for (const f of d.removeFdb) on(f.dev, (i) => deleteFdbRequest(f, i), true);
+    for (const n of [...d.addNeighbors, ...d.replaceNeighbors])
+      on(n.dev, (i) => replaceNeighborRequest(n, i));
+    for (const f of [...d.addFdb, ...d.replaceFdb]) on(f.dev, (i) => replaceFdbRequest(f, i));
+    for (const r of [...d.addRoutes, ...d.replaceRoutes])
+      on(r.dev, (i) => replaceRouteRequest(r, i));
+    errors.push(...(await this.batch.send(requests)));
     return errors;
-  }
-
-  /**
-   * Writes go out pipelined (up to WRITE_WINDOW in flight): only dumps need the socket to
-   * themselves, and no dump runs during applyDiff (link indexes are cached). Groups stay ordered.
-   */
-  private async applyOps(d: Diff, run: (op: () => Promise<void>) => Promise<void>): Promise<void> {
-    const group = async <T>(items: T[], fn: (x: T) => Promise<void>): Promise<void> => {
-      for (let i = 0; i < items.length; i += WRITE_WINDOW) {
-        await Promise.all(items.slice(i, i + WRITE_WINDOW).map((x) => run(() => fn(x))));
-      }
-    };
-    await group(d.removeRoutes, (r) => this.deleteRoute(r));
-    await group(d.removeNeighbors, (n) => this.deleteNeighbor(n));
-    await group(d.removeFdb, (f) => this.deleteFdb(f));
-    await group([...d.addNeighbors, ...d.replaceNeighbors], (n) => this.replaceNeighbor(n));
-    await group([...d.addFdb, ...d.replaceFdb], (f) => this.replaceFdb(f));
-    await group([...d.addRoutes, ...d.replaceRoutes], (r) => this.replaceRoute(r));
   }
 }
 
@@ -512,38 +421,90 @@ function protoNumber(p: unknown): number {
     : -1;
 }
 
-async function ignoreMissing(p: Promise<unknown>): Promise<void> {
-  try {
-    await p;
-  } catch (e) {
-    const msg = String((e as Error).message ?? e);
-    if (/ENOENT|ESRCH|ENODEV/.test(msg)) return;
-    throw e;
+type RouteMessage = Extract<rt.Message, { kind: 'route' }>;
+
+/** A unicast route of the main table (no multipath): what readState and the watcher look at. */
+function mainRoute(m: RouteMessage): (Omit<ActualRoute, 'dev'> & { oif: number }) | undefined {
+  const fam = m.data.family;
+  if ((fam !== AF_INET && fam !== AF_INET6) || m.attrs.multipath) return undefined;
+  const table = m.attrs.table ?? m.data.table ?? 0;
+  const type = m.data.type;
+  if (table !== RT_TABLE_MAIN || (type !== 'UNICAST' && type !== 1)) return undefined;
+  const dstLen = m.data.dstLen ?? 0;
+  const dst = m.attrs.dst
+    ? `${ipStr(m.attrs.dst)}/${dstLen}`
+    : fam === AF_INET6
+      ? '::/0'
+      : `0.0.0.0/0`;
+  return {
+    dst,
+    gateway: ipStr(m.attrs.gateway),
+    oif: m.attrs.oif ?? -1,
+    onlink: ((m.data.flags?.__unknown ?? 0) & RTNH_F_ONLINK) !== 0,
+    protocol: typeof m.data.protocol === 'number' ? m.data.protocol : protoNumber(m.data.protocol),
+    table,
+  };
+}
+
+/** Asked for; the kernel caps it at net.core.rmem_max. */
+const WATCH_RCVBUF = 4 << 20;
+const RTM_NEWLINK = 16;
+const RTM_DELLINK = 17;
+const RTM_NEWROUTE = 24;
+const RTM_DELROUTE = 25;
+const RTM_NEWNEIGH = 28;
+const RTM_DELNEIGH = 29;
+
+/** What one notification says, or undefined when it cannot concern the agent. */
+export function noteOf(type: number, data: Buffer): KernelNote | undefined {
+  if (type === RTM_NEWLINK || type === RTM_DELLINK) return { kind: 'link' };
+  const op = type === RTM_NEWROUTE || type === RTM_NEWNEIGH ? 'new' : 'del';
+  if (type === RTM_NEWROUTE || type === RTM_DELROUTE) {
+    const r = mainRoute(rt.parseMessage(type, data) as RouteMessage);
+    return r && { kind: 'route', op, ...r, ifindex: r.oif };
   }
+  if (type !== RTM_NEWNEIGH && type !== RTM_DELNEIGH) return undefined;
+  const m = rt.parseMessage(type, data) as Extract<rt.Message, { kind: 'neighbor' }>;
+  // ARP churn of ordinary neighbours (and learned bridge entries) is not ours to repair.
+  if (m.data.state && !m.data.state.permanent) return undefined;
+  const ifindex = m.data.ifindex ?? 0;
+  const mac = macStr(m.attrs.lladdr);
+  if (m.data.family === AF_BRIDGE)
+    return m.attrs.dst ? { kind: 'fdb', op, mac, dst: ipStr(m.attrs.dst), ifindex } : undefined;
+  return { kind: 'neigh', op, ip: ipStr(m.attrs.dst), mac, ifindex };
 }
 
 /**
- * Watches rtnetlink multicast groups (links, IPv4 routes, neighbors) and emits 'change'
- * for deletions and link changes, so hand-made damage is repaired within the debounce delay.
+ * Watches rtnetlink multicast groups (links, IPv4/IPv6 routes, neighbours) and emits 'change'
+ * with what changed, so the agent can repair hand-made damage within the debounce delay and
+ * ignore the echo of its own writes (drift.ts).
  */
 export class KernelWatcher extends EventEmitter {
-  private sock?: RtNetlinkSocket;
+  private sock?: NetlinkSocket;
   start(): void {
-    const s = createRtNetlink();
-    for (const g of ['LINK', 'IPV4_ROUTE', 'IPV6_ROUTE', 'NEIGH'] as const) s.addMembership(g);
-    s.on('message', (msgs) => {
+    const s = createNetlink(Protocol.ROUTE);
+    s.setRecvBufferSize(WATCH_RCVBUF);
+    for (const g of ['LINK', 'IPV4_ROUTE', 'IPV6_ROUTE', 'NEIGH'] as const)
+      s.addMembership(rt.MulticastGroups[g]);
+    s.on('message', (msgs: NetlinkMessage[]) => {
       for (const m of msgs) {
-        // ARP churn of ordinary neighbors is not ours to repair.
-        if (m.kind === 'neighbor' && m.data.state && !m.data.state.permanent) continue;
-        this.emit('change', m.kind);
-        return;
+        let note: KernelNote | undefined;
+        try {
+          note = noteOf(m.type, m.data);
+        } catch {
+          note = { kind: 'link' }; // unparseable: repair to be safe
+        }
+        if (note) this.emit('change', note.kind, note);
       }
     });
-    s.socket.ref(true);
+    // ENOBUFS: notifications were dropped (a burst of writes overran the receive buffer), so
+    // drift may have gone unseen: ask for a full pass.
+    s.on('error', () => this.emit('change', 'overrun', { kind: 'link' }));
+    s.ref(true);
     this.sock = s;
   }
   stop(): void {
-    this.sock?.socket.close();
+    this.sock?.close();
     this.sock = undefined;
   }
 }

@@ -1,0 +1,73 @@
+import type { DesiredState, FdbSpec, NeighSpec, RouteSpec } from './desired.js';
+import { ROUTE_PROTOCOL } from './desired.js';
+
+/**
+ * Which rtnetlink notifications mean drift (a repair pass is due) and which only echo what the
+ * agent wants, such as its own writes. Pure: the watcher parses, the agent keeps the index.
+ */
+
+/** The parts of one rtnetlink notification the decision needs. */
+export type KernelNote =
+  | { kind: 'link' }
+  | {
+      kind: 'route';
+      op: 'new' | 'del';
+      dst: string;
+      gateway: string;
+      ifindex: number;
+      onlink: boolean;
+      protocol: number;
+      table: number;
+    }
+  | { kind: 'neigh'; op: 'new' | 'del'; ip: string; mac: string; ifindex: number }
+  | { kind: 'fdb'; op: 'new' | 'del'; mac: string; dst: string; ifindex: number };
+
+/** The desired routes, neighbours and FDB entries by key, and the devices' interface indexes. */
+export interface DesiredIndex {
+  routes: Map<string, RouteSpec>;
+  neighbors: Map<string, NeighSpec>;
+  fdb: Map<string, FdbSpec>;
+  /** Interface name -> index (vxlan devices, underlay). */
+  devices: Map<string, number>;
+}
+
+export function indexDesired(desired: DesiredState, devices: Map<string, number>): DesiredIndex {
+  return {
+    routes: new Map(desired.routes.map((r) => [r.dst, r])),
+    neighbors: new Map(desired.neighbors.map((n) => [`${devices.get(n.dev)}|${n.ip}`, n])),
+    fdb: new Map(desired.fdb.map((f) => [`${devices.get(f.dev)}|${f.mac}`, f])),
+    devices,
+  };
+}
+
+/**
+ * Drift: a link change; the deletion of something wanted; a new or changed object that is not
+ * exactly what is wanted. Not drift: the kernel reporting a wanted object as wanted (the agent's
+ * own writes), or the deletion of something not wanted (its own removals).
+ */
+export function isDrift(note: KernelNote, want: DesiredIndex): boolean {
+  switch (note.kind) {
+    case 'link':
+      return true;
+    case 'route': {
+      if (note.table !== 254) return false;
+      const r = want.routes.get(note.dst);
+      if (note.op === 'del') return !!r;
+      return !(
+        r &&
+        r.gateway === note.gateway &&
+        want.devices.get(r.dev) === note.ifindex &&
+        r.onlink === note.onlink &&
+        note.protocol === ROUTE_PROTOCOL
+      );
+    }
+    case 'neigh': {
+      const n = want.neighbors.get(`${note.ifindex}|${note.ip}`);
+      return note.op === 'del' ? !!n : !(n && n.mac === note.mac);
+    }
+    case 'fdb': {
+      const f = want.fdb.get(`${note.ifindex}|${note.mac}`);
+      return note.op === 'del' ? !!f : !(f && f.dst === note.dst);
+    }
+  }
+}

@@ -1,0 +1,92 @@
+import { getSystemErrorName } from 'node:util';
+import type { NetlinkMessage, NetlinkSocket } from 'netlink';
+import { NLMSG_ERROR, NLM_F_ACK, errnoOf, frame, type NlRequest } from './messages.js';
+
+/**
+ * Sends rtnetlink write requests the way `ip -batch` does: many messages per sendmsg, the replies
+ * collected afterwards instead of one awaited request/reply each. Only the last message of a chunk
+ * asks for an ACK; the kernel handles a chunk's messages in order and answers a failed one with an
+ * error whether or not it asked, so the last ACK means every error of the chunk has arrived.
+ * A chunk is small enough that all its error replies fit the receive buffer.
+ */
+
+/** Messages per sendmsg: worst case every one fails and its error (~1 KiB) sits in the queue. */
+export const CHUNK = 128;
+const TIMEOUT_MS = 10_000;
+const MISSING = new Set(['ENOENT', 'ESRCH', 'ENODEV']);
+
+export class NetlinkRequestError extends Error {
+  constructor(
+    readonly what: string,
+    readonly errno: string,
+  ) {
+    super(`${what}: ${errno}`);
+  }
+}
+
+export class NetlinkBatch {
+  constructor(private readonly sock: NetlinkSocket) {
+    // An 'error' with no listener would throw inside the native callback and abort the process;
+    // during a chunk its own listener fails that chunk.
+    sock.on('error', () => undefined);
+  }
+
+  /** Sends every request (in order); the errors of those that failed (missing deletes excepted). */
+  async send(requests: NlRequest[]): Promise<Error[]> {
+    const errors: Error[] = [];
+    for (let i = 0; i < requests.length; i += CHUNK)
+      errors.push(...(await this.sendChunk(requests.slice(i, i + CHUNK))));
+    return errors;
+  }
+
+  private sendChunk(requests: NlRequest[]): Promise<Error[]> {
+    const bySeq = new Map<number, NlRequest>();
+    const bufs = requests.map((r, i) => {
+      const seq = this.sock.generateSeq();
+      bySeq.set(seq, r);
+      return frame(r, seq, i === requests.length - 1 ? NLM_F_ACK : 0);
+    });
+    const lastSeq = [...bySeq.keys()].pop()!;
+    return new Promise<Error[]>((resolve, reject) => {
+      const errors: Error[] = [];
+      const done = (fail?: Error): void => {
+        clearTimeout(timer);
+        this.sock.off('message', onMessage);
+        this.sock.off('error', onError);
+        if (fail) reject(fail);
+        else resolve(errors);
+      };
+      const onMessage = (msgs: NetlinkMessage[]): void => {
+        for (const m of msgs) {
+          const req = m.type === NLMSG_ERROR ? bySeq.get(m.seq) : undefined;
+          if (!req) continue;
+          const errno = errnoOf(m.data);
+          if (errno !== 0) {
+            const name = errnoName(errno);
+            if (!(req.missingOk && MISSING.has(name)))
+              errors.push(new NetlinkRequestError(req.what, name));
+          }
+          if (m.seq === lastSeq) done();
+        }
+      };
+      // ENOBUFS: replies were dropped, so this chunk's outcome is unknown (the next pass re-reads).
+      const onError = (e: Error): void => done(e);
+      const timer = setTimeout(
+        () => done(new Error(`no netlink ACK within ${TIMEOUT_MS} ms`)),
+        TIMEOUT_MS,
+      );
+      this.sock.on('message', onMessage);
+      this.sock.on('error', onError);
+      // One sendmsg: the native socket sends an array of buffers as one iovec.
+      this.sock.socket.send(bufs, {}, (err) => err && done(err));
+    });
+  }
+}
+
+function errnoName(errno: number): string {
+  try {
+    return getSystemErrorName(-errno);
+  } catch {
+    return `errno ${errno}`;
+  }
+}
