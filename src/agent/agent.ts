@@ -1,15 +1,14 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+// group.js, not index.js: the agent loads no schema library (zod).
 import {
   API_VERSION,
   FIELD_MANAGER_AGENT,
   FLANNEL_NETWORK,
   LABEL_NETWORK,
   SUBNET_LEASE,
-  type Condition,
-  type FlannelNetwork,
-  type SubnetLease,
-} from '../api/index.js';
+} from '../api/group.js';
+import type { Condition, FlannelNetwork, SubnetLease } from '../api/index.js';
 import {
   Informer,
   backoffDelay,

@@ -62,6 +62,15 @@ describe('agent module graph', () => {
     expect([...g.packages].filter((p) => p.startsWith(CLIENT_NODE))).toEqual([]);
   });
 
+  it('the agent loads three packages: no schema library, YAML parser or address library', () => {
+    // Each costs several MiB of RSS on every node (issue 13): api/group.js, not api/index.js.
+    expect([...graph(join(SRC, 'agent/main.ts')).packages].sort()).toEqual([
+      'netlink',
+      'pino',
+      'prom-client',
+    ]);
+  });
+
   it('the walk does find client-node where it is used (the controller)', () => {
     expect(loadsClientNode(graph(join(SRC, 'controller/main.ts')).packages)).toBe(true);
     expect(loadsClientNode(graph(join(SRC, 'agent/main.ts')).packages)).toBe(false);

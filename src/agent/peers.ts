@@ -1,11 +1,9 @@
 import { isGlobalUnicast } from '../ipam/special.js';
 import { tryParseIp } from '../ipam/cidr.js';
-import {
-  BACKEND_REJECTED,
-  ZERO_WIREGUARD_KEY,
-  isWireguardKey,
-  type SubnetLease,
-} from '../api/index.js';
+// group.js and wireguard-key.js, not index.js: the agent loads no schema library (zod).
+import { BACKEND_REJECTED } from '../api/group.js';
+import { ZERO_WIREGUARD_KEY, isWireguardKey } from '../api/wireguard-key.js';
+import type { SubnetLease } from '../api/index.js';
 import type { NetworkConfig, PeerLease, SelfInfo } from './desired.js';
 
 /**

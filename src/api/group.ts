@@ -27,3 +27,6 @@ export const LABEL_NODE = `${GROUP}/node`;
 export const FIELD_MANAGER_CONTROLLER = 'flannel-operator-controller';
 export const FIELD_MANAGER_AGENT = 'flannel-operator-agent';
 export const FIELD_MANAGER_CLI = 'kubectl-flannel';
+
+/** Controller condition: the lease's backend data is hostile or conflicting; agents skip it. */
+export const BACKEND_REJECTED = 'BackendRejected';

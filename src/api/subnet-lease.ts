@@ -143,5 +143,4 @@ export const SUBNET_LEASE_SPEC_RULES = { spec: leaseSpecRules };
  */
 export const AGENT_CONDITION_TYPES = ['Ready', 'ForwardingBlocked'] as const;
 
-/** Controller condition: the lease's backend data is hostile or conflicting; agents skip it. */
-export const BACKEND_REJECTED = 'BackendRejected';
+export { BACKEND_REJECTED } from './group.js';

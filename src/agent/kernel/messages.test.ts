@@ -6,6 +6,8 @@ import {
   deleteRouteRequest,
   errnoOf,
   frame,
+  ipBytes,
+  ipText,
   replaceFdbRequest,
   replaceNeighborRequest,
   replaceRouteRequest,
@@ -133,4 +135,12 @@ describe('rtnetlink request encoders', () => {
     expect(errnoOf(e)).toBe(17);
     expect(errnoOf(Buffer.alloc(20))).toBe(0);
   });
+
+  it.each(['10.244.1.0', '0.0.0.0', '255.255.255.255', 'fd00:10:244:1::', '::1', 'fe80::1:2'])(
+    'address %s to bytes and back',
+    (a) => {
+      expect(ipBytes(a)).toEqual(ip(a));
+      expect(ipText(ip(a))).toBe(a);
+    },
+  );
 });

@@ -1,5 +1,5 @@
-import ipaddr from 'ipaddr.js';
 import { canonicalCidr } from '../../ipam/index.js';
+import { formatIPv4, formatIp, tryParseIp } from '../../ipam/cidr.js';
 import { ROUTE_PROTOCOL, type FdbSpec, type NeighSpec, type RouteSpec } from '../desired.js';
 
 /**
@@ -54,6 +54,21 @@ export interface NlRequest {
   missingOk?: boolean;
 }
 
+/** Address bytes (4 or 16, network order) of address text; throws on anything else. */
+export function ipBytes(s: string): Buffer {
+  const ip = tryParseIp(s);
+  if (!ip) throw new Error(`not an IP address: ${JSON.stringify(s)}`);
+  const hex = ip.addr.toString(16).padStart(ip.family === 4 ? 8 : 32, '0');
+  return Buffer.from(hex, 'hex');
+}
+
+/** Address text (dotted quad, RFC 5952) of 4 or 16 address bytes; '' for none. */
+export function ipText(b?: Buffer): string {
+  if (!b || (b.length !== 4 && b.length !== 16)) return '';
+  if (b.length === 4) return formatIPv4(b.readUInt32BE(0));
+  return formatIp(6, BigInt(`0x${b.toString('hex')}`));
+}
+
 type AttrValue = { ip: string } | { mac: string } | { u32: number };
 const familyOf = (s: string): number => (s.includes(':') ? AF_INET6 : AF_INET);
 const valueLength = (v: AttrValue): number =>
@@ -64,7 +79,7 @@ function writeValue(b: Buffer, at: number, v: AttrValue): void {
   if ('u32' in v) b.writeUInt32LE(v.u32, at);
   else if ('mac' in v) {
     for (let i = 0; i < 6; i++) b[at + i] = parseInt(v.mac.slice(i * 3, i * 3 + 2), 16);
-  } else if (v.ip.includes(':')) Buffer.from(ipaddr.parse(v.ip).toByteArray()).copy(b, at);
+  } else if (v.ip.includes(':')) ipBytes(v.ip).copy(b, at);
   else {
     const parts = v.ip.split('.');
     for (let i = 0; i < 4; i++) b[at + i] = Number(parts[i]);

@@ -1,6 +1,5 @@
 import { EventEmitter } from 'node:events';
 import { writeFile } from 'node:fs/promises';
-import ipaddr from 'ipaddr.js';
 import {
   AttrStream,
   FlagsNew,
@@ -34,6 +33,8 @@ import {
   deleteFdbRequest,
   deleteNeighborRequest,
   deleteRouteRequest,
+  ipBytes,
+  ipText,
   replaceFdbRequest,
   replaceNeighborRequest,
   replaceRouteRequest,
@@ -51,12 +52,12 @@ export class KernelError extends FlannelOperatorError {
 }
 
 /** Address bytes, 4 or 16 of them. */
-const ip4 = (s: string): Buffer => Buffer.from(ipaddr.parse(s).toByteArray());
-const familyOf = (s: string): number => (ipaddr.parse(s).kind() === 'ipv6' ? AF_INET6 : AF_INET);
+const ip4 = ipBytes;
+const familyOf = (s: string): number => (s.includes(':') ? AF_INET6 : AF_INET);
 const macBuf = (s: string): Buffer => Buffer.from(s.replace(/:/g, ''), 'hex');
 const macStr = (b?: Buffer): string =>
   b ? [...b].map((x) => x.toString(16).padStart(2, '0')).join(':') : '';
-const ipStr = (b?: Buffer): string => (b ? ipaddr.fromByteArray([...b]).toString() : '');
+const ipStr = ipText;
 
 export interface LinkInfo {
   index: number;
@@ -465,8 +466,10 @@ export function noteOf(type: number, data: Buffer): KernelNote | undefined {
   }
   if (type !== RTM_NEWNEIGH && type !== RTM_DELNEIGH) return undefined;
   const m = rt.parseMessage(type, data) as Extract<rt.Message, { kind: 'neighbor' }>;
-  // ARP churn of ordinary neighbours (and learned bridge entries) is not ours to repair.
-  if (m.data.state && !m.data.state.permanent) return undefined;
+  // ARP churn of ordinary neighbours (and learned bridge entries) is not ours to repair. A
+  // deletion reports the state the entry ended in, so it is kept whatever its state: isDrift
+  // tells whether it was wanted.
+  if (op === 'new' && m.data.state && !m.data.state.permanent) return undefined;
   const ifindex = m.data.ifindex ?? 0;
   const mac = macStr(m.attrs.lladdr);
   if (m.data.family === AF_BRIDGE)
