@@ -294,14 +294,17 @@ async function idle(pid: number): Promise<void> {
   );
 }
 
-/** The agent logs how long its programming pass took (kernel read + diff + netlink writes). */
+/**
+ * The agent logs how long the kernel part of its first full pass took (kernel read, plan, diff,
+ * device, netlink writes): the floor's work, without netfilter rules, sysctls and files.
+ */
 function passFromLog(agent: ManagedProcess): number | undefined {
   return agent
     .logs()
     .split('\n')
     .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as { msg?: string; peers?: number; ms?: number })
-    .find((l) => l.msg === 'dataplane reconciled' && (l.peers ?? 0) >= PEERS)?.ms;
+    .map((l) => JSON.parse(l) as { msg?: string; peers?: number; kernelMs?: number })
+    .find((l) => l.msg === 'dataplane reconciled' && (l.peers ?? 0) >= PEERS)?.kernelMs;
 }
 
 /** Upstream flanneld in node `fl`: --kube-subnet-mgr, vxlan, masquerade with nftables as ours. */
@@ -454,7 +457,7 @@ function rows(
             value: ours.passMs,
             unit: 'ms',
             floor: Math.round(floor.programMs),
-            notes: `${PEERS} peers, from the agent's log (kernel read + diff + netlink writes); floor: ip -batch + bridge -batch already started, fed on stdin (no process start on either side)`,
+            notes: `${PEERS} peers, kernel part of the agent's first pass from its log (kernel read, plan, diff, device, netlink writes; no netfilter/files); floor: ip -batch + bridge -batch already started, fed on stdin (no process start on either side)`,
           },
         ]
       : []),

@@ -452,6 +452,7 @@ export class Agent {
     this.programmed = { state, node: this.nodeInfo(actual), devices: this.deviceIndexes(actual) };
     this.reportRejected(desired);
     let changes = await this.programKernel(state, actual);
+    const kernelDone = process.hrtime.bigint();
     changes += await this.ensureSysctls(cfg);
     changes += await this.ensureNetfilter(state.rules);
     const blocked = await this.checkForwarding(state.rules, lease);
@@ -460,7 +461,7 @@ export class Agent {
       join(this.opts.cniConfDir, CNI_CONFLIST_NAME),
       renderConflist({ subnetFile: this.opts.subnetFile, dataDir: this.opts.cniDataDir }),
     );
-    this.recordPass(state, started, changes);
+    this.recordPass(state, started, changes, kernelDone);
     this.lastError = undefined;
     // Programmed, but not ready while another chain drops the traffic it is meant to carry.
     this.ready = !blocked;
@@ -679,7 +680,13 @@ export class Agent {
     return message;
   }
 
-  private recordPass(state: NodeState, started: bigint, changes: number): void {
+  /** `kernelDone`: when the kernel part (read, plan, diff, writes) ended, before rules and files. */
+  private recordPass(
+    state: NodeState,
+    started: bigint,
+    changes: number,
+    kernelDone = process.hrtime.bigint(),
+  ): void {
     const { desired, cfg } = state;
     const m = this.deps.metrics;
     // Peers count once each (the IPv6 half of a dual-stack peer is not a second peer); an
@@ -696,6 +703,7 @@ export class Agent {
           peers: desired.peers.length,
           pending: desired.pending.length,
           ms: Math.round(Number(process.hrtime.bigint() - started) / 1e6),
+          kernelMs: Math.round(Number(kernelDone - started) / 1e6),
         },
         'dataplane reconciled',
       );

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { writeFile } from 'node:fs/promises';
 import {
   AttrStream,
+  FlagsGet,
   FlagsNew,
   Protocol,
   createNetlink,
@@ -13,6 +14,7 @@ import {
   type RtNetlinkSocket,
 } from 'netlink';
 import type { KernelNote } from '../drift.js';
+import { readNeigh, readRoute, type RawRoute } from './parse.js';
 import {
   type ActualRoute,
   type ActualState,
@@ -252,11 +254,11 @@ export class Kernel {
         .map((a) => `${a.ip}/${a.prefixLen}`);
     }
     const routes: ActualRoute[] = [];
-    const routeMsgs = [...(await this.sock.getRoutes({ family: AF_INET }))];
-    if (dev6) routeMsgs.push(...(await this.sock.getRoutes({ family: AF_INET6 })));
-    for (const m of routeMsgs) {
-      const r = mainRoute(m);
-      if (r) routes.push({ ...r, dev: byIndex.get(r.oif) ?? '' });
+    for (const family of dev6 ? [AF_INET, AF_INET6] : [AF_INET]) {
+      for (const data of await this.dump(RTM_GETROUTE, family)) {
+        const r = mainRoute(readRoute(data));
+        if (r) routes.push({ ...r, dev: byIndex.get(r.oif) ?? '' });
+      }
     }
     const neighbors: ActualState['neighbors'] = [];
     const fdb: FdbSpec[] = [];
@@ -264,24 +266,33 @@ export class Kernel {
     if (dev6) devices.push([dev6, vx6Index, AF_INET6]);
     for (const [name, index, family] of devices) {
       if (index < 0) continue;
-      for (const m of await this.sock.getNeighbors({ family })) {
-        if (m.data.ifindex !== index || m.data.family !== family || !m.attrs.lladdr) continue;
-        neighbors.push({
-          dev: name,
-          ip: ipStr(m.attrs.dst),
-          mac: macStr(m.attrs.lladdr),
-          permanent: !!m.data.state?.permanent,
-        });
+      for (const data of await this.dump(RTM_GETNEIGH, family)) {
+        const n = readNeigh(data);
+        if (!n || n.ifindex !== index || n.family !== family || !n.mac) continue;
+        neighbors.push({ dev: name, ip: n.dst, mac: n.mac, permanent: n.permanent });
       }
-      for (const m of await this.sock.getNeighbors({ family: AF_BRIDGE, ifindex: index })) {
-        if (m.data.ifindex !== index || !m.data.flags?.self || !m.attrs.dst || !m.attrs.lladdr)
-          continue;
-        const mac = macStr(m.attrs.lladdr);
-        if (mac === '00:00:00:00:00:00') continue;
-        fdb.push({ dev: name, mac, dst: ipStr(m.attrs.dst) });
+      for (const data of await this.dump(RTM_GETNEIGH, AF_BRIDGE, index)) {
+        const n = readNeigh(data);
+        if (!n || n.ifindex !== index || !n.self || !n.dst || !n.mac) continue;
+        if (n.mac === '00:00:00:00:00:00') continue;
+        fdb.push({ dev: name, mac: n.mac, dst: n.dst });
       }
     }
     return { vxlan: vx, vxlan6: vx6, routes, neighbors, fdb };
+  }
+
+  /**
+   * Payloads of a route or neighbour dump (rtmsg/ndmsg with the family, and an interface for
+   * FDB dumps), read by parse.ts rather than the package's parser; serialized like every dump.
+   */
+  private dump(type: number, family: number, ifindex = 0): Promise<Buffer[]> {
+    const head = Buffer.alloc(12);
+    head[0] = family;
+    if (type === RTM_GETNEIGH) head.writeInt32LE(ifindex, 4);
+    return this.serial(async () => {
+      const [msgs] = await this.sock.socket.request(type, head, { flags: FlagsGet.DUMP });
+      return msgs.map((m) => m.data);
+    });
   }
 
   async linkIndex(name: string): Promise<number> {
@@ -415,40 +426,29 @@ export class Kernel {
   }
 }
 
-function protoNumber(p: unknown): number {
-  const names: Record<string, number> = { UNSPEC: 0, REDIRECT: 1, KERNEL: 2, BOOT: 3, STATIC: 4 };
-  return typeof p === 'string'
-    ? (names[p] ?? rt.RouteProtocol[p as keyof typeof rt.RouteProtocol] ?? -1)
-    : -1;
-}
-
-type RouteMessage = Extract<rt.Message, { kind: 'route' }>;
+const RTN_UNICAST = 1;
 
 /** A unicast route of the main table (no multipath): what readState and the watcher look at. */
-function mainRoute(m: RouteMessage): (Omit<ActualRoute, 'dev'> & { oif: number }) | undefined {
-  const fam = m.data.family;
-  if ((fam !== AF_INET && fam !== AF_INET6) || m.attrs.multipath) return undefined;
-  const table = m.attrs.table ?? m.data.table ?? 0;
-  const type = m.data.type;
-  if (table !== RT_TABLE_MAIN || (type !== 'UNICAST' && type !== 1)) return undefined;
-  const dstLen = m.data.dstLen ?? 0;
-  const dst = m.attrs.dst
-    ? `${ipStr(m.attrs.dst)}/${dstLen}`
-    : fam === AF_INET6
-      ? '::/0'
-      : `0.0.0.0/0`;
+function mainRoute(
+  r: RawRoute | undefined,
+): (Omit<ActualRoute, 'dev'> & { oif: number }) | undefined {
+  if (!r || (r.family !== AF_INET && r.family !== AF_INET6) || r.multipath) return undefined;
+  if (r.table !== RT_TABLE_MAIN || r.type !== RTN_UNICAST) return undefined;
+  const dst = r.dst ? `${r.dst}/${r.dstLen}` : r.family === AF_INET6 ? '::/0' : '0.0.0.0/0';
   return {
     dst,
-    gateway: ipStr(m.attrs.gateway),
-    oif: m.attrs.oif ?? -1,
-    onlink: ((m.data.flags?.__unknown ?? 0) & RTNH_F_ONLINK) !== 0,
-    protocol: typeof m.data.protocol === 'number' ? m.data.protocol : protoNumber(m.data.protocol),
-    table,
+    gateway: r.gateway,
+    oif: r.oif,
+    onlink: (r.flags & RTNH_F_ONLINK) !== 0,
+    protocol: r.protocol,
+    table: r.table,
   };
 }
 
 /** Asked for; the kernel caps it at net.core.rmem_max. */
 const WATCH_RCVBUF = 4 << 20;
+const RTM_GETROUTE = 26;
+const RTM_GETNEIGH = 30;
 const RTM_NEWLINK = 16;
 const RTM_DELLINK = 17;
 const RTM_NEWROUTE = 24;
@@ -461,20 +461,18 @@ export function noteOf(type: number, data: Buffer): KernelNote | undefined {
   if (type === RTM_NEWLINK || type === RTM_DELLINK) return { kind: 'link' };
   const op = type === RTM_NEWROUTE || type === RTM_NEWNEIGH ? 'new' : 'del';
   if (type === RTM_NEWROUTE || type === RTM_DELROUTE) {
-    const r = mainRoute(rt.parseMessage(type, data) as RouteMessage);
+    const r = mainRoute(readRoute(data));
     return r && { kind: 'route', op, ...r, ifindex: r.oif };
   }
   if (type !== RTM_NEWNEIGH && type !== RTM_DELNEIGH) return undefined;
-  const m = rt.parseMessage(type, data) as Extract<rt.Message, { kind: 'neighbor' }>;
+  const n = readNeigh(data);
   // ARP churn of ordinary neighbours (and learned bridge entries) is not ours to repair. A
   // deletion reports the state the entry ended in, so it is kept whatever its state: isDrift
   // tells whether it was wanted.
-  if (op === 'new' && m.data.state && !m.data.state.permanent) return undefined;
-  const ifindex = m.data.ifindex ?? 0;
-  const mac = macStr(m.attrs.lladdr);
-  if (m.data.family === AF_BRIDGE)
-    return m.attrs.dst ? { kind: 'fdb', op, mac, dst: ipStr(m.attrs.dst), ifindex } : undefined;
-  return { kind: 'neigh', op, ip: ipStr(m.attrs.dst), mac, ifindex };
+  if (!n || (op === 'new' && !n.permanent)) return undefined;
+  if (n.family === AF_BRIDGE)
+    return n.dst ? { kind: 'fdb', op, mac: n.mac, dst: n.dst, ifindex: n.ifindex } : undefined;
+  return { kind: 'neigh', op, ip: n.dst, mac: n.mac, ifindex: n.ifindex };
 }
 
 /**

@@ -1,0 +1,79 @@
+import {
+  deleteNeighborRequest,
+  replaceFdbRequest,
+  replaceNeighborRequest,
+  replaceRouteRequest,
+} from './messages.js';
+import { macText, readNeigh, readRoute } from './parse.js';
+
+/** The payload (after the 16-byte nlmsghdr) of a request the agent encodes. */
+const payload = (r: { msg: Buffer }): Buffer => r.msg.subarray(16);
+
+describe('rtnetlink payload readers', () => {
+  it('read back the routes the agent writes (IPv4 onlink, IPv6)', () => {
+    expect(
+      readRoute(
+        payload(
+          replaceRouteRequest(
+            { dst: '10.244.1.0/24', gateway: '10.244.1.0', dev: 'x', onlink: true },
+            7,
+          ),
+        ),
+      ),
+    ).toEqual({
+      family: 2,
+      dstLen: 24,
+      table: 254,
+      protocol: 157,
+      type: 1,
+      flags: 4,
+      dst: '10.244.1.0',
+      gateway: '10.244.1.0',
+      oif: 7,
+      multipath: false,
+    });
+    const r6 = readRoute(
+      payload(
+        replaceRouteRequest(
+          { dst: 'fd00:10:244:1::/64', gateway: 'fd00:200::2', dev: 'x', onlink: false },
+          3,
+        ),
+      ),
+    );
+    expect(r6).toMatchObject({ family: 10, dstLen: 64, dst: 'fd00:10:244:1::', flags: 0 });
+    expect(r6?.gateway).toBe('fd00:200::2');
+  });
+
+  it('read back neighbours and FDB entries', () => {
+    const n = { dev: 'x', ip: '10.244.1.0', mac: '0e:0a:00:00:00:ff' };
+    expect(readNeigh(payload(replaceNeighborRequest(n, 9)))).toEqual({
+      family: 2,
+      ifindex: 9,
+      permanent: true,
+      self: false,
+      dst: '10.244.1.0',
+      mac: '0e:0a:00:00:00:ff',
+    });
+    expect(readNeigh(payload(deleteNeighborRequest(n, 9)))).toMatchObject({
+      permanent: false,
+      mac: '',
+    });
+    const f = readNeigh(
+      payload(replaceFdbRequest({ dev: 'x', mac: '0e:00:00:00:00:02', dst: '10.200.0.2' }, 9)),
+    );
+    expect(f).toMatchObject({ family: 7, self: true, permanent: true, dst: '10.200.0.2' });
+  });
+
+  it('refuse short payloads and stop at a truncated attribute', () => {
+    expect(readRoute(Buffer.alloc(8))).toBeUndefined();
+    expect(readNeigh(Buffer.alloc(11))).toBeUndefined();
+    const cut = payload(
+      replaceNeighborRequest({ dev: 'x', ip: '10.0.0.1', mac: '0e:00:00:00:00:01' }, 1),
+    );
+    expect(readNeigh(cut.subarray(0, cut.length - 4))).toMatchObject({ dst: '10.0.0.1', mac: '' });
+  });
+
+  it('writes MACs as lowercase pairs', () => {
+    expect(macText(Buffer.from([0x0e, 0, 0xab, 1, 0x10, 0xff]))).toBe('0e:00:ab:01:10:ff');
+  });
+});
