@@ -30,6 +30,10 @@ const lease = (node: string, n: number): SubnetLease => ({
   },
 });
 
+type LeaseEvent = { type: 'ADDED' | 'MODIFIED' | 'DELETED'; object: SubnetLease };
+/** The lease informer's watch callback, to play events into. */
+let leaseWatch: ((ev: LeaseEvent) => unknown) | undefined;
+
 /** Lists what it was given; watches stay open until the informer stops them. */
 function fakeClient(statuses: unknown[]): KubeClient {
   return {
@@ -41,8 +45,17 @@ function fakeClient(statuses: unknown[]): KubeClient {
       items: path.includes('flannelnetworks') ? [network] : [lease('a', 1), lease('b', 2)],
       resourceVersion: '1',
     }),
-    watch: (_p: string, _q: unknown, _on: unknown, opts: { signal?: AbortSignal } = {}) =>
-      new Promise<void>((resolve) => opts.signal?.addEventListener('abort', () => resolve())),
+    watch: (
+      path: string,
+      _q: unknown,
+      on: (ev: LeaseEvent) => unknown,
+      opts: { signal?: AbortSignal } = {},
+    ) => {
+      if (path.includes('subnetleases')) leaseWatch = on;
+      return new Promise<void>((resolve) =>
+        opts.signal?.addEventListener('abort', () => resolve()),
+      );
+    },
     applyStatus: async (obj: unknown) => void statuses.push(obj),
   } as unknown as KubeClient;
 }
@@ -51,6 +64,7 @@ function fakeClient(statuses: unknown[]): KubeClient {
 class FakeKernel implements AgentKernel {
   state: ActualState = { routes: [], neighbors: [], fdb: [] };
   reads = 0;
+  diffs: Diff[] = [];
   failing = false;
   underlay = async () => ({
     name: 'eth0',
@@ -69,6 +83,7 @@ class FakeKernel implements AgentKernel {
     this.state.vxlan = { ...spec, up: true, learning: false, addresses: [spec.address] };
   };
   applyDiff = async (d: Diff): Promise<Error[]> => {
+    this.diffs.push(structuredClone(d));
     if (this.failing) return [new Error('EPERM')];
     const s = this.state;
     for (const r of [...d.addRoutes, ...d.replaceRoutes]) {
@@ -127,6 +142,9 @@ describe('Agent with injected kernel, watchers and netfilter', () => {
   let nft: FakeWatcher;
   let statuses: unknown[];
   let agent: Agent;
+  let metrics: ReturnType<typeof createAgentMetrics>;
+  const leasePasses = async (): Promise<number> =>
+    (await metrics.resyncs.get()).values.find((v) => v.labels.trigger === 'lease')?.value ?? 0;
 
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'agent-test-'));
@@ -135,6 +153,7 @@ describe('Agent with injected kernel, watchers and netfilter', () => {
     rtnl = new FakeWatcher();
     nft = new FakeWatcher();
     statuses = [];
+    metrics = createAgentMetrics(new Registry());
     agent = new Agent(
       {
         nodeName: 'a',
@@ -147,7 +166,7 @@ describe('Agent with injected kernel, watchers and netfilter', () => {
       {
         client: fakeClient(statuses),
         logger: pino({ level: 'silent' }),
-        metrics: createAgentMetrics(new Registry()),
+        metrics,
         kernel,
         netfilter: nf,
         watchers: [rtnl, nft],
@@ -200,5 +219,56 @@ describe('Agent with injected kernel, watchers and netfilter', () => {
     expect(kernel.reads - reads).toBeLessThanOrEqual(2);
     kernel.failing = false;
     await until('repaired by the retry', () => kernel.state.routes.length === 1, 3000);
+  });
+
+  it('a new peer lease is programmed without reading the kernel, and only its objects are written', async () => {
+    await agent.settle();
+    const reads = kernel.reads;
+    kernel.diffs = [];
+    const triggered = await leasePasses();
+    leaseWatch!({ type: 'ADDED', object: lease('c', 3) });
+    await until('c routed', () => kernel.state.routes.some((r) => r.dst === '10.244.3.0/24'));
+    await agent.settle();
+    expect(kernel.reads).toBe(reads);
+    expect(await leasePasses()).toBe(triggered + 1);
+    expect(kernel.diffs).toHaveLength(1);
+    const d = kernel.diffs[0]!;
+    expect([d.addRoutes, d.addNeighbors, d.addFdb].map((l) => l.length)).toEqual([1, 1, 1]);
+    expect(d.addFdb[0]).toEqual({ dev: 'flannel.1', mac: '0e:00:00:00:00:03', dst: '10.200.0.3' });
+    expect(
+      [
+        d.replaceRoutes,
+        d.removeRoutes,
+        d.replaceNeighbors,
+        d.removeNeighbors,
+        d.replaceFdb,
+        d.removeFdb,
+      ].flat(),
+    ).toEqual([]);
+  });
+
+  it("another agent's condition churn on a peer lease starts no pass; a kernel event still reads the kernel", async () => {
+    await agent.settle();
+    const reads = kernel.reads;
+    kernel.diffs = [];
+    const triggered = await leasePasses();
+    const b = lease('b', 2);
+    b.metadata.resourceVersion = '2';
+    b.status!.conditions = [
+      {
+        type: 'Ready',
+        status: 'True',
+        lastTransitionTime: '2026-01-01T00:00:00Z',
+        reason: 'X',
+        message: '',
+      },
+    ];
+    leaseWatch!({ type: 'MODIFIED', object: b });
+    await new Promise((r) => setTimeout(r, 100));
+    await agent.settle();
+    expect([kernel.reads - reads, kernel.diffs.length]).toEqual([0, 0]);
+    expect(await leasePasses()).toBe(triggered);
+    rtnl.emit('change', 'route');
+    await until('full pass', () => kernel.reads > reads);
   });
 });
