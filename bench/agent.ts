@@ -10,6 +10,8 @@
  * entry by entry (subnet, gateway MAC, VTEP destination). The programming pass (from the agent's
  * log, no process start) is compared with ip/bridge processes already started and waiting on
  * stdin, so neither side pays for a process start there.
+ * BENCH_AGENT_PEERS=5000 runs it at 5,000 peers; FLOP_AGENT_NODE_FLAGS="--cpu-prof
+ * --cpu-prof-dir=DIR" profiles the agent process (node flags, test-e2e/lab/lab.ts).
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
