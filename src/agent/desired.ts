@@ -344,7 +344,7 @@ function addIPv4(
         onlink: false,
       });
     } else {
-      const gw = networkAddress(subnet);
+      const gw = subnet.slice(0, subnet.indexOf('/')); // canonical text: the network address
       const mac = normalizeMac(peer.vtepMAC!);
       state.neighbors.push({ dev, ip: gw, mac });
       state.fdb.push({ dev, mac, dst: peer.publicIP! });
@@ -413,7 +413,7 @@ function addIPv6(
         onlink: false,
       });
     } else {
-      const gw = networkAddress(subnet);
+      const gw = subnet.slice(0, subnet.indexOf('/')); // canonical text: the network address
       const mac = normalizeMac(peer.v6VtepMAC!);
       state.neighbors.push({ dev, ip: gw, mac });
       state.fdb.push({ dev, mac, dst: canonicalIP(peer.publicIPv6!) });
