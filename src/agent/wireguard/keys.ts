@@ -1,7 +1,7 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { chmod, mkdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { isWireguardKey } from '../../api/index.js';
+import { isWireguardKey } from '../../api/wireguard-key.js';
 import { FlannelOperatorError, type ErrorCode } from '../../errors.js';
 
 /**

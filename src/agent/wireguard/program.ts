@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import { isWireguardKey } from '../../api/index.js';
+import { isWireguardKey } from '../../api/wireguard-key.js';
 import type { Kernel } from '../kernel/netlink.js';
 import { WG_DEVICE, WG_DEVICE_V6, type WgDeviceSpec } from './desired.js';
 import { diffWireguard, isEmptyWgChange, pskDigest, wgSetArgs } from './diff.js';
