@@ -38,6 +38,7 @@ import { leaseName } from '../src/api/names.js';
 import { collectionPath } from '../src/kube/resources.js';
 import { runLimited } from '../src/kube/limit.js';
 import { deriveVtepMAC } from '../src/agent/desired.js';
+import { AGENT_NODE_OPTIONS } from '../src/controller/dataplane/daemonset.js';
 import type { BenchResult } from './types.js';
 
 const NET = 'bench';
@@ -232,6 +233,8 @@ async function measureAgent(
   lab: Lab,
   peers: Peer[],
 ): Promise<Contender & { passMs?: number; newNodeMs: number; eventCpuMs: number }> {
+  // The V8 flags the agent DaemonSet sets (NODE_OPTIONS), plus any the caller adds (profiling).
+  process.env.FLOP_AGENT_NODE_FLAGS = `${AGENT_NODE_OPTIONS} ${process.env.FLOP_AGENT_NODE_FLAGS ?? ''}`;
   const t0 = performance.now();
   const agent = lab.startAgent('b1', NET, ['--resync-period', '30s']);
   const convergeMs = await converged(lab, 'b1', t0, 'agent convergence');

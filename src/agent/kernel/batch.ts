@@ -10,8 +10,13 @@ import { NLMSG_ERROR, NLM_F_ACK, errnoOf, frame, type NlRequest } from './messag
  * A chunk is small enough that all its error replies fit the receive buffer.
  */
 
-/** Messages per sendmsg: worst case every one fails and its error (~1 KiB) sits in the queue. */
-export const CHUNK = 128;
+/**
+ * Messages per sendmsg. Small enough that the change notifications one chunk causes (about one
+ * per message, ~1 KiB each in the receive queue) fit the watcher's buffer until it drains them
+ * between chunks: at 128, 5,000 peers overran it (ENOBUFS, lost notifications, and the npm
+ * package aborted the process). Also bounds the error replies queued for this socket.
+ */
+export const CHUNK = 16;
 const TIMEOUT_MS = 10_000;
 const MISSING = new Set(['ENOENT', 'ESRCH', 'ENODEV']);
 

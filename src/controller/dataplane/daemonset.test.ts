@@ -125,6 +125,7 @@ describe('desiredDaemonSet', () => {
       valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'spec.nodeName' } },
     });
     expect(agent.env!.map((e) => e.name)).toContain('POD_NAMESPACE');
+    expect(agent.env).toContainEqual({ name: 'NODE_OPTIONS', value: '--max-semi-space-size=1' });
     expect(agent.securityContext!.capabilities!.add).toEqual(['NET_ADMIN', 'NET_RAW']);
     expect(agent.securityContext!.privileged).toBe(false);
     expect(agent.readinessProbe!.httpGet!.path).toBe('/readyz');

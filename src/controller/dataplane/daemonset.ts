@@ -34,6 +34,9 @@ export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 export const AGENT_APP_NAME = 'flannel-agent';
 
 export const DEFAULT_CNI_PLUGIN_IMAGE = 'ghcr.io/flannel-io/flannel-cni-plugin:v1.9.1-flannel2';
+/** V8 flags of the agent process (its DaemonSet's NODE_OPTIONS); the bench measures the same. */
+export const AGENT_NODE_OPTIONS = '--max-semi-space-size=1';
+
 /** The version hack/tools builds; test-e2e/agent/netpol-sidecar.test.ts runs it with these args. */
 export const DEFAULT_NETPOL_IMAGE = 'registry.k8s.io/networking/kube-network-policies:v0.8.0';
 export const DEFAULT_NETPOL_ARGS = ['--hostname-override=$(MY_NODE_NAME)', '--v=2'];
@@ -277,6 +280,9 @@ export function desiredDaemonSet(network: FlannelNetwork, opts: DaemonSetOptions
         valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } },
       },
       { name: 'FLANNEL_NETWORK_NAME', value: name },
+      // A 1 MiB young generation instead of 16: about 14 MiB less RSS per node at 1,000 peers,
+      // no measurable CPU cost (make bench, issue 13). The agent allocates little per pass.
+      { name: 'NODE_OPTIONS', value: AGENT_NODE_OPTIONS },
     ],
     ports: [
       { name: 'metrics', containerPort: metricsPort, protocol: 'TCP' },
