@@ -37,7 +37,7 @@ RUN npm run build && node hack/image/bundle.js --app /app
 FROM ${NODE_IMAGE} AS rootfs
 # hadolint ignore=DL3008
 RUN apt-get update \
- && apt-get install -y --no-install-recommends nftables iptables iproute2 \
+ && apt-get install -y --no-install-recommends nftables iptables iproute2 wireguard-tools \
  && rm -rf /var/lib/apt/lists/*
 COPY hack/image/rootfs.sh /tmp/rootfs.sh
 RUN bash /tmp/rootfs.sh /rootfs
@@ -45,7 +45,7 @@ COPY --from=build /app /rootfs/opt/flannel-operator
 # Fail the build here when the tree misses a file or a library (no shell runs in the final image).
 RUN for cmd in 'flannel-operator version' 'kubectl-flannel --help' 'nft --version' \
       'iptables-nft -V' 'iptables-legacy -V' 'ip6tables-nft-restore -V' 'ip6tables-legacy-save -V' \
-      'ip -V' "node -e require('/opt/flannel-operator/node_modules/netlink')"; do \
+      'ip -V' 'wg --version' "node -e require('/opt/flannel-operator/node_modules/netlink')"; do \
       echo "+ $cmd"; env -i PATH=/usr/local/bin:/usr/sbin:/usr/bin chroot --userspec=65532:65532 /rootfs $cmd >/dev/null || exit 1; \
     done
 

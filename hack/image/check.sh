@@ -61,7 +61,7 @@ check "kubectl-flannel --help" in_image --entrypoint kubectl-flannel "$image" --
 check "netlink prebuild loads" in_image --entrypoint node "$image" -e \
   "require('/opt/flannel-operator/node_modules/netlink'); console.log('netlink', process.arch, 'ok')"
 for cmd in 'nft --version' 'iptables-nft -V' 'iptables-legacy -V' 'ip6tables-nft -V' \
-  'ip6tables-legacy -V' 'iptables -V' 'ip -V'; do
+  'ip6tables-legacy -V' 'iptables -V' 'ip -V' 'wg --version'; do
   read -ra argv <<<"$cmd"
   check "$cmd" in_image --entrypoint "${argv[0]}" "$image" "${argv[@]:1}"
 done

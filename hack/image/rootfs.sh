@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Assembles the operator image's root filesystem in DEST from this Debian system (the Dockerfile's
-# rootfs stage, after `apt-get install nftables iptables iproute2`): only what runs, each binary
+# rootfs stage, after `apt-get install nftables iptables iproute2 wireguard-tools`): only what runs, each binary
 # with the shared libraries ldd names for it. The image is FROM scratch plus this tree: no shell,
 # no package manager.
 #   node                      the runtime of every role
@@ -8,6 +8,8 @@
 #   nft, iptables-{nft,legacy} (+ -restore/-save, ip6tables, xtables modules)
 #                             the agent's netfilter paths: nft first, either iptables as fallback
 #   ip                        debugging (`kubectl exec ... -- ip route`)
+#   wg                        the wireguard backend configures kernel devices (and wireguard-go's
+#                             UAPI socket) only through it
 #
 #   hack/image/rootfs.sh DEST
 # The application tree (hack/image/bundle.js --app) goes to DEST/opt/flannel-operator separately.
@@ -57,6 +59,7 @@ copy_with_libs "$(command -v node)"
 copy_with_libs /usr/bin/env
 copy_with_libs "$(command -v nft)"
 copy_with_libs "$(command -v ip)"
+copy_with_libs "$(command -v wg)"
 for base in iptables ip6tables; do
   for flavour in '' -nft -legacy; do
     for op in '' -restore -save; do copy_with_libs "/usr/sbin/$base$flavour$op"; done

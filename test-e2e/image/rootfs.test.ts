@@ -17,7 +17,17 @@ jest.setTimeout(90_000);
 skipUnlessIntegrationPrereqs({
   root: true,
   build: true,
-  commands: ['dpkg', 'ldd', 'chroot', 'unshare', 'nft', 'iptables-nft', 'iptables-legacy', 'ip'],
+  commands: [
+    'dpkg',
+    'ldd',
+    'chroot',
+    'unshare',
+    'nft',
+    'iptables-nft',
+    'iptables-legacy',
+    'ip',
+    'wg',
+  ],
 });
 
 let scratch = '';
@@ -73,6 +83,7 @@ describe('the image root filesystem (hack/image/rootfs.sh)', () => {
     [['ip6tables-legacy-save', '-V'], '(legacy)'],
     [['iptables', '-V'], 'iptables v'],
     [['ip', '-V'], 'iproute2'],
+    [['wg', '--version'], 'wireguard-tools'],
     [
       ['node', '-e', "require('/opt/flannel-operator/node_modules/netlink'); console.log('ok')"],
       'ok',
