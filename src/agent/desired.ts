@@ -559,12 +559,9 @@ function vxlanDiffers(
 const routeEq = (a: RouteSpec, b: RouteSpec): boolean =>
   a.gateway === b.gateway && a.dev === b.dev && a.onlink === b.onlink;
 
-/**
- * What to change so `actual` matches `desired`, touching only state the agent owns.
- * Replacements (not delete+add) keep traffic flowing while a changed peer is re-programmed.
- */
-export function diffState(desired: DesiredState, actual: ActualState, o: Ownership): Diff {
-  const d: Diff = {
+/** A diff that changes nothing; the diff functions fill it in. */
+function emptyDiff(): Diff {
+  return {
     vxlan: 'ok',
     addRoutes: [],
     replaceRoutes: [],
@@ -576,6 +573,14 @@ export function diffState(desired: DesiredState, actual: ActualState, o: Ownersh
     replaceFdb: [],
     removeFdb: [],
   };
+}
+
+/**
+ * What to change so `actual` matches `desired`, touching only state the agent owns.
+ * Replacements (not delete+add) keep traffic flowing while a changed peer is re-programmed.
+ */
+export function diffState(desired: DesiredState, actual: ActualState, o: Ownership): Diff {
+  const d = emptyDiff();
   if (desired.vxlan) d.vxlan = actual.vxlan ? vxlanDiffers(desired.vxlan, actual.vxlan) : 'create';
   else if (actual.vxlan) d.vxlan = 'delete';
   if (desired.vxlan6)
@@ -637,18 +642,7 @@ export function diffState(desired: DesiredState, actual: ActualState, o: Ownersh
  * the objects (map lookups, no parsing); devices are left 'ok' (a peer change cannot alter them).
  */
 export function diffDesired(prev: DesiredState, next: DesiredState): Diff {
-  const d: Diff = {
-    vxlan: 'ok',
-    addRoutes: [],
-    replaceRoutes: [],
-    removeRoutes: [],
-    addNeighbors: [],
-    replaceNeighbors: [],
-    removeNeighbors: [],
-    addFdb: [],
-    replaceFdb: [],
-    removeFdb: [],
-  };
+  const d = emptyDiff();
   const compare = <T>(
     before: T[],
     after: T[],
