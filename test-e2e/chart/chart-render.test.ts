@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { V1ClusterRole, V1Deployment, V1Role } from '@kubernetes/client-node';
 import { skipUnlessIntegrationPrereqs } from '../harness/jest.js';
 import { desiredDaemonSet, parseDataplaneConfig } from '../../src/controller/dataplane/index.js';
-import type { FlannelNetwork } from '../../src/api/index.js';
+import { parseFlannelNetwork, type FlannelNetwork } from '../../src/api/index.js';
 import { parseFlags as parseAgentFlags } from '../../src/agent/main.js';
 import { parseFlags as parseControllerFlags } from '../../src/controller/main.js';
 import { CHART, REPO, helm, kinds, pick, render, template, type K8sObject } from './helpers.js';
@@ -48,11 +48,12 @@ function daemonSetFor(objs: K8sObject[]) {
 }
 
 describe('helm chart charts/flannel-operator', () => {
-  it('passes helm lint (defaults, netpol, host-gw, dual-stack)', async () => {
+  it('passes helm lint (defaults, netpol, host-gw, wireguard, dual-stack)', async () => {
     for (const set of [
       [],
       ['--set', 'netpol.enabled=true'],
       ['--set', 'flannel.backend=host-gw'],
+      ['--set', 'flannel.backend=wireguard'],
       ['--set', 'podCidrv6=fd00:10:244::/56'],
     ]) {
       const r = await helm(['lint', '--strict', CHART, ...set]);
@@ -152,9 +153,37 @@ describe('helm chart charts/flannel-operator', () => {
       { flannel: { backend: 'vxlan', directRouting: true, GBP: true } },
       { type: 'vxlan', vni: 1, directRouting: true, gbp: true },
     ],
+    ['wireguard', { flannel: { backend: 'wireguard' } }, { type: 'wireguard' }],
+    [
+      'wireguard with options',
+      {
+        flannel: {
+          backend: 'wireguard',
+          backendPort: 51830,
+          mtu: 1380,
+          wireguard: {
+            listenPortV6: 51831,
+            persistentKeepaliveInterval: 25,
+            mode: 'separate',
+            pskSecretRef: { name: 'wg-psk', key: 'key' },
+          },
+        },
+      },
+      {
+        type: 'wireguard',
+        listenPort: 51830,
+        mtu: 1380,
+        listenPortV6: 51831,
+        persistentKeepaliveInterval: 25,
+        mode: 'separate',
+        pskSecretRef: { name: 'wg-psk', key: 'key' },
+      },
+    ],
   ])('renders backend %s into the FlannelNetwork', async (_name, values, backend) => {
     const objs = await render(values);
     expect(network(objs).spec.backend).toEqual(backend);
+    // What admission checks (the CEL rules' JS twins) accepts the rendered network.
+    expect(() => parseFlannelNetwork(network(objs))).not.toThrow();
     // Same pods for every backend; the config hash tells them apart.
     const ds = daemonSetFor(objs);
     expect(ds.spec!.template.spec!.containers.map((c) => c.name)).toEqual(['agent']);
@@ -355,10 +384,39 @@ describe('helm chart charts/flannel-operator', () => {
       expect(pick<V1Role>(objs, 'Role', role).metadata!.namespace).toBe('kube-system');
   });
 
+  it('wireguard: the agent pods get the key directory and the pre-shared key Secret', async () => {
+    const objs = await render({
+      flannel: { backend: 'wireguard', wireguard: { pskSecretRef: { name: 'wg-psk' } } },
+    });
+    const pod = daemonSetFor(objs).spec!.template.spec!;
+    expect(pod.volumes).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ name: 'wireguard-key' }),
+        expect.objectContaining({
+          name: 'wireguard-psk',
+          secret: expect.objectContaining({ secretName: 'wg-psk' }),
+        }),
+      ]),
+    );
+    expect(pod.containers[0]!.args).toContain(
+      '--wireguard-psk-file=/etc/flannel-operator/wireguard-psk/psk',
+    );
+  });
+
   it.each([
     [
-      { flannel: { backend: 'wireguard' } },
-      "at '/flannel/backend': value must be one of 'vxlan', 'host-gw'",
+      { flannel: { backend: 'ipip' } },
+      "at '/flannel/backend': value must be one of 'vxlan', 'host-gw', 'wireguard'",
+    ],
+    [{ flannel: { wireguard: { mode: 'ipv4' } } }, "at '/flannel/wireguard'"],
+    [{ flannel: { backend: 'wireguard', directRouting: true } }, "at '/flannel/directRouting'"],
+    [
+      { flannel: { backend: 'wireguard', wireguard: { mode: 'both' } } },
+      "at '/flannel/wireguard/mode'",
+    ],
+    [
+      { flannel: { backend: 'wireguard', wireguard: { psk: 'x' } } },
+      "additional properties 'psk' not allowed",
     ],
     [{ podCidr: '10.244.0.0' }, "at '/podCidr'"],
     [{ podCidrv6: 'not-a-cidr' }, "at '/podCidrv6'"],

@@ -518,6 +518,7 @@ describe('GitOps: no drift, kstatus health', () => {
       'flannelnetwork-ipv6only.yaml',
       'flannelnetwork-netpol.yaml',
       'flannelnetwork-vxlan.yaml',
+      'flannelnetwork-wireguard.yaml',
     ]);
     for (const f of [...files, 'flux/networks/flannelnetwork.yaml']) {
       // Every example is named `default`; dry-run each as a new object so immutability rules
