@@ -53,6 +53,7 @@ import { WireguardDevices } from './wireguard/device.js';
 import { DEFAULT_WIREGUARD_KEY_FILE, loadOrCreateKey } from './wireguard/keys.js';
 import { programWireguard, readPsk, type WgSecrets } from './wireguard/program.js';
 import { peerOfLease } from './peers.js';
+import { slimLease } from './slim-lease.js';
 import { indexDesired, isDrift, type DesiredIndex, type KernelNote } from './drift.js';
 
 /** The trigger of a peer's lease change: it alone never needs a full pass. */
@@ -300,6 +301,7 @@ export class Agent {
       client,
       path: collectionPath(API_VERSION, SUBNET_LEASE.plural),
       labelSelector: `${LABEL_NETWORK}=${this.opts.network}`,
+      transform: (l) => slimLease(l, this.opts.nodeName),
       logger: this.log.child({ informer: 'subnetleases' }),
     });
     this.networks.on('add', () => this.trigger('api'));

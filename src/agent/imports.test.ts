@@ -2,7 +2,7 @@
  * The agent runs on every node, so it must not load @kubernetes/client-node (~80 MiB of RSS).
  * A static walk of the import graph from the CLI's `agent` command; `import type` is erased by the
  * compiler and not followed, everything else (also `import { type X }`, kept under
- * verbatimModuleSyntax, and dynamic `import('...')`) is.
+ * verbatimModuleSyntax, dynamic `import('...')` and `createRequire(import.meta.url)('...')`) is.
  */
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -16,6 +16,9 @@ function specifiers(file: string): { static: string[]; dynamic: string[] } {
   const stat: string[] = [];
   const re = /(?:^|\n)\s*(?:import|export)\s+(type\s+)?(?:[^;'"]*?\sfrom\s*)?['"]([^'"\n]+)['"]/g;
   for (const m of text.matchAll(re)) if (!m[1]) stat.push(m[2]!);
+  // A CommonJS package required at load time (kernel/netlink.ts loads netlink so): loaded as well.
+  for (const m of text.matchAll(/\bcreateRequire\(import\.meta\.url\)\(\s*['"]([^'"]+)['"]\s*\)/g))
+    stat.push(m[1]!);
   const dynamic = [...text.matchAll(/\bimport\(\s*['"]([^'"]+)['"]\s*\)/g)].map((m) => m[1]!);
   return { static: stat, dynamic };
 }

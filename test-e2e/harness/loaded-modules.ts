@@ -15,9 +15,11 @@ export async function resolve(specifier, context, next) {
   return r;
 }`;
 
-// Registers the hooks, runs the CLI, prints the loaded URLs as JSON on exit.
+// Registers the hooks, runs the CLI, prints the loaded URLs as JSON on exit: the resolved ones,
+// then the CommonJS modules (require cache) the hook never sees (createRequire, their requires).
 const PRELOAD = `
-import { register } from 'node:module';
+import { createRequire, register } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import { MessageChannel } from 'node:worker_threads';
 const { port1, port2 } = new MessageChannel();
 const urls = [];
@@ -26,10 +28,14 @@ port1.unref();
 register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(HOOKS)}), {
   parentURL: import.meta.url, data: { port: port2 }, transferList: [port2],
 });
-process.on('exit', () => process.stderr.write('MODULES ' + JSON.stringify(urls) + '\\n'));
+process.on('exit', () => {
+  const cjs = Object.keys(createRequire(process.cwd() + '/').cache).map((f) => pathToFileURL(f).href);
+  const all = [...urls, ...cjs.filter((u) => !urls.includes(u))];
+  process.stderr.write('MODULES ' + JSON.stringify(all) + '\\n');
+});
 `;
 
-/** The URLs `node cli ...args` resolved (ESM imports and the entry), in load order. */
+/** The modules `node cli ...args` loaded: resolved URLs (ESM, the entry) in order, then CommonJS. */
 export async function loadedModules(cli: string, args: string[]): Promise<string[]> {
   const preload = `data:text/javascript,${encodeURIComponent(PRELOAD)}`;
   const r = await runProcess(process.execPath, ['--import', preload, cli, ...args], {
