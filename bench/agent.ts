@@ -10,11 +10,17 @@
  * entry by entry (subnet, gateway MAC, VTEP destination). The programming pass (from the agent's
  * log, no process start) is compared with ip/bridge processes already started and waiting on
  * stdin, so neither side pays for a process start there.
+ * The agent runs from the image's esbuild bundle, made from dist/ at the start of the run
+ * (hack/image/bundle.js into dist-bundle/), with the DaemonSet's V8 flags (AGENT_NODE_OPTIONS):
+ * what a node runs.
+ * RSS is VmRSS sampled at the moment the poller first sees all entries, for both sides; the
+ * peak (VmHWM) and the RSS once the process is idle again are in the notes.
  * BENCH_AGENT_PEERS=5000 runs it at 5,000 peers; FLOP_AGENT_NODE_FLAGS="--cpu-prof
- * --cpu-prof-dir=DIR" profiles the agent process (node flags, test-e2e/lab/lab.ts).
+ * --cpu-prof-dir=DIR" profiles the agent process (node flags, test-e2e/lab/lab.ts);
+ * FLOP_AGENT_CLI runs another build of the CLI (e.g. dist/cli/main.js).
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { startControlPlane } from '../test-e2e/harness/control-plane.js';
 import { installCrds } from '../test-e2e/harness/crds.js';
@@ -181,20 +187,28 @@ async function converged(lab: Lab, node: string, t0: number, what: string): Prom
   return performance.now() - t0;
 }
 
-/** VmRSS and user+system CPU seconds of a process (`ip netns exec` execs in place: same pid). */
-function usage(pid: number): { rss: number; cpu: number } {
+/**
+ * VmRSS, its peak VmHWM and user+system CPU seconds of a process (`ip netns exec` execs in place:
+ * same pid).
+ */
+function usage(pid: number): { rss: number; hwm: number; cpu: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const rss = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024;
+  const bytes = (field: string): number =>
+    Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) * 1024;
   // Fields 14 and 15 of /proc/<pid>/stat (after the parenthesised name), in clock ticks (100/s).
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const cpu = (Number(fields[11]) + Number(fields[12])) / 100;
-  return { rss, cpu };
+  return { rss: bytes('VmRSS'), hwm: bytes('VmHWM'), cpu };
 }
 
 interface Contender {
   convergeMs: number;
+  /** VmRSS and VmHWM at convergence. */
   rss: number;
+  hwm: number;
+  /** VmRSS once the process is idle after converging. */
+  idleRss: number;
   cpu: number;
 }
 
@@ -228,17 +242,25 @@ async function setup(lab: Lab, peers: Peer[]): Promise<void> {
   });
 }
 
+/** The CLI the agent runs: the image's bundle of dist/ as it is now (or $FLOP_AGENT_CLI). */
+function agentCli(): string {
+  if (process.env.FLOP_AGENT_CLI) return process.env.FLOP_AGENT_CLI;
+  execFileSync(process.execPath, [join(REPO, 'hack/image/bundle.js')], { stdio: 'ignore' });
+  return join(REPO, 'dist-bundle/cli/main.js');
+}
+
 /** Our agent: converge, RSS, CPU, its logged programming pass and a new node's route latency. */
 async function measureAgent(
   lab: Lab,
   peers: Peer[],
+  cli: string,
 ): Promise<Contender & { passMs?: number; newNodeMs: number; eventCpuMs: number }> {
   // The V8 flags the agent DaemonSet sets (NODE_OPTIONS), plus any the caller adds (profiling).
   process.env.FLOP_AGENT_NODE_FLAGS = `${AGENT_NODE_OPTIONS} ${process.env.FLOP_AGENT_NODE_FLAGS ?? ''}`;
   const t0 = performance.now();
-  const agent = lab.startAgent('b1', NET, ['--resync-period', '30s']);
+  const agent = lab.startAgent('b1', NET, ['--resync-period', '30s'], { cli });
   const convergeMs = await converged(lab, 'b1', t0, 'agent convergence');
-  const { rss, cpu } = usage(agent.pid);
+  const { rss, hwm, cpu } = usage(agent.pid);
   await checkKernel(lab, 'b1', peers);
   if (process.env.BENCH_AGENT_DEBUG) process.stderr.write(agent.logs().slice(0, 5000));
   // pino writes asynchronously: give the line a moment to reach the file.
@@ -254,6 +276,7 @@ async function measureAgent(
   const latencies: number[] = [];
   const eventCpu: number[] = [];
   await idle(agent.pid);
+  const idleRss = usage(agent.pid).rss;
   for (let k = 0; k < 5; k++) {
     const p = peer(PEERS + k);
     const cpu0 = usage(agent.pid).cpu;
@@ -275,6 +298,8 @@ async function measureAgent(
   return {
     convergeMs,
     rss,
+    hwm,
+    idleRss,
     cpu,
     passMs,
     newNodeMs: median(latencies),
@@ -343,9 +368,10 @@ async function measureFlanneld(lab: Lab, peers: Peer[]): Promise<Contender> {
     const convergeMs = await converged(lab, 'fl', t0, 'flanneld convergence').catch((e) => {
       throw new Error(`${String(e)}; flanneld log tail: ${fl.logs().slice(-1500)}`);
     });
-    const { rss, cpu } = usage(fl.pid);
+    const { rss, hwm, cpu } = usage(fl.pid);
     await checkKernel(lab, 'fl', peers);
-    return { convergeMs, rss, cpu };
+    await idle(fl.pid);
+    return { convergeMs, rss, hwm, cpu, idleRss: usage(fl.pid).rss };
   } finally {
     await fl.stop();
   }
@@ -438,6 +464,7 @@ function rows(
   ours: Awaited<ReturnType<typeof measureAgent>>,
   fl: Contender,
   floor: { convergeMs: number; programMs: number },
+  cli: string,
 ): BenchResult[] {
   const vs = (a: number, b: number): string => `${r3(a / b)}x flanneld`;
   return [
@@ -481,9 +508,14 @@ function rows(
       name: 'agent RSS',
       value: MiB(ours.rss),
       unit: 'MiB',
-      notes: `VmRSS at convergence, ${PEERS} peers; flanneld ${MiB(fl.rss)} MiB (${vs(ours.rss, fl.rss)})`,
+      notes: `VmRSS at convergence (the poll that sees all entries, as for flanneld), ${PEERS} peers, ${cli.includes('dist-bundle') ? "the image's bundle" : cli} with NODE_OPTIONS=${AGENT_NODE_OPTIONS}; flanneld ${MiB(fl.rss)} MiB (${vs(ours.rss, fl.rss)}); peak (VmHWM) ${MiB(ours.hwm)} vs ${MiB(fl.hwm)}, once idle ${MiB(ours.idleRss)} vs ${MiB(fl.idleRss)} MiB`,
     },
-    { name: 'flanneld RSS', value: MiB(fl.rss), unit: 'MiB', notes: 'VmRSS at convergence' },
+    {
+      name: 'flanneld RSS',
+      value: MiB(fl.rss),
+      unit: 'MiB',
+      notes: `VmRSS at convergence; peak (VmHWM) ${MiB(fl.hwm)}, once idle ${MiB(fl.idleRss)} MiB`,
+    },
     {
       name: 'agent CPU to converge',
       value: r3(ours.cpu),
@@ -504,6 +536,7 @@ export async function run(): Promise<BenchResult[]> {
   if (why) throw new Error(`agent bench needs the netns lab: ${why}`);
   if (!existsSync(FLANNELD))
     throw new Error(`${FLANNELD} missing (run hack/tools/build-flanneld.sh, or make bench)`);
+  const cli = agentCli();
   const cp = await startControlPlane({ installCrds: false });
   let lab: Lab | undefined;
   try {
@@ -517,12 +550,12 @@ export async function run(): Promise<BenchResult[]> {
     await setup(lab, peers);
     progress(`${PEERS} leases and Nodes created`);
     // One at a time, so none competes with another for the CPU.
-    const ours = await measureAgent(lab, peers);
+    const ours = await measureAgent(lab, peers, cli);
     progress(`agent converged in ${Math.round(ours.convergeMs)} ms`);
     const fl = await measureFlanneld(lab, peers);
     progress(`flanneld converged in ${Math.round(fl.convergeMs)} ms`);
     const floor = await measureFloor(lab, peers);
-    return rows(ours, fl, floor);
+    return rows(ours, fl, floor, cli);
   } finally {
     await lab?.destroy().catch(() => undefined);
     await cp.stop();

@@ -253,18 +253,19 @@ export class Lab {
    * Starts the agent as a real process inside the node's namespace. `wireguardRunDir`: the agent
    * (and the wireguard-go it starts) get the node's own /run/wireguard, where UAPI sockets live:
    * that directory is not per network namespace, and every lab node names its device flannel-wg.
+   * `cli`: another build of the CLI (the bench runs the image's bundle); default CLI.
    */
   startAgent(
     nodeName: string,
     network: string,
     extra: string[] = [],
-    opts: { wireguardRunDir?: boolean } = {},
+    opts: { wireguardRunDir?: boolean; cli?: string } = {},
   ): ManagedProcess {
     const n = this.node(nodeName);
     const argv = [
       // e.g. FLOP_AGENT_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the agent.
       ...(process.env.FLOP_AGENT_NODE_FLAGS?.split(' ').filter(Boolean) ?? []),
-      CLI,
+      opts.cli ?? CLI,
       'agent',
       '--node-name',
       nodeName,
