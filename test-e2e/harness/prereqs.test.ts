@@ -66,16 +66,28 @@ describe('the netns lab and the kind suite exclude each other', () => {
     else process.env.FLOP_KIND_STATE = saved;
   });
 
+  // No lab of this host's (another suite's, a developer's) may change the outcome.
+  const noLabs = { labNamespaces: () => [] };
+
   it('a running kind dockerd (live pid in its pidfile) stops the lab; none stops the kind suite', () => {
     expect(kindDockerdPid()).toBeUndefined();
-    expect(missingPrereqs({ noKindDockerd: true })).toEqual([]);
-    expect(missingPrereqs({ kindDockerd: true })).toEqual([
+    expect(missingPrereqs({ noKindDockerd: true }, noLabs)).toEqual([]);
+    expect(missingPrereqs({ kindDockerd: true }, noLabs)).toEqual([
       expect.stringContaining("the kind suite's dockerd is not running"),
     ]);
     writeFileSync(join(dir, 'dockerd.pid'), `${process.pid}\n`);
     expect(kindDockerdPid()).toBe(process.pid);
     expect(missingPrereqs({ noKindDockerd: true })).toEqual([
       expect.stringContaining(`the kind suite's dockerd runs (pid ${process.pid})`),
+    ]);
+  });
+
+  it('a lab namespace stops the kind suite, whatever dockerd does', () => {
+    writeFileSync(join(dir, 'dockerd.pid'), `${process.pid}\n`);
+    const oneLab = { labNamespaces: () => ['flop-abc123-n1'] };
+    expect(missingPrereqs({ kindDockerd: true }, noLabs)).toEqual([]);
+    expect(missingPrereqs({ kindDockerd: true }, oneLab)).toEqual([
+      'netns lab namespaces exist (flop-abc123-n1); the kind suite must not run beside a lab',
     ]);
   });
 

@@ -102,8 +102,15 @@ function onPath(cmd: string): boolean {
   });
 }
 
+/** What the dataplane checks read off the host; tests pass their own. */
+export interface HostProbe {
+  labNamespaces: () => string[];
+}
+
+const HOST: HostProbe = { labNamespaces };
+
 /** What is missing, one plain sentence each; empty when everything is there. */
-export function missingPrereqs(p: Prereqs): string[] {
+export function missingPrereqs(p: Prereqs, host: HostProbe = HOST): string[] {
   const problems: string[] = [];
   if (p.root && process.getuid?.() !== 0) problems.push('not running as root');
   const tools = missingTools(p.tools ?? []);
@@ -112,12 +119,12 @@ export function missingPrereqs(p: Prereqs): string[] {
   const cmds = (p.commands ?? []).filter((c) => !onPath(c));
   if (cmds.length > 0) problems.push(`missing commands ${cmds.join(', ')} (run 'make deps')`);
   if (p.build && !existsSync(CLI)) problems.push(`${CLI} missing (run 'npm run build')`);
-  problems.push(...dockerdProblems(p));
+  problems.push(...dockerdProblems(p, host));
   return problems;
 }
 
 /** The netns lab and the kind suite's dockerd exclude each other (dockerd rewrites host iptables). */
-function dockerdProblems(p: Prereqs): string[] {
+function dockerdProblems(p: Prereqs, host: HostProbe): string[] {
   const problems: string[] = [];
   const pid = p.noKindDockerd || p.kindDockerd ? kindDockerdPid() : undefined;
   if (p.noKindDockerd && pid !== undefined)
@@ -128,7 +135,7 @@ function dockerdProblems(p: Prereqs): string[] {
     problems.push(
       `the kind suite's dockerd is not running ('make e2e' starts it, or 'hack/kind/dockerd.sh start')`,
     );
-  const labs = p.kindDockerd ? labNamespaces() : [];
+  const labs = p.kindDockerd ? host.labNamespaces() : [];
   if (labs.length > 0)
     problems.push(
       `netns lab namespaces exist (${labs.join(', ')}); the kind suite must not run beside a lab`,
