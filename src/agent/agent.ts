@@ -219,12 +219,29 @@ export class Agent {
     return this.deps.logger;
   }
 
+  /** A start-up/pass milestone at debug level, in ms since the process started (timelines). */
+  private milestone(msg: string, fields: Record<string, unknown> = {}): void {
+    if (this.log.isLevelEnabled('debug'))
+      this.log.debug({ ...fields, sinceStartMs: Math.round(performance.now()) }, msg);
+  }
+
   async start(): Promise<void> {
-    const node = await this.readNode();
-    await this.selectUnderlay(node);
-    this.netfilter = this.deps.netfilter ?? new Netfilter(await detectMode(this.opts.netfilter));
+    this.milestone('starting');
     this.startInformers();
-    await Promise.all([this.networks.start(), this.leases.start()]);
+    // Independent of each other, so they overlap: the lists (list, then watch from their
+    // resourceVersion), this Node and the underlay it names, the netfilter mode.
+    const [, , mode] = await Promise.all([
+      Promise.all([this.networks.start(), this.leases.start()]).then(() =>
+        this.milestone('informers synced', { leases: this.leases.keys().length }),
+      ),
+      this.readNode().then((node) => {
+        this.milestone('node read');
+        return this.selectUnderlay(node);
+      }),
+      this.deps.netfilter ? undefined : detectMode(this.opts.netfilter),
+    ]);
+    this.netfilter = this.deps.netfilter ?? new Netfilter(mode!);
+    this.milestone('netfilter mode detected', { mode: this.netfilter.mode });
     this.watchers = this.deps.watchers ?? [
       new KernelWatcher(),
       ...(this.netfilter.mode === 'nftables' ? [new NftWatcher({ logger: this.log })] : []),
@@ -439,6 +456,7 @@ export class Agent {
     this.current = { lease, cfg };
     // Always read the v6 device too, so one left behind by a former dual-stack config is removed.
     const actual = await this.kernel.readState(...tunnelDevices(cfg));
+    this.milestone('kernel read', { routes: actual.routes.length });
     if (cfg.type === 'wireguard') await this.loadWireguardSecrets(cfg);
     const state = nodeDesiredState({
       network: net,
@@ -453,11 +471,14 @@ export class Agent {
     // Set before the writes, so their echoes are recognised as wanted (isDrift).
     this.programmed = { state, node: this.nodeInfo(actual), devices: this.deviceIndexes(actual) };
     this.reportRejected(desired);
+    this.milestone('desired state built', { peers: desired.peers.length });
     let changes = await this.programKernel(state, actual);
     const kernelDone = process.hrtime.bigint();
+    this.milestone('kernel programmed', { changes });
     changes += await this.ensureSysctls(cfg);
     changes += await this.ensureNetfilter(state.rules);
     const blocked = await this.checkForwarding(state.rules, lease);
+    this.milestone('netfilter done');
     await writeFileAtomic(this.opts.subnetFile, renderSubnetEnv(state.subnetEnv));
     await writeFileAtomic(
       join(this.opts.cniConfDir, CNI_CONFLIST_NAME),

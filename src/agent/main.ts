@@ -124,6 +124,10 @@ export async function main(argv: string[]): Promise<number> {
   if ('exit' in parsed) return parsed.exit;
   const { flags } = parsed;
   const logger = pino({ level: flags.logLevel, base: { role: 'agent', node: flags.nodeName } });
+  // Start-up timeline (debug): ms since the process started.
+  const milestone = (msg: string): void =>
+    logger.debug({ sinceStartMs: Math.round(performance.now()) }, msg);
+  milestone('modules loaded');
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const metrics = createAgentMetrics(registry);
@@ -135,6 +139,7 @@ export async function main(argv: string[]): Promise<number> {
     logger.fatal({ err: e }, 'cannot load kubeconfig');
     return 1;
   }
+  milestone('kubeconfig loaded');
   const client = new KubeClient(auth, { userAgent: 'flannel-operator-agent' });
   const events = new EventRecorder({
     client,
@@ -151,6 +156,7 @@ export async function main(argv: string[]): Promise<number> {
     { metrics: flags.metricsBindAddress, probe: flags.healthProbeBindAddress },
     { registry, ready: () => agent.isReady(), logger },
   );
+  milestone('ops servers listening');
 
   const done = new Promise<number>((resolve) => {
     const stop = (sig: string): void => {

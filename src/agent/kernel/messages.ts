@@ -98,7 +98,9 @@ function message(
 ): Pick<NlRequest, 'type' | 'flags' | 'msg'> {
   let size = NLMSG_HDRLEN + 12;
   for (const [, v] of list) size += 4 + ((valueLength(v) + 3) & ~3);
-  const b = Buffer.alloc(size);
+  // From Node's shared pool (a slice, not an ArrayBuffer of its own per message: a pass encodes
+  // thousands, and each own ArrayBuffer is garbage-collector work), zeroed by hand.
+  const b = Buffer.allocUnsafe(size).fill(0);
   b.writeUInt32LE(size, 0);
   b.writeUInt16LE(type, 4);
   head(b, NLMSG_HDRLEN);

@@ -2,9 +2,9 @@ import { EventEmitter } from 'node:events';
 import { writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type * as NetlinkPackage from 'netlink';
-import type { NetlinkMessage, NetlinkSocket, RtNetlinkSocket } from 'netlink';
+import type { RawNetlinkSocket, RtNetlinkSocket } from 'netlink';
 import type { KernelNote } from '../drift.js';
-import { readNeigh, readRoute, type RawRoute } from './parse.js';
+import { eachMessage, readNeigh, readRoute, type RawRoute } from './parse.js';
 import {
   type ActualRoute,
   type ActualState,
@@ -35,8 +35,16 @@ import {
 
 // A CommonJS package loaded by require: an ESM import makes Node lex its source and every module
 // it re-exports (cjs-module-lexer), 6-11 MiB of agent RSS that stays (issue 13, measured).
-const { AttrStream, FlagsGet, FlagsNew, Protocol, createNetlink, createRtNetlink, ifla, rt } =
-  createRequire(import.meta.url)('netlink') as typeof NetlinkPackage;
+const {
+  AttrStream,
+  FlagsGet,
+  FlagsNew,
+  Protocol,
+  RawNetlinkSocket: RawSocket,
+  createRtNetlink,
+  ifla,
+  rt,
+} = createRequire(import.meta.url)('netlink') as typeof NetlinkPackage;
 
 const CREATE_OR_REPLACE = { flags: FlagsNew.CREATE | FlagsNew.REPLACE };
 
@@ -476,27 +484,28 @@ export function noteOf(type: number, data: Buffer): KernelNote | undefined {
  * ignore the echo of its own writes (drift.ts).
  */
 export class KernelWatcher extends EventEmitter {
-  private sock?: NetlinkSocket;
+  private sock?: RawNetlinkSocket;
   start(): void {
-    const s = createNetlink(Protocol.ROUTE);
+    // The raw socket: notifications are read by noteOf, not the package's generic parser.
+    const s = new RawSocket(Protocol.ROUTE);
     s.setRecvBufferSize(WATCH_RCVBUF);
     for (const g of ['LINK', 'IPV4_ROUTE', 'IPV6_ROUTE', 'NEIGH'] as const)
       s.addMembership(rt.MulticastGroups[g]);
-    s.on('message', (msgs: NetlinkMessage[]) => {
-      for (const m of msgs) {
+    s.on('message', (buf: Buffer) =>
+      eachMessage(buf, (type, data) => {
         let note: KernelNote | undefined;
         try {
-          note = noteOf(m.type, m.data);
+          note = noteOf(type, data);
         } catch {
           note = { kind: 'link' }; // unparseable: repair to be safe
         }
         if (note) this.emit('change', note.kind, note);
-      }
-    });
+      }),
+    );
     // ENOBUFS: notifications were dropped (a burst of writes overran the receive buffer), so
     // drift may have gone unseen: ask for a full pass.
     s.on('error', () => this.emit('change', 'overrun', { kind: 'link' }));
-    s.ref(true);
+    s.ref();
     this.sock = s;
   }
   stop(): void {

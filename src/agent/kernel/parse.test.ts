@@ -4,7 +4,7 @@ import {
   replaceNeighborRequest,
   replaceRouteRequest,
 } from './messages.js';
-import { macText, readNeigh, readRoute } from './parse.js';
+import { eachMessage, macText, readNeigh, readRoute } from './parse.js';
 
 /** The payload (after the 16-byte nlmsghdr) of a request the agent encodes. */
 const payload = (r: { msg: Buffer }): Buffer => r.msg.subarray(16);
@@ -75,5 +75,24 @@ describe('rtnetlink payload readers', () => {
 
   it('writes MACs as lowercase pairs', () => {
     expect(macText(Buffer.from([0x0e, 0, 0xab, 1, 0x10, 0xff]))).toBe('0e:00:ab:01:10:ff');
+  });
+});
+
+describe('eachMessage', () => {
+  it('yields each message of a datagram (type, payload) and stops at a truncated one', () => {
+    const route = replaceRouteRequest(
+      { dst: '10.244.1.0/24', gateway: '10.244.1.0', dev: 'x', onlink: true },
+      7,
+    );
+    const neigh = replaceNeighborRequest(
+      { dev: 'x', ip: '10.244.1.0', mac: '0a:00:00:00:00:01' },
+      7,
+    );
+    const seen: Array<[number, Buffer]> = [];
+    const datagram = Buffer.concat([route.msg, neigh.msg, neigh.msg.subarray(0, 20)]);
+    eachMessage(datagram, (type, data) => seen.push([type, data]));
+    expect(seen.map(([t]) => t)).toEqual([route.type, neigh.type]);
+    expect(seen[0]![1].equals(payload(route))).toBe(true);
+    expect(readNeigh(seen[1]![1])?.mac).toBe('0a:00:00:00:00:01');
   });
 });

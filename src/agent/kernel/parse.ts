@@ -14,6 +14,7 @@ const RTA_TABLE = 15;
 const NDA_DST = 1;
 const NDA_LLADDR = 2;
 const NUD_PERMANENT = 0x80;
+const NLMSG_HDRLEN = 16;
 const NTF_SELF = 0x02;
 
 /** Calls `fn` with each rtattr (type without the nested/byte-order bits, payload) from `from`. */
@@ -99,4 +100,18 @@ export function macText(b: Buffer): string {
   for (let i = 0; i < b.length; i++)
     s += (i ? ':' : '') + (b[i]! < 16 ? '0' : '') + b[i]!.toString(16);
   return s;
+}
+
+/**
+ * Calls `fn` with the type and payload of each netlink message in one datagram: the header read
+ * by hand (length, type), no per-message object, as a pass's echoes come by the thousand.
+ */
+export function eachMessage(buf: Buffer, fn: (type: number, data: Buffer) => void): void {
+  let at = 0;
+  while (at + NLMSG_HDRLEN <= buf.length) {
+    const len = buf.readUInt32LE(at);
+    if (len < NLMSG_HDRLEN || at + len > buf.length) return;
+    fn(buf.readUInt16LE(at + 4), buf.subarray(at + NLMSG_HDRLEN, at + len));
+    at += (len + 3) & ~3;
+  }
 }
