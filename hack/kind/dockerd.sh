@@ -101,13 +101,15 @@ restore_tables() { # iptables|ip6tables
     "$1" -t "$table" -F 2>/dev/null || true
     "$1" -t "$table" -X 2>/dev/null || true
   done
+  # A filter table absent from the snapshot had the kernel's default policies (ACCEPT); dockerd set
+  # FORWARD to DROP. A saved table's policies came back with the restore above.
+  if ! grep -q '^\*filter$' "$snapshot"; then "$1" -P FORWARD ACCEPT 2>/dev/null || true; fi
 }
 
 # Undo what dockerd did to the host: its iptables rules and chains, the FORWARD policy, its bridges.
 restore_host() {
   restore_tables iptables
   restore_tables ip6tables
-  iptables -P FORWARD ACCEPT
   if [[ -f "$KIND_STATE/links.before" ]]; then
     local link
     for link in $(ip -o link show | awk -F': ' '{ print $2 }' | cut -d@ -f1 | sort | comm -13 "$KIND_STATE/links.before" -); do

@@ -21,7 +21,10 @@ if [[ "${1:-}" != --locked ]]; then
 fi
 shift
 start=$SECONDS
-trap '"$KIND_DIR/dockerd.sh" stop; log "dockerd period: $((SECONDS - start))s"' EXIT
+# Before stopping: drop dangling images and build cache (an operator image rebuilt under the same
+# tag leaves the old one behind), so the data root does not grow with every source change.
+trap 'docker image prune -f >/dev/null 2>&1 || true; docker builder prune -f >/dev/null 2>&1 || true
+"$KIND_DIR/dockerd.sh" stop; log "dockerd period: $((SECONDS - start))s"' EXIT
 "$KIND_DIR/dockerd.sh" start >/dev/null
 "$KIND_DIR/build.sh" images
 log "images ready in $((SECONDS - start))s"
