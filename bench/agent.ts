@@ -17,7 +17,8 @@
  * peak (VmHWM) and the RSS once the process is idle again are in the notes.
  * BENCH_AGENT_PEERS=5000 runs it at 5,000 peers; FLOP_AGENT_NODE_FLAGS="--cpu-prof
  * --cpu-prof-dir=DIR" profiles the agent process (node flags, test-e2e/lab/lab.ts);
- * FLOP_AGENT_CLI runs another build of the CLI (e.g. dist/cli/main.js).
+ * FLOP_AGENT_CLI runs another build of the CLI (e.g. dist/cli/main.js); BENCH_AGENT_TIMELINE=1
+ * runs the agent at debug level and prints its start-up timeline (its milestones).
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { execFileSync, spawn } from 'node:child_process';
@@ -55,6 +56,7 @@ const LEASES = collectionPath(API_VERSION, SUBNET_LEASE.plural);
 const FLANNELD = process.env.FLANNELD ?? join(toolsDir(), 'bin', 'flanneld');
 const DEV = 'flannel.1';
 const POLL_MS = 50;
+const TIMELINE = !!process.env.BENCH_AGENT_TIMELINE;
 
 interface Peer {
   node: string;
@@ -258,11 +260,18 @@ async function measureAgent(
   // The V8 flags the agent DaemonSet sets (NODE_OPTIONS), plus any the caller adds (profiling).
   process.env.FLOP_AGENT_NODE_FLAGS = `${AGENT_NODE_OPTIONS} ${process.env.FLOP_AGENT_NODE_FLAGS ?? ''}`;
   const t0 = performance.now();
-  const agent = lab.startAgent('b1', NET, ['--resync-period', '30s'], { cli });
+  const spawnedAt = Date.now();
+  const debug = TIMELINE ? ['--log-level', 'debug'] : [];
+  const agent = lab.startAgent('b1', NET, ['--resync-period', '30s', ...debug], { cli });
   const convergeMs = await converged(lab, 'b1', t0, 'agent convergence');
   const { rss, hwm, cpu } = usage(agent.pid);
   await checkKernel(lab, 'b1', peers);
   if (process.env.BENCH_AGENT_DEBUG) process.stderr.write(agent.logs().slice(0, 5000));
+  if (TIMELINE) {
+    await new Promise((r) => setTimeout(r, 500)); // pino writes asynchronously
+    progress(`agent timeline, ms since spawn (converged at ${Math.round(convergeMs)}):`);
+    process.stderr.write(timeline(agent.logs(), spawnedAt));
+  }
   // pino writes asynchronously: give the line a moment to reach the file.
   const passMs = await waitFor(
     'programming pass logged',
@@ -335,6 +344,28 @@ function passFromLog(agent: ManagedProcess): number | undefined {
     .filter((l) => l.startsWith('{'))
     .map((l) => JSON.parse(l) as { msg?: string; peers?: number; kernelMs?: number })
     .find((l) => l.msg === 'dataplane reconciled' && (l.peers ?? 0) >= PEERS)?.kernelMs;
+}
+
+/**
+ * The agent's log lines up to its first published status, as `+ms message` since spawnedAt (and
+ * since the agent process started, for debug milestones).
+ */
+function timeline(logs: string, spawnedAt: number): string {
+  const out: string[] = [];
+  for (const l of logs.split('\n')) {
+    if (!l.startsWith('{')) continue;
+    const { time, msg, ...fields } = JSON.parse(l) as Record<string, unknown>;
+    const rest = Object.fromEntries(
+      Object.entries(fields).filter(
+        ([k]) => !['level', 'role', 'node', 'sinceStartMs'].includes(k),
+      ),
+    );
+    const own =
+      fields.sinceStartMs === undefined ? '' : ` (process +${String(fields.sinceStartMs)})`;
+    out.push(`  +${Number(time) - spawnedAt} ms${own}  ${String(msg)} ${JSON.stringify(rest)}`);
+    if (msg === 'lease status published') break;
+  }
+  return `${out.join('\n')}\n`;
 }
 
 /** Upstream flanneld in node `fl`: --kube-subnet-mgr, vxlan, masquerade with nftables as ours. */

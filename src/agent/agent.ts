@@ -553,7 +553,7 @@ export class Agent {
     if (state.cfg.type === 'wireguard') {
       changes += await this.programWireguardDevices(state);
       // A device created now has none of its routes yet.
-      if (changes) diff = diffState(desired, await read(), own);
+      if (changes) diff = diffState(desired, (actual = await read()), own);
     }
     for (const [action, dev, spec] of [
       [diff.vxlan, own.vxlanDev, desired.vxlan],
@@ -562,11 +562,11 @@ export class Agent {
       if (action === 'ok') continue;
       await this.programDevice(action, dev, spec, state.cfg);
       changes++;
-      diff = diffState(desired, await read(), own);
+      diff = diffState(desired, (actual = await read()), own);
     }
     if (changes > 0 && this.programmed) {
-      // A recreated device has a new index.
-      this.programmed.devices = this.deviceIndexes(await read());
+      // A recreated device has a new index: the read after the last device change has it.
+      this.programmed.devices = this.deviceIndexes(actual);
       this.programmed.index = undefined;
     }
     return changes + (await this.applyKernelDiff(diff));

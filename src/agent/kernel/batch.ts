@@ -36,11 +36,21 @@ export class NetlinkBatch {
     sock.on('error', () => undefined);
   }
 
-  /** Sends every request (in order); the errors of those that failed (missing deletes excepted). */
-  async send(requests: NlRequest[]): Promise<Error[]> {
+  /**
+   * Sends every request (in order; undefined ones are skipped); the errors of those that failed
+   * (missing deletes excepted). An iterable is read one chunk ahead of its sendmsg, so a caller's
+   * generator encodes requests only as they go out.
+   */
+  async send(requests: Iterable<NlRequest | undefined>): Promise<Error[]> {
     const errors: Error[] = [];
-    for (let i = 0; i < requests.length; i += CHUNK)
-      errors.push(...(await this.sendChunk(requests.slice(i, i + CHUNK))));
+    let chunk: NlRequest[] = [];
+    for (const r of requests) {
+      if (r) chunk.push(r);
+      if (chunk.length < CHUNK) continue;
+      errors.push(...(await this.sendChunk(chunk)));
+      chunk = [];
+    }
+    if (chunk.length) errors.push(...(await this.sendChunk(chunk)));
     return errors;
   }
 

@@ -408,23 +408,27 @@ export class Kernel {
   async applyDiff(d: Diff): Promise<Error[]> {
     const index = new Map((await this.links()).map((l) => [l.name, l.index]));
     const errors: Error[] = [];
-    const requests: NlRequest[] = [];
     /** A missing device fails the writes that need it, and lets deletes through as done. */
-    const on = (dev: string, make: (ifindex: number) => NlRequest, isDelete = false): void => {
+    const on = (dev: string, make: (ifindex: number) => NlRequest, isDelete = false) => {
       const ifindex = index.get(dev);
-      if (ifindex !== undefined) requests.push(make(ifindex));
-      else if (!isDelete)
-        errors.push(new KernelError(`interface ${dev} not found`, 'EAGENT_NO_IFACE'));
+      if (ifindex !== undefined) return make(ifindex);
+      if (!isDelete) errors.push(new KernelError(`interface ${dev} not found`, 'EAGENT_NO_IFACE'));
+      return undefined;
     };
-    for (const r of d.removeRoutes) requests.push(deleteRouteRequest(r));
-    for (const n of d.removeNeighbors) on(n.dev, (i) => deleteNeighborRequest(n, i), true);
-    for (const f of d.removeFdb) on(f.dev, (i) => deleteFdbRequest(f, i), true);
-    for (const n of [...d.addNeighbors, ...d.replaceNeighbors])
-      on(n.dev, (i) => replaceNeighborRequest(n, i));
-    for (const f of [...d.addFdb, ...d.replaceFdb]) on(f.dev, (i) => replaceFdbRequest(f, i));
-    for (const r of [...d.addRoutes, ...d.replaceRoutes])
-      on(r.dev, (i) => replaceRouteRequest(r, i));
-    errors.push(...(await this.batch.send(requests)));
+    // Encoded as the batch sends them, a chunk at a time, rather than all of a pass's thousands
+    // held at once (they outlived the young generation).
+    function* requests(): Generator<NlRequest | undefined> {
+      for (const r of d.removeRoutes) yield deleteRouteRequest(r);
+      for (const n of d.removeNeighbors) yield on(n.dev, (i) => deleteNeighborRequest(n, i), true);
+      for (const f of d.removeFdb) yield on(f.dev, (i) => deleteFdbRequest(f, i), true);
+      for (const list of [d.addNeighbors, d.replaceNeighbors])
+        for (const n of list) yield on(n.dev, (i) => replaceNeighborRequest(n, i));
+      for (const list of [d.addFdb, d.replaceFdb])
+        for (const f of list) yield on(f.dev, (i) => replaceFdbRequest(f, i));
+      for (const list of [d.addRoutes, d.replaceRoutes])
+        for (const r of list) yield on(r.dev, (i) => replaceRouteRequest(r, i));
+    }
+    errors.push(...(await this.batch.send(requests())));
     return errors;
   }
 }
