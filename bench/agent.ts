@@ -20,7 +20,7 @@
  * FLOP_AGENT_CLI runs another build of the CLI (e.g. dist/cli/main.js); BENCH_AGENT_TIMELINE=1
  * runs the agent at debug level and prints its start-up timeline (its milestones).
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { startControlPlane } from '../test-e2e/harness/control-plane.js';
@@ -204,6 +204,40 @@ function usage(pid: number): { rss: number; hwm: number; cpu: number } {
   return { rss: bytes('VmRSS'), hwm: bytes('VmHWM'), cpu };
 }
 
+/**
+ * CPU time per thread of a process in ms, from /proc/<pid>/task/<tid>/schedstat (nanoseconds on
+ * a CPU, user and system: finer than the 10 ms ticks of /proc/<pid>/stat), by thread name; the
+ * main thread is "main" (V8's GC and compiler helpers are "node", libuv's pool "libuv-worker").
+ */
+function threadCpu(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    let ns: number;
+    let name: string;
+    try {
+      ns = Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+      name =
+        tid === String(pid) ? 'main' : readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+    } catch {
+      continue; // the thread exited
+    }
+    out.set(name, (out.get(name) ?? 0) + ns / 1e6);
+  }
+  return out;
+}
+
+const sum = (m: Map<string, number>): number => [...m.values()].reduce((a, b) => a + b, 0);
+
+/** Per-thread CPU ms between two threadCpu() readings, largest first, as text. */
+function threadDelta(a: Map<string, number>, b: Map<string, number>): string {
+  return [...b]
+    .map(([k, v]) => [k, Math.round(v - (a.get(k) ?? 0))] as const)
+    .filter(([, ms]) => ms > 0)
+    .sort((x, y) => y[1] - x[1])
+    .map(([k, ms]) => `${k} ${ms}`)
+    .join(', ');
+}
+
 interface Contender {
   convergeMs: number;
   /** VmRSS and VmHWM at convergence. */
@@ -256,7 +290,9 @@ async function measureAgent(
   lab: Lab,
   peers: Peer[],
   cli: string,
-): Promise<Contender & { passMs?: number; newNodeMs: number; eventCpuMs: number }> {
+): Promise<
+  Contender & { passMs?: number; newNodeMs: number; eventCpuMs: number; eventThreads: string[] }
+> {
   // The V8 flags the agent DaemonSet sets (NODE_OPTIONS), plus any the caller adds (profiling).
   process.env.FLOP_AGENT_NODE_FLAGS = `${AGENT_NODE_OPTIONS} ${process.env.FLOP_AGENT_NODE_FLAGS ?? ''}`;
   const t0 = performance.now();
@@ -284,11 +320,12 @@ async function measureAgent(
   // (informer event, plan, writes), measured once the agent is idle again.
   const latencies: number[] = [];
   const eventCpu: number[] = [];
+  const eventThreads: string[] = [];
   await idle(agent.pid);
   const idleRss = usage(agent.pid).rss;
   for (let k = 0; k < 5; k++) {
     const p = peer(PEERS + k);
-    const cpu0 = usage(agent.pid).cpu;
+    const threads0 = threadCpu(agent.pid);
     const t = performance.now();
     await createLease(lab, p.node, p.subnet, p);
     await waitFor(
@@ -300,7 +337,9 @@ async function measureAgent(
     );
     latencies.push(performance.now() - t);
     await idle(agent.pid);
-    eventCpu.push((usage(agent.pid).cpu - cpu0) * 1000);
+    const threads1 = threadCpu(agent.pid);
+    eventCpu.push(sum(threads1) - sum(threads0));
+    eventThreads.push(threadDelta(threads0, threads1));
   }
   const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[2]!;
   await lab.stopAgent('b1');
@@ -313,6 +352,7 @@ async function measureAgent(
     passMs,
     newNodeMs: median(latencies),
     eventCpuMs: median(eventCpu),
+    eventThreads: eventThreads.map((t, i) => `${Math.round(eventCpu[i]!)} ms (${t})`),
   };
 }
 
@@ -533,7 +573,7 @@ function rows(
       name: 'agent CPU per lease event (a new node joins), median of 5',
       value: Math.round(ours.eventCpuMs),
       unit: 'ms',
-      notes: `${PEERS} peers; user+system of the agent process from the lease write until it is idle again (10 ms clock ticks): informer event, peer plan, the new peer's 3 kernel writes`,
+      notes: `${PEERS} peers; CPU time of all the agent's threads (schedstat) from the lease write until it is idle again: informer events (create, then status), peer plan, the new peer's 3 kernel writes, and whatever GC falls in the window; each event, by thread: ${ours.eventThreads.join('; ')}`,
     },
     {
       name: 'agent RSS',

@@ -14,6 +14,7 @@ import {
   backoffDelay,
   collectionPath,
   isNotFound,
+  objectKey,
   sleep,
   type EventRecorder,
   type KubeClient,
@@ -21,12 +22,12 @@ import {
 import { leaseName } from '../api/names.js';
 import {
   diffCount,
-  diffDesired,
   diffState,
   vxlanDeviceName,
   type ActualState,
   type DesiredState,
   type Diff,
+  type PeerPlanner,
   type UnderlayInfo,
   type VxlanSpec,
 } from './desired.js';
@@ -42,6 +43,7 @@ import {
   AgentError,
   networkConfig,
   nodeDesiredState,
+  toPeer,
   tunnelDevices,
   type AgentNetworkConfig,
   type NodeInfo,
@@ -54,29 +56,10 @@ import { DEFAULT_WIREGUARD_KEY_FILE, loadOrCreateKey } from './wireguard/keys.js
 import { programWireguard, readPsk, type WgSecrets } from './wireguard/program.js';
 import { peerOfLease } from './peers.js';
 import { slimLease } from './slim-lease.js';
-import { indexDesired, isDrift, type DesiredIndex, type KernelNote } from './drift.js';
+import { indexDesired, isDrift, updateIndex, type DesiredIndex, type KernelNote } from './drift.js';
 
 /** The trigger of a peer's lease change: it alone never needs a full pass. */
 const PEER_TRIGGER = 'lease';
-
-/**
- * Whether two states differ only in their routes, neighbours and FDB entries (devices, rules,
- * subnet.env the same). WireGuard peers are device configuration: always a full pass.
- */
-function samePeerless(a: NodeState, b: NodeState): boolean {
-  if (a.cfg.type === 'wireguard' || b.cfg.type === 'wireguard') return false;
-  const rest = (s: NodeState): string =>
-    JSON.stringify([
-      s.cfg,
-      s.self,
-      s.desired.vxlan,
-      s.desired.vxlan6,
-      s.desired.podMTU,
-      s.rules,
-      s.subnetEnv,
-    ]);
-  return rest(a) === rest(b);
-}
 
 export interface AgentOptions {
   nodeName: string;
@@ -170,7 +153,6 @@ export class Agent {
   private lastRejected = '[]';
   private ready = false;
   private stopped = false;
-  lastDesired?: DesiredState;
   /** Own lease and config of the pass in progress, to report its failure. */
   private current?: { lease: SubnetLease; cfg: AgentNetworkConfig };
   lastError?: string;
@@ -182,15 +164,16 @@ export class Agent {
   private wireguard?: WireguardDevices;
   /** wireguard: key file and public key of this pass (re-read every pass: rotation). */
   private wgSecrets?: WgSecrets;
-  /** What the last pass programmed (its state, node facts, device indexes): peer passes diff against it. */
+  /** What the last full pass programmed (its state, device indexes): peer passes update its planner. */
   private programmed?: {
     state: NodeState;
-    node: NodeInfo;
     devices: Map<string, number>;
     /** Built on the first kernel notification after the pass. */
     index?: DesiredIndex;
   };
   private fullPassDue = true;
+  /** Peers whose lease changed since the last pass began: node name -> lease key. */
+  private changedPeers = new Map<string, string>();
 
   constructor(
     private readonly opts: AgentOptions,
@@ -336,14 +319,23 @@ export class Agent {
   private leaseChanged(l: SubnetLease, old?: SubnetLease): void {
     if (l.spec.nodeName === this.opts.nodeName) return this.trigger('api');
     if (old && JSON.stringify(peerOfLease(l)) === JSON.stringify(peerOfLease(old))) return;
+    this.changedPeers.set(l.spec.nodeName, objectKey(l));
+    // A lease naming another node now: the former one lost it (the peer pass finds no lease).
+    if (old && old.spec.nodeName !== l.spec.nodeName)
+      this.changedPeers.set(old.spec.nodeName, objectKey(l));
     this.trigger(PEER_TRIGGER);
+  }
+
+  /** What the last pass wanted (peer passes included). */
+  get lastDesired(): DesiredState | undefined {
+    return this.programmed?.state.planner.state();
   }
 
   /** Whether a kernel notification means drift, against what the last pass wanted (drift.ts). */
   private isDrift(note: KernelNote): boolean {
     const last = this.programmed;
     if (!last) return true;
-    last.index ??= indexDesired(last.state.desired, last.devices);
+    last.index ??= indexDesired(last.state.planner.state(), last.devices);
     return isDrift(note, last.index);
   }
 
@@ -396,10 +388,13 @@ export class Agent {
 
   /** A full pass when one is due, else a peer pass; a failed pass makes the next one full. */
   private async runPass(): Promise<void> {
-    const full = this.fullPassDue || !this.programmed;
+    const full = this.fullPassDue || !this.programmed?.state.planner.incremental;
     this.fullPassDue = false;
+    // A full pass reads every lease anyway; later changes are the next pass's.
+    const changed = this.changedPeers;
+    this.changedPeers = new Map();
     try {
-      await (full ? this.reconcile() : this.peerPass());
+      await (full ? this.reconcile() : this.peerPass(changed));
     } catch (e) {
       this.fullPassDue = true;
       throw e;
@@ -407,30 +402,26 @@ export class Agent {
   }
 
   /**
-   * Peers' leases changed and nothing else: the desired state is rebuilt (the one builder, with
-   * its cross-peer checks), compared with what the last pass programmed, and only the
-   * differences are written. No kernel dump, no rules, files or status: none of them depend on
-   * peers. Drift is the full pass's (kernel events, periodic resync).
+   * Peers' leases changed and nothing else: each changed lease is set on the planner of the last
+   * full pass (the one builder, with its cross-peer checks, work in proportion to the leases it
+   * compares the change with), and only the objects that changed are written. No kernel dump, no
+   * rules, files or status: none of them depend on peers. Drift is the full pass's (kernel
+   * events, periodic resync).
    */
-  private async peerPass(): Promise<void> {
+  private async peerPass(changed: Map<string, string>): Promise<void> {
     const started = process.hrtime.bigint();
     const last = this.programmed!;
-    const net = this.networks.list()[0];
-    const lease = this.ownLease();
-    if (!net || !lease) return this.reconcile();
-    const state = nodeDesiredState({
-      network: net,
-      lease,
-      leases: this.leases.list(),
-      node: last.node,
-    });
-    if (!samePeerless(state, last.state)) return this.reconcile();
-    const diff = diffDesired(last.state.desired, state.desired);
-    this.programmed = { ...last, state, index: undefined };
-    this.lastDesired = state.desired;
-    this.reportRejected(state.desired);
+    const { planner } = last.state;
+    for (const [node, key] of changed) {
+      const l = this.leases.get(key);
+      planner.set(node, l?.spec.nodeName === node ? toPeer(l) : undefined);
+    }
+    const diff = planner.takeDiff();
+    // Before the writes, so their echoes are recognised as wanted (isDrift).
+    if (last.index) updateIndex(last.index, diff);
+    this.reportRejected(planner);
     const n = await this.applyKernelDiff(diff);
-    this.recordPass(state, started, n);
+    this.recordPass(last.state, started, n);
   }
 
   private async reconcile(): Promise<void> {
@@ -464,14 +455,12 @@ export class Agent {
       leases: this.leases.list(),
       node: this.nodeInfo(actual),
     });
-    const { desired } = state;
     this.vtepMAC ??= state.self.vtepMAC;
     if (state.self.subnetV6) this.v6VtepMAC ??= state.self.v6VtepMAC;
-    this.lastDesired = desired;
     // Set before the writes, so their echoes are recognised as wanted (isDrift).
-    this.programmed = { state, node: this.nodeInfo(actual), devices: this.deviceIndexes(actual) };
-    this.reportRejected(desired);
-    this.milestone('desired state built', { peers: desired.peers.length });
+    this.programmed = { state, devices: this.deviceIndexes(actual) };
+    this.reportRejected(state.planner);
+    this.milestone('desired state built', { peers: state.desired.peers.length });
     let changes = await this.programKernel(state, actual);
     const kernelDone = process.hrtime.bigint();
     this.milestone('kernel programmed', { changes });
@@ -710,21 +699,20 @@ export class Agent {
     changes: number,
     kernelDone = process.hrtime.bigint(),
   ): void {
-    const { desired, cfg } = state;
     const m = this.deps.metrics;
     // Peers count once each (the IPv6 half of a dual-stack peer is not a second peer); an
     // IPv6-only network counts its IPv6 peers.
-    const counted = desired.peers.filter((p) => (cfg.network ? !p.family : p.family === 'ipv6'));
+    const summary = state.planner.summary();
     for (const mode of ['vxlan', 'host-gw', 'wireguard'] as const)
-      m.peers.set({ mode }, counted.filter((p) => p.mode === mode).length);
-    m.pending.set(desired.pending.length);
+      m.peers.set({ mode }, summary.modes[mode]);
+    m.pending.set(summary.pending);
     m.programSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
     if (changes > 0)
       this.log.info(
         {
           changes,
-          peers: desired.peers.length,
-          pending: desired.pending.length,
+          peers: summary.peers,
+          pending: summary.pending,
           ms: Math.round(Number(process.hrtime.bigint() - started) / 1e6),
           kernelMs: Math.round(Number(kernelDone - started) / 1e6),
         },
@@ -739,8 +727,8 @@ export class Agent {
   }
 
   /** Warns (once per change) about peers refused as hostile or conflicting (peers.ts). */
-  private reportRejected(desired: DesiredState): void {
-    const rejected = desired.pending.filter((p) => p.rejected);
+  private reportRejected(planner: PeerPlanner): void {
+    const rejected = planner.rejectedPeers();
     this.deps.metrics.rejected.set(rejected.length);
     const key = JSON.stringify(rejected);
     if (key === this.lastRejected) return;

@@ -3,12 +3,9 @@ import {
   ROUTE_PROTOCOL,
   computeDesired,
   deriveVtepMAC,
-  diffCount,
-  diffDesired,
   diffState,
   isEmptyDiff,
   type ActualState,
-  type DesiredState,
   type NetworkConfig,
   type PeerLease,
   type SelfInfo,
@@ -250,50 +247,5 @@ describe('helpers', () => {
   it('first usable address', () => {
     expect(firstUsable('10.244.1.0/24')).toBe('10.244.1.1/24');
     expect(firstUsable('fd00:10:244:1::/64')).toBe('fd00:10:244:1::1/64');
-  });
-});
-
-describe('diffDesired', () => {
-  const state = (peers: Array<[string, string, string]>): DesiredState => ({
-    routes: peers.map(([, subnet]) => ({
-      dst: subnet,
-      gateway: subnet.split('/')[0]!,
-      dev: 'flannel.1',
-      onlink: true,
-    })),
-    neighbors: peers.map(([mac, subnet]) => ({ dev: 'flannel.1', ip: subnet.split('/')[0]!, mac })),
-    fdb: peers.map(([mac, , ip]) => ({ dev: 'flannel.1', mac, dst: ip })),
-    peers: [],
-    pending: [],
-    podMTU: 1450,
-  });
-  const a: [string, string, string] = ['0e:00:00:00:00:02', '10.244.2.0/24', '10.200.0.2'];
-  const b: [string, string, string] = ['0e:00:00:00:00:03', '10.244.3.0/24', '10.200.0.3'];
-
-  it('a new peer: its three objects added, nothing else touched', () => {
-    const d = diffDesired(state([a]), state([a, b]));
-    expect(diffCount(d)).toBe(3);
-    expect(d.addRoutes.map((r) => r.dst)).toEqual([b[1]]);
-    expect(d.addNeighbors.map((n) => n.mac)).toEqual([b[0]]);
-    expect(d.addFdb.map((f) => f.dst)).toEqual([b[2]]);
-  });
-
-  it('a peer gone: its objects removed; a peer moved: its FDB entry replaced', () => {
-    expect(diffCount(diffDesired(state([a, b]), state([a])))).toBe(3);
-    const d = diffDesired(state([a, b]), state([a, [b[0], b[1], '10.200.0.33']]));
-    expect(diffCount(d)).toBe(1);
-    expect(d.replaceFdb).toEqual([{ dev: 'flannel.1', mac: b[0], dst: '10.200.0.33' }]);
-  });
-
-  it('a changed VTEP MAC: neighbour replaced, old FDB entry removed, new one added', () => {
-    const d = diffDesired(state([a]), state([['0e:00:00:00:00:99', a[1], a[2]]]));
-    expect(d.replaceNeighbors.map((n) => n.mac)).toEqual(['0e:00:00:00:00:99']);
-    expect(d.removeFdb.map((f) => f.mac)).toEqual([a[0]]);
-    expect(d.addFdb.map((f) => f.mac)).toEqual(['0e:00:00:00:00:99']);
-    expect(d.addRoutes.length + d.replaceRoutes.length + d.removeRoutes.length).toBe(0);
-  });
-
-  it('the same state: nothing', () => {
-    expect(isEmptyDiff(diffDesired(state([a, b]), state([a, b])))).toBe(true);
   });
 });

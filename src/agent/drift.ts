@@ -1,4 +1,4 @@
-import type { DesiredState, FdbSpec, NeighSpec, RouteSpec } from './desired.js';
+import type { DesiredState, Diff, FdbSpec, NeighSpec, RouteSpec } from './desired.js';
 import { ROUTE_PROTOCOL } from './desired.js';
 
 /**
@@ -38,6 +38,18 @@ export function indexDesired(desired: DesiredState, devices: Map<string, number>
     fdb: new Map(desired.fdb.map((f) => [`${devices.get(f.dev)}|${f.mac}`, f])),
     devices,
   };
+}
+
+/** Brings an index up to date with a diff of routes, neighbours and FDB entries (a peer pass). */
+export function updateIndex(index: DesiredIndex, d: Diff): void {
+  const neigh = (n: NeighSpec): string => `${index.devices.get(n.dev)}|${n.ip}`;
+  const fdb = (f: FdbSpec): string => `${index.devices.get(f.dev)}|${f.mac}`;
+  for (const r of d.removeRoutes) index.routes.delete(r.dst);
+  for (const n of d.removeNeighbors) index.neighbors.delete(neigh(n));
+  for (const f of d.removeFdb) index.fdb.delete(fdb(f));
+  for (const r of [...d.addRoutes, ...d.replaceRoutes]) index.routes.set(r.dst, r);
+  for (const n of [...d.addNeighbors, ...d.replaceNeighbors]) index.neighbors.set(neigh(n), n);
+  for (const f of [...d.addFdb, ...d.replaceFdb]) index.fdb.set(fdb(f), f);
 }
 
 /**

@@ -1,16 +1,17 @@
 import type { FlannelNetwork, SubnetLease } from '../api/index.js';
 import { canonicalCidr } from '../ipam/index.js';
 import {
-  computeDesired,
   deriveV6VtepMAC,
   deriveVtepMAC,
   isValidMac,
   normalizeMac,
+  planDesired,
   vxlan6DeviceName,
   vxlanDeviceName,
   type DesiredState,
   type NetworkConfig,
   type Ownership,
+  type PeerPlanner,
   type SelfInfo,
   type UnderlayInfo,
   type WireguardConfig,
@@ -121,6 +122,8 @@ export interface NodeState {
   self: SelfInfo;
   /** vxlan devices, routes, neighbors and FDB entries of both families. */
   desired: DesiredState;
+  /** The builder of `desired`: later peer lease changes go to it (the agent's peer pass). */
+  planner: PeerPlanner;
   /** Which kernel objects are the agent's to change. */
   ownership: Ownership;
   /** Netfilter rule sets, one per address family. */
@@ -176,7 +179,8 @@ export function nodeDesiredState(input: NodeStateInput): NodeState {
       : undefined,
     ...(cfg.type === 'wireguard' ? { publicKey: node.publicKey } : {}),
   };
-  const desired = computeDesired(self, cfg, input.leases.map(toPeer));
+  const planner = planDesired(self, cfg, input.leases.map(toPeer));
+  const desired = planner.state();
   const wg = cfg.type === 'wireguard';
   // The tunnel devices whose leftover routes inside the network are the agent's.
   const ownership: Ownership = {
@@ -206,5 +210,5 @@ export function nodeDesiredState(input: NodeStateInput): NodeState {
     mtu: desired.podMTU,
     ipMasq: cfg.ipMasq,
   };
-  return { cfg, self, desired, ownership, rules, subnetEnv };
+  return { cfg, self, desired, planner, ownership, rules, subnetEnv };
 }

@@ -83,7 +83,7 @@ export function olderFirst(a: PeerLease, b: PeerLease): number {
   );
 }
 
-type UniqueField = 'vtepMAC' | 'v6VtepMAC' | 'publicIP' | 'publicIPv6' | 'publicKey';
+export type UniqueField = 'vtepMAC' | 'v6VtepMAC' | 'publicIP' | 'publicIPv6' | 'publicKey';
 
 /**
  * For a field that must be unique across leases: each lease that repeats a value an older lease
@@ -152,11 +152,108 @@ export function duplicateProblems(
   return out;
 }
 
+/** The fields that must be unique across peers: VTEP MACs and keys, and addresses where routes go via publicIP. */
+export function uniqueFields(cfg: NetworkConfig): readonly UniqueField[] {
+  const viaAddress = cfg.type === 'host-gw' || cfg.directRouting;
+  return [
+    'vtepMAC',
+    'v6VtepMAC',
+    'publicKey',
+    ...(viaAddress ? (['publicIP', 'publicIPv6'] as const) : []),
+  ];
+}
+
+/**
+ * Per unique field, which peers hold each value; the oldest holder (olderFirst) keeps it. Kept up
+ * to date one lease at a time, so a lease change costs the leases sharing its values, not all.
+ */
+export class DuplicateIndex {
+  private readonly holders = new Map<string, PeerLease[]>();
+  /** The keys (field|value) of each indexed lease, by field; computed once per lease. */
+  private readonly keysOf = new Map<PeerLease, Array<string | undefined>>();
+
+  constructor(private readonly fields: readonly UniqueField[]) {}
+
+  add(l: PeerLease): void {
+    const keys = this.fields.map((f) => {
+      const k = keyOf(l[f]);
+      return k === undefined ? undefined : `${f}|${k}`;
+    });
+    this.keysOf.set(l, keys);
+    for (const k of keys) {
+      if (k === undefined) continue;
+      const list = this.holders.get(k);
+      if (list) list.push(l);
+      else this.holders.set(k, [l]);
+    }
+  }
+
+  remove(l: PeerLease): void {
+    for (const k of this.keysOf.get(l) ?? []) {
+      if (k === undefined) continue;
+      const list = this.holders.get(k)!.filter((x) => x !== l);
+      if (list.length) this.holders.set(k, list);
+      else this.holders.delete(k);
+    }
+    this.keysOf.delete(l);
+  }
+
+  /** Nodes of the other leases holding one of the values of `l` (indexed). */
+  sharers(l: PeerLease): string[] {
+    const out: string[] = [];
+    for (const k of this.keysOf.get(l)!) {
+      const list = k === undefined ? undefined : this.holders.get(k)!;
+      if (list && list.length > 1) for (const x of list) if (x !== l) out.push(x.nodeName);
+    }
+    return out;
+  }
+
+  /** Why `l` (indexed) repeats values older leases hold, in field order; empty when it does not. */
+  problems(l: PeerLease): string[] {
+    const out: string[] = [];
+    const keys = this.keysOf.get(l)!;
+    this.fields.forEach((f, i) => {
+      const list = keys[i] === undefined ? undefined : this.holders.get(keys[i])!;
+      if (!list || list.length < 2) return;
+      const first = list.reduce((a, b) => (olderFirst(b, a) < 0 ? b : a));
+      if (first !== l)
+        out.push(`${f} ${l[f]} is already published by the older lease of node ${first.nodeName}`);
+    });
+    return out;
+  }
+}
+
+/**
+ * Why this node refuses a peer on the peer's own account (no comparison with other peers): the
+ * controller marked its lease BackendRejected, a field is hostile on its own, or it claims an
+ * address, VTEP MAC or key of this node. Undefined: not refused (duplicates aside).
+ */
+export function ownRejection(self: SelfInfo): (p: PeerLease) => string | undefined {
+  const ownAddrs = new Set(
+    [self.publicIP, self.underlay.ip, self.publicIPv6, self.underlay.ipv6].map(keyOf),
+  );
+  const ownMACs = new Set([self.vtepMAC, self.v6VtepMAC].map(keyOf));
+  return (p) => {
+    if (p.rejected !== undefined) return `the controller rejected its lease: ${p.rejected}`;
+    const own = leaseFieldProblems(p);
+    if (own.length) return own.join('; ');
+    for (const f of ['publicIP', 'publicIPv6'] as const)
+      if (p[f] !== undefined && ownAddrs.has(keyOf(p[f])))
+        return `${f} ${p[f]} is an address of this node`;
+    for (const f of ['vtepMAC', 'v6VtepMAC'] as const)
+      if (p[f] !== undefined && ownMACs.has(keyOf(p[f])))
+        return `${f} ${p[f]} is this node's own VTEP MAC`;
+    // A peer with our key would make WireGuard drop the device's own traffic for that subnet.
+    if (self.publicKey !== undefined && p.publicKey === self.publicKey)
+      return `publicKey ${p.publicKey} is this node's own WireGuard public key`;
+    return undefined;
+  };
+}
+
 /**
  * The peers this node must not program: nodeName -> why. A peer is refused as a whole (both
- * families) when the controller marked its lease BackendRejected, when a field is hostile on its
- * own, when it claims an address or VTEP MAC of this node, or when it repeats the VTEP MAC (or,
- * where routes go via publicIP: host-gw, DirectRouting, the address) of an older lease.
+ * families) for a reason of its own (ownRejection), or when it repeats the VTEP MAC (or, where
+ * routes go via publicIP: host-gw, DirectRouting, the address) of an older lease.
  */
 export function rejectedPeers(
   self: SelfInfo,
@@ -164,32 +261,13 @@ export function rejectedPeers(
   leases: readonly PeerLease[],
 ): Map<string, string> {
   const peers = leases.filter((l) => l.nodeName !== self.nodeName && !l.deleting);
+  const dups = new DuplicateIndex(uniqueFields(cfg));
+  for (const p of peers) dups.add(p);
+  const own = ownRejection(self);
   const out = new Map<string, string>();
-  const reject = (node: string, why: string): void => {
-    if (!out.has(node)) out.set(node, why);
-  };
-  const ownAddrs = new Set(
-    [self.publicIP, self.underlay.ip, self.publicIPv6, self.underlay.ipv6].map(keyOf),
-  );
-  const ownMACs = new Set([self.vtepMAC, self.v6VtepMAC].map(keyOf));
   for (const p of peers) {
-    if (p.rejected !== undefined)
-      reject(p.nodeName, `the controller rejected its lease: ${p.rejected}`);
-    const own = leaseFieldProblems(p);
-    if (own.length) reject(p.nodeName, own.join('; '));
-    for (const f of ['publicIP', 'publicIPv6'] as const)
-      if (p[f] !== undefined && ownAddrs.has(keyOf(p[f])))
-        reject(p.nodeName, `${f} ${p[f]} is an address of this node`);
-    for (const f of ['vtepMAC', 'v6VtepMAC'] as const)
-      if (p[f] !== undefined && ownMACs.has(keyOf(p[f])))
-        reject(p.nodeName, `${f} ${p[f]} is this node's own VTEP MAC`);
-    // A peer with our key would make WireGuard drop the device's own traffic for that subnet.
-    if (self.publicKey !== undefined && p.publicKey === self.publicKey)
-      reject(p.nodeName, `publicKey ${p.publicKey} is this node's own WireGuard public key`);
+    const why = own(p) ?? (dups.problems(p).join('; ') || undefined);
+    if (why !== undefined && !out.has(p.nodeName)) out.set(p.nodeName, why);
   }
-  const dups = duplicateProblems(peers, {
-    uniqueAddresses: cfg.type === 'host-gw' || cfg.directRouting,
-  });
-  for (const [node, problems] of dups) reject(node, problems.join('; '));
   return out;
 }
