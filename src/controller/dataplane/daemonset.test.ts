@@ -1,6 +1,8 @@
 import type { V1Container, V1DaemonSet } from '@kubernetes/client-node';
 import type { FlannelNetwork, FlannelNetworkSpec } from '../../api/index.js';
+import { spawnSync } from 'node:child_process';
 import {
+  AGENT_NODE_OPTIONS,
   CONFIG_HASH_ANNOTATION,
   DEFAULT_NETPOL_ARGS,
   DEFAULT_NETPOL_IMAGE,
@@ -125,7 +127,7 @@ describe('desiredDaemonSet', () => {
       valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'spec.nodeName' } },
     });
     expect(agent.env!.map((e) => e.name)).toContain('POD_NAMESPACE');
-    expect(agent.env).toContainEqual({ name: 'NODE_OPTIONS', value: '--max-semi-space-size=1' });
+    expect(agent.env).toContainEqual({ name: 'NODE_OPTIONS', value: AGENT_NODE_OPTIONS });
     expect(agent.securityContext!.capabilities!.add).toEqual(['NET_ADMIN', 'NET_RAW']);
     expect(agent.securityContext!.privileged).toBe(false);
     expect(agent.readinessProbe!.httpGet!.path).toBe('/readyz');
@@ -459,5 +461,16 @@ describe('dataplane config from the chart', () => {
         },
       ),
     ).toThrow(/healthPort/);
+  });
+});
+
+describe('AGENT_NODE_OPTIONS', () => {
+  it('node starts with them as NODE_OPTIONS (it refuses most V8 flags there)', () => {
+    const r = spawnSync(process.execPath, ['-e', "process.stdout.write('started')"], {
+      env: { ...process.env, NODE_OPTIONS: AGENT_NODE_OPTIONS },
+      encoding: 'utf8',
+    });
+    expect(r.stderr).not.toMatch(/not allowed in NODE_OPTIONS|bad option/);
+    expect({ status: r.status, stdout: r.stdout }).toEqual({ status: 0, stdout: 'started' });
   });
 });
