@@ -40,6 +40,7 @@ rootfs_tar="$KIND_CACHE/debian-$DEBIAN_SUITE.tar"
 build_rootfs() {
   [[ -s "$rootfs_tar" ]] && return 0
   command -v debootstrap >/dev/null || die "debootstrap missing (hack/install-deps.sh)"
+  mkdir -p "$KIND_CACHE" # a fresh machine: nothing has made it yet (dockerd starts after this)
   local dir="$KIND_CACHE/.rootfs.$$"
   log "debootstrap $DEBIAN_SUITE from $DEBIAN_MIRROR"
   debootstrap --variant=minbase "$DEBIAN_SUITE" "$dir" "$DEBIAN_MIRROR" >"$KIND_CACHE/debootstrap.log" 2>&1 ||
