@@ -58,6 +58,9 @@ import { peerOfLease } from './peers.js';
 import { slimLease } from './slim-lease.js';
 import { indexDesired, isDrift, updateIndex, type DesiredIndex, type KernelNote } from './drift.js';
 
+/** Leases per page of the initial list (and relists). */
+const LEASE_LIST_PAGE = 5000;
+
 /** The trigger of a peer's lease change: it alone never needs a full pass. */
 const PEER_TRIGGER = 'lease';
 
@@ -301,6 +304,9 @@ export class Agent {
       client,
       path: collectionPath(API_VERSION, SUBNET_LEASE.plural),
       labelSelector: `${LABEL_NETWORK}=${this.opts.network}`,
+      // Each page is a round trip to the API server before the first pass can start: 5,000
+      // leases listed in 0.3-0.5 s in one page, 0.6-1.0 s in pages of 500 (make bench, loaded).
+      pageSize: LEASE_LIST_PAGE,
       transform: (l) => slimLease(l, this.opts.nodeName),
       logger: this.log.child({ informer: 'subnetleases' }),
     });
