@@ -150,7 +150,7 @@ preload() { # <key>
   docker exec "$cid" bash -c 'kill $(pidof containerd); while pidof containerd >/dev/null; do sleep 0.2; done; rm -f /tmp/containerd.log'
   docker commit -c 'ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]' -c 'CMD []' \
     -c "LABEL flop.kind.key=$1" "$cid" "$NODE_IMAGE" >/dev/null
-  docker rm -f "$cid" >/dev/null
+  docker rm -f -v "$cid" >/dev/null # -v: its anonymous /var volume holds the unpacked images
   log "node image $NODE_IMAGE ready in $((SECONDS - start))s"
   built_any=1
 }

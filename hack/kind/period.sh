@@ -21,9 +21,11 @@ if [[ "${1:-}" != --locked ]]; then
 fi
 shift
 start=$SECONDS
-# Before stopping: drop dangling images and build cache (an operator image rebuilt under the same
-# tag leaves the old one behind), so the data root does not grow with every source change.
+# Before stopping: drop dangling images, build cache and volumes no container uses (an operator image
+# rebuilt under the same tag leaves the old one behind; a kind node's /var is an anonymous volume of
+# GBs), so the data root does not grow with every run.
 trap 'docker image prune -f >/dev/null 2>&1 || true; docker builder prune -f >/dev/null 2>&1 || true
+docker volume prune -f >/dev/null 2>&1 || true
 "$KIND_DIR/dockerd.sh" stop; log "dockerd period: $((SECONDS - start))s"' EXIT
 "$KIND_DIR/dockerd.sh" start >/dev/null
 "$KIND_DIR/build.sh" images

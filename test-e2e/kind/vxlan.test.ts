@@ -305,7 +305,7 @@ describe('kind: vxlan', () => {
         expect((await peerState(cluster, n, subnet, ip)).length).toBeGreaterThan(0);
 
       // Removal: the node's container goes, then its Node object; the clock starts at the Node delete.
-      await runKind('docker', ['rm', '-f', gone]);
+      await runKind('docker', ['rm', '-f', '-v', gone]);
       const start = Date.now();
       await cluster.kubectl(['delete', 'node', gone, '--wait=false']);
       const left = new Map<string, string[]>();
