@@ -71,6 +71,12 @@ async function floorRun(
   kubeconfigPath: string,
   n: number,
 ): Promise<{ seconds: number; requests: number; cpu: number }> {
+  // The same FlannelNetwork as the controller side; no controller runs here, the floor reads it.
+  await applyNetwork(client, 'floor', {
+    network: '10.0.0.0/10',
+    subnetLen: 24,
+    nodeSelector: { matchLabels: { bench: 'floor' } },
+  });
   const names = Array.from({ length: n }, (_, i) => `floor-${i}`);
   await createNodes(client, names, { bench: 'floor' }, 32);
   const script = new URL('./controller-floor.js', import.meta.url).pathname;
@@ -78,7 +84,7 @@ async function floorRun(
   const t0 = performance.now();
   const child = spawn(
     process.execPath,
-    [...NODE_ARGS, script, kubeconfigPath, 'bench=floor', '10.0.0.0/10', String(CONCURRENCY)],
+    [...NODE_ARGS, script, kubeconfigPath, 'bench=floor', 'floor', String(CONCURRENCY)],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   let out = '';
@@ -236,7 +242,7 @@ export async function run(): Promise<BenchResult[]> {
         unit: 's',
         floor: wall.floor,
         ratio: wall.ratio,
-        notes: `from process start: list+watch, plan, create lease + patch node; floor = bare client process from its start: list nodes, ${CONCURRENCY} parallel writes; both done when the bench's node watch sees every podCIDR; each side on a fresh control plane; the median of ${ps.length} pairs by ratio (ratios ${wall.ratios})`,
+        notes: `from process start: list+watch, plan, create lease + patch node; floor = bare client process from its start: get the network, list nodes, ${CONCURRENCY} parallel writes of the same lease object (labels, owner references) and Node patch; both done when the bench's node watch sees every podCIDR; each side on a fresh control plane; the median of ${ps.length} pairs by ratio (ratios ${wall.ratios})`,
       },
       {
         name: `lease ${n} nodes (API requests)`,
