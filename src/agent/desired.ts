@@ -3,6 +3,7 @@ import {
   canonicalCidr,
   cidrContainsCidr,
   cidrContainsIp,
+  cidrMatcher,
   invalidCidrMessage,
   networkAddress,
   tryCanonicalCidr,
@@ -236,10 +237,11 @@ export function peerMode(
   cfg: NetworkConfig,
   self: SelfInfo,
   peer: PeerLease,
+  onUnderlay = cidrMatcher(self.underlay.prefix),
 ): PeerMode | { pending: string } {
   if (!peer.subnet) return { pending: 'lease has no subnet yet' };
   if (!peer.publicIP) return { pending: 'peer has not published its publicIP' };
-  const sameL2 = !!self.underlay.prefix && cidrContainsIp(self.underlay.prefix, peer.publicIP);
+  const sameL2 = onUnderlay(peer.publicIP);
   if (cfg.type === 'host-gw') {
     return sameL2
       ? 'host-gw'
@@ -357,8 +359,13 @@ function programmed(
 }
 
 /** The IPv4 half of one peer (not this node, not deleting, not rejected). */
-function candidateV4(self: SelfInfo, cfg: NetworkConfig, peer: PeerLease): Candidate {
-  const mode = peerMode(cfg, self, peer);
+function candidateV4(
+  self: SelfInfo,
+  cfg: NetworkConfig,
+  peer: PeerLease,
+  onUnderlay: (ip: string) => boolean,
+): Candidate {
+  const mode = peerMode(cfg, self, peer, onUnderlay);
   if (typeof mode === 'object') return mode;
   let subnet: string;
   try {
@@ -407,7 +414,7 @@ class FamilyPlan {
   ) {}
 
   /** Sets a peer's candidate; returns the peers whose outcome may change (claimants of its subnets). */
-  setCandidate(node: string, c: Candidate | undefined, touched: Set<string>): void {
+  setCandidate(node: string, c: Candidate | undefined, touched: { add(n: string): unknown }): void {
     const old = this.candidates.get(node);
     if (old && 'claim' in old) {
       const held = this.claims.get(old.claim)!;
@@ -538,6 +545,7 @@ export class PeerPlanner {
     this.incremental = cfg.type !== 'wireguard';
     this.dups = new DuplicateIndex(uniqueFields(cfg));
     this.ownRejection = ownRejection(self);
+    const onUnderlay = cidrMatcher(self.underlay.prefix);
     // WireGuard peers are device configuration, planned by state() as a whole.
     if (this.incremental && cfg.ipv6Network && self.subnetV6)
       this.families.push(
@@ -552,7 +560,7 @@ export class PeerPlanner {
         new FamilyPlan(
           networkAddress(canonicalCidr(self.subnet)),
           (subnet) => `subnet ${subnet} is held twice`,
-          (p) => candidateV4(self, cfg, p),
+          (p) => candidateV4(self, cfg, p, onUnderlay),
         ),
       );
     this.setAll(leases.map((l) => [l.nodeName, l]));
@@ -566,11 +574,17 @@ export class PeerPlanner {
 
   /** set() of several leases at once: each lease, and each it is compared with, planned once. */
   setAll(entries: Array<[string, PeerLease | undefined]>): void {
+    // The first leases: every one is judged and settled, no need to find who shares what.
+    const first = this.leases.size === 0;
     // Whoever shares a VTEP MAC, key or address with an old or a new lease may change verdict.
     const judged = new Set<string>();
     for (const [node, lease] of entries) {
       if (node === this.self.nodeName) continue;
       const next = lease && !lease.deleting ? lease : undefined;
+      if (first) {
+        if (next) this.leases.set(node, next);
+        continue;
+      }
       const prev = this.leases.get(node);
       if (!prev && !next) continue;
       judged.add(node);
@@ -585,11 +599,13 @@ export class PeerPlanner {
         for (const n of this.dups.sharers(next)) judged.add(n);
       }
     }
-    if (!judged.size) return;
+    if (first) for (const l of this.leases.values()) this.dups.add(l);
+    const names = first ? [...this.leases.keys()] : [...judged];
+    if (!names.length) return;
     this.cached = undefined;
     // Whoever claims a subnet one of those held or holds may win or lose it.
-    const settled = new Set(judged);
-    for (const n of judged) {
+    const settled = first ? NO_ONE : new Set(judged);
+    for (const n of names) {
       const p = this.leases.get(n);
       const why = p && (this.ownRejection(p) ?? (this.dups.problems(p).join('; ') || undefined));
       if (why === undefined) this.rejected.delete(n);
@@ -597,23 +613,23 @@ export class PeerPlanner {
       for (const f of this.families)
         f.setCandidate(n, p && why === undefined ? f.candidate(p) : undefined, settled);
     }
-    this.settle(settled);
+    this.settle(first ? names : (settled as Set<string>));
   }
 
   /** New outcomes of `nodes`: their old objects go first, so one can take over another's key. */
-  private settle(nodes: Set<string>): void {
-    const next: Array<[FamilyPlan, string, Outcome]> = [];
+  private settle(nodes: Iterable<string>): void {
+    if (this.recording)
+      for (const f of this.families)
+        for (const n of nodes) {
+          const old = f.outcomes.get(n);
+          if (old && 'plan' in old) this.drop(old);
+        }
     for (const f of this.families)
       for (const n of nodes) {
         const o = f.outcome(n);
-        const old = f.outcomes.get(n);
-        if (old && 'plan' in old) this.drop(old);
-        next.push([f, n, o]);
+        f.setOutcome(n, o);
+        if (o && 'plan' in o) this.put(o);
       }
-    for (const [f, n, o] of next) {
-      f.setOutcome(n, o);
-      if (o && 'plan' in o) this.put(o);
-    }
   }
 
   private drop(o: Programmed): void {
@@ -693,6 +709,9 @@ export class PeerPlanner {
     return state;
   }
 }
+
+/** A sink for the names of peers to settle when all of them are settled anyway. */
+const NO_ONE = { add: (): void => undefined };
 
 /** Code-unit order: node names are lowercase DNS names, where it equals localeCompare's. */
 const byName = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);

@@ -70,9 +70,10 @@ function keyOf(value: string | undefined): string | undefined {
   // A MAC (six groups) is never an IPv6 address (eight, or a `::`): skip the address parser.
   if (MAC_RE_ANY_CASE.test(value)) return value.toLowerCase();
   const ip = tryParseIp(value);
-  // WireGuard keys are case-sensitive base64; MACs are not.
+  if (ip) return `${ip.family}/${ip.addr}`;
+  // WireGuard keys are case-sensitive base64 (never an address: no '.', no ':'); MACs are not.
   if (isWireguardKey(value)) return `key/${value}`;
-  return ip ? `${ip.family}/${ip.addr}` : value.toLowerCase();
+  return value.toLowerCase();
 }
 
 /** Older first, name breaking ties: the order every agent and the controller agree on. */

@@ -40,13 +40,15 @@ export function parseCidrField(text: unknown, field: string, family?: Family): P
 
 /** "10.244.1.7/24" -> "10.244.1.0/24" (RFC 5952 for IPv6); throws IpamError on garbage. */
 export function canonicalCidr(text: string, field = 'CIDR', family?: Family): string {
-  return formatCidr(parseCidrField(text, field, family));
+  const c = parseCidrField(text, field, family);
+  // Canonical text is its own formatting: skip printing it again (every peer, every pass).
+  return c.canonical ? text : formatCidr(c);
 }
 
 /** Canonical text when `text` parses, else undefined (for comparisons of untrusted values). */
 export function tryCanonicalCidr(text: unknown): string | undefined {
   const c = tryParseCidr(text);
-  return c ? formatCidr(c) : undefined;
+  return c ? (c.canonical ? (text as string) : formatCidr(c)) : undefined;
 }
 
 /** Network address of a CIDR ("10.244.1.0/24" -> "10.244.1.0"). */
@@ -66,6 +68,16 @@ export function firstUsable(text: string, field = 'CIDR'): string {
 export function tryCanonicalIp(text: unknown): string | undefined {
   const ip = tryParseIp(text);
   return ip ? formatIp(ip.family, ip.addr) : undefined;
+}
+
+/** cidrContainsIp with the CIDR parsed once: the agent asks it of every peer's address. */
+export function cidrMatcher(cidrText: string | undefined): (ipText: string) => boolean {
+  const c = tryParseCidr(cidrText);
+  if (!c) return () => false;
+  return (ipText) => {
+    const ip = tryParseIp(ipText);
+    return !!ip && ip.family === c.family && maskAddr(c.family, ip.addr, c.prefix) === c.addr;
+  };
 }
 
 export function cidrContainsIp(cidrText: string, ipText: string): boolean {
