@@ -61,6 +61,12 @@ import { indexDesired, isDrift, updateIndex, type DesiredIndex, type KernelNote 
 /** Leases per page of the initial list (and relists). */
 const LEASE_LIST_PAGE = 5000;
 
+/** CPU time (user and system) of this process so far, in ms: the timeline's second column. */
+function cpuMs(): number {
+  const u = process.cpuUsage();
+  return Math.round((u.user + u.system) / 1000);
+}
+
 /** The trigger of a peer's lease change: it alone never needs a full pass. */
 const PEER_TRIGGER = 'lease';
 
@@ -208,7 +214,10 @@ export class Agent {
   /** A start-up/pass milestone at debug level, in ms since the process started (timelines). */
   private milestone(msg: string, fields: Record<string, unknown> = {}): void {
     if (this.log.isLevelEnabled('debug'))
-      this.log.debug({ ...fields, sinceStartMs: Math.round(performance.now()) }, msg);
+      this.log.debug(
+        { ...fields, sinceStartMs: Math.round(performance.now()), cpuMs: cpuMs() },
+        msg,
+      );
   }
 
   async start(): Promise<void> {

@@ -125,8 +125,12 @@ export async function main(argv: string[]): Promise<number> {
   const { flags } = parsed;
   const logger = pino({ level: flags.logLevel, base: { role: 'agent', node: flags.nodeName } });
   // Start-up timeline (debug): ms since the process started.
+  const cpuMs = (): number => {
+    const u = process.cpuUsage();
+    return Math.round((u.user + u.system) / 1000);
+  };
   const milestone = (msg: string): void =>
-    logger.debug({ sinceStartMs: Math.round(performance.now()) }, msg);
+    logger.debug({ sinceStartMs: Math.round(performance.now()), cpuMs: cpuMs() }, msg);
   milestone('modules loaded');
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
