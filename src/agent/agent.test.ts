@@ -271,4 +271,17 @@ describe('Agent with injected kernel, watchers and netfilter', () => {
     rtnl.emit('change', 'route');
     await until('full pass', () => kernel.reads > reads);
   });
+
+  it('once its own lease is gone, a peer lease is not programmed on what the former pass planned', async () => {
+    await agent.settle();
+    leaseWatch!({ type: 'DELETED', object: lease('a', 1) });
+    await until('not ready', () => !agent.isReady());
+    await agent.settle();
+    kernel.diffs = [];
+    leaseWatch!({ type: 'ADDED', object: lease('c', 3) });
+    await new Promise((r) => setTimeout(r, 100));
+    await agent.settle();
+    expect(kernel.diffs).toEqual([]);
+    expect(kernel.state.routes.map((r) => r.dst)).not.toContain('10.244.3.0/24');
+  });
 });

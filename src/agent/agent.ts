@@ -444,6 +444,8 @@ export class Agent {
     const net = this.networks.list()[0];
     if (!net) {
       this.ready = false;
+      // Nothing programmed for now: no peer pass on the former planner.
+      this.programmed = undefined;
       this.log.info({ network: this.opts.network }, 'waiting for FlannelNetwork');
       return;
     }
@@ -452,6 +454,7 @@ export class Agent {
     // The subnet of the network's first family (IPv4, or IPv6 in an IPv6-only network).
     if (!lease || !(cfg.network ? lease.spec.subnet : lease.spec.ipv6Subnet)) {
       this.ready = false;
+      this.programmed = undefined;
       this.log.info(
         { lease: leaseName(this.opts.network, this.opts.nodeName) },
         'waiting for SubnetLease',
