@@ -16,9 +16,12 @@ function specifiers(file: string): { static: string[]; dynamic: string[] } {
   const stat: string[] = [];
   const re = /(?:^|\n)\s*(?:import|export)\s+(type\s+)?(?:[^;'"]*?\sfrom\s*)?['"]([^'"\n]+)['"]/g;
   for (const m of text.matchAll(re)) if (!m[1]) stat.push(m[2]!);
-  // A CommonJS package required at load time (kernel/netlink.ts loads netlink so): loaded as well.
+  // A CommonJS package required at load time (kernel/netlink.ts loads netlink's modules so,
+  // through `const requireCjs = createRequire(import.meta.url)`): loaded as well.
   for (const m of text.matchAll(/\bcreateRequire\(import\.meta\.url\)\(\s*['"]([^'"]+)['"]\s*\)/g))
     stat.push(m[1]!);
+  if (/\bconst requireCjs = createRequire\(import\.meta\.url\)/.test(text))
+    for (const m of text.matchAll(/\brequireCjs\(\s*['"]([^'"]+)['"]\s*\)/g)) stat.push(m[1]!);
   const dynamic = [...text.matchAll(/\bimport\(\s*['"]([^'"]+)['"]\s*\)/g)].map((m) => m[1]!);
   return { static: stat, dynamic };
 }
@@ -33,7 +36,14 @@ function graph(...entries: string[]): { files: Set<string>; packages: Set<string
     const s = specifiers(file);
     for (const spec of [...s.static, ...s.dynamic]) {
       if (spec.startsWith('.')) visit(resolve(dirname(file), spec.replace(/\.js$/, '.ts')));
-      else if (!spec.startsWith('node:')) packages.add(spec);
+      // A package's own modules (netlink/dist/raw) count as the package.
+      else if (!spec.startsWith('node:'))
+        packages.add(
+          spec
+            .split('/')
+            .slice(0, spec.startsWith('@') ? 2 : 1)
+            .join('/'),
+        );
     }
   };
   for (const e of entries) visit(e);
