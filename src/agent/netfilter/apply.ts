@@ -146,15 +146,20 @@ const forwardOnly = (i: RuleInput): RuleInput => ({ ...i, ipMasq: false });
 /** `iptables` on PATH, or the iptables-nft / iptables-legacy flavour by its explicit name. */
 export type XtFlavour = 'default' | 'nft' | 'legacy';
 
-const usable = new Map<string, Promise<boolean>>();
-/** Whether a binary runs here (cached: the image does not change under us). */
-function binaryWorks(bin: string): Promise<boolean> {
-  let p = usable.get(bin);
+const versions = new Map<string, Promise<RunResult>>();
+/** `bin -V`, run once per binary (cached: the image does not change under us). */
+function version(bin: string): Promise<RunResult> {
+  let p = versions.get(bin);
   if (!p) {
-    p = run(bin, ['-V']).then((r) => r.code === 0);
-    usable.set(bin, p);
+    p = run(bin, ['-V']);
+    versions.set(bin, p);
   }
   return p;
+}
+
+/** Whether a binary runs here. */
+async function binaryWorks(bin: string): Promise<boolean> {
+  return (await version(bin)).code === 0;
 }
 
 /**
@@ -232,7 +237,7 @@ export class Xtables {
   private async tableExists(table: string): Promise<boolean> {
     const legacy =
       this.flavour === 'legacy' ||
-      (this.flavour === 'default' && (await run(this.bin, ['-V'])).stdout.includes('legacy'));
+      (this.flavour === 'default' && (await version(this.bin)).stdout.includes('legacy'));
     return !legacy || (await legacyTables(this.family)).has(table);
   }
 
