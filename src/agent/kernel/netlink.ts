@@ -512,7 +512,8 @@ export class KernelWatcher extends EventEmitter {
       }),
     );
     // ENOBUFS: notifications were dropped (a burst of writes overran the receive buffer), so
-    // drift may have gone unseen: ask for a full pass.
+    // drift may have gone unseen: ask for a full pass. Only when recvmsg reports it: when epoll
+    // does first, the package aborts the process instead (see CHUNK in batch.ts).
     s.on('error', () => this.emit('change', 'overrun', { kind: 'link' }));
     s.ref();
     this.sock = s;
