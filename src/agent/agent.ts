@@ -27,10 +27,10 @@ import {
   type ActualState,
   type DesiredState,
   type Diff,
-  type PeerPlanner,
   type UnderlayInfo,
   type VxlanSpec,
 } from './desired.js';
+import { type PeerPlanner } from './planner.js';
 import { tryCanonicalIp } from '../ipam/index.js';
 import { Kernel, KernelWatcher } from './kernel/netlink.js';
 import { Netfilter, type NetfilterMode, detectMode } from './netfilter/apply.js';

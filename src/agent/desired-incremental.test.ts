@@ -1,15 +1,14 @@
 import fc from 'fast-check';
 import {
-  computeDesired,
   diffCount,
   isEmptyDiff,
-  planDesired,
   type Diff,
   type DesiredState,
   type NetworkConfig,
   type PeerLease,
   type SelfInfo,
 } from './desired.js';
+import { computeDesired, planDesired } from './planner.js';
 
 /**
  * The peer pass sets one lease at a time on the planner of the last full pass. Whatever the

@@ -1,6 +1,5 @@
 import {
   ROUTE_PROTOCOL,
-  computeDesired,
   deriveV6VtepMAC,
   deriveVtepMAC,
   diffState,
@@ -11,6 +10,7 @@ import {
   type PeerLease,
   type SelfInfo,
 } from './desired.js';
+import { computeDesired } from './planner.js';
 
 const self: SelfInfo = {
   nodeName: 'n1',

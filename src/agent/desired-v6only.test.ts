@@ -1,6 +1,5 @@
 import {
   ROUTE_PROTOCOL,
-  computeDesired,
   diffState,
   isEmptyDiff,
   ownsRoute,
@@ -9,6 +8,7 @@ import {
   type PeerLease,
   type SelfInfo,
 } from './desired.js';
+import { computeDesired } from './planner.js';
 import { renderSubnetEnv } from './files.js';
 
 /** IPv6-only network (upstream EnableIPv4=false, EnableIPv6=true) on an IPv6-only underlay. */

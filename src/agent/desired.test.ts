@@ -1,7 +1,6 @@
 import fc from 'fast-check';
 import {
   ROUTE_PROTOCOL,
-  computeDesired,
   deriveVtepMAC,
   diffState,
   isEmptyDiff,
@@ -10,6 +9,7 @@ import {
   type PeerLease,
   type SelfInfo,
 } from './desired.js';
+import { computeDesired } from './planner.js';
 import { firstUsable } from '../ipam/index.js';
 
 const self: SelfInfo = {

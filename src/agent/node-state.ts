@@ -5,17 +5,16 @@ import {
   deriveVtepMAC,
   isValidMac,
   normalizeMac,
-  planDesired,
   vxlan6DeviceName,
   vxlanDeviceName,
   type DesiredState,
   type NetworkConfig,
   type Ownership,
-  type PeerPlanner,
   type SelfInfo,
   type UnderlayInfo,
   type WireguardConfig,
 } from './desired.js';
+import { planDesired, type PeerPlanner } from './planner.js';
 import { WG_DEVICE, WG_DEVICE_V6, WIREGUARD_CONFIG_DEFAULTS } from './wireguard/desired.js';
 import type { SubnetEnv } from './files.js';
 import { peerOfLease } from './peers.js';

@@ -5,7 +5,8 @@ import {
   peerOfLease,
   rejectedPeers,
 } from './peers.js';
-import { computeDesired, type NetworkConfig, type PeerLease, type SelfInfo } from './desired.js';
+import { type NetworkConfig, type PeerLease, type SelfInfo } from './desired.js';
+import { computeDesired } from './planner.js';
 import type { SubnetLease } from '../api/index.js';
 
 const self: SelfInfo = {

@@ -1,4 +1,5 @@
-import { computeDesired, type NetworkConfig, type PeerLease, type SelfInfo } from '../desired.js';
+import { type NetworkConfig, type PeerLease, type SelfInfo } from '../desired.js';
+import { computeDesired } from '../planner.js';
 import { WIREGUARD_CONFIG_DEFAULTS } from './desired.js';
 
 const KEY = (c: string) => `${c.repeat(42)}A=`;

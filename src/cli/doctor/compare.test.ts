@@ -1,12 +1,12 @@
 import {
   ROUTE_PROTOCOL,
-  computeDesired,
   diffState,
   type ActualState,
   type DesiredState,
   type NetworkConfig,
   type SelfInfo,
 } from '../../agent/desired.js';
+import { computeDesired } from '../../agent/planner.js';
 import { renderNft } from '../../agent/netfilter/render.js';
 import {
   describeDiff,
