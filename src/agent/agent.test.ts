@@ -272,6 +272,32 @@ describe('Agent with injected kernel, watchers and netfilter', () => {
     await until('full pass', () => kernel.reads > reads);
   });
 
+  it('a second lease for a peer node changes nothing, in peer and full passes, nor does its delete', async () => {
+    await agent.settle();
+    const older = lease('b', 2);
+    older.metadata.creationTimestamp = '2026-01-01T00:00:00Z';
+    // Newer, but first by name and in list order: only its age tells it apart.
+    const second = lease('b', 7);
+    second.metadata.name = 'aaa.b';
+    second.metadata.creationTimestamp = '2026-01-02T00:00:00Z';
+    leaseWatch!({ type: 'MODIFIED', object: older });
+    await agent.settle();
+    const routes = () => kernel.state.routes.map((r) => r.dst);
+    leaseWatch!({ type: 'ADDED', object: second });
+    await new Promise((r) => setTimeout(r, 50));
+    await agent.settle();
+    expect(routes()).toEqual(['10.244.2.0/24']);
+    const reads = kernel.reads;
+    rtnl.emit('change', 'route');
+    await until('full pass', () => kernel.reads > reads);
+    await agent.settle();
+    expect(routes()).toEqual(['10.244.2.0/24']);
+    leaseWatch!({ type: 'DELETED', object: second });
+    await new Promise((r) => setTimeout(r, 50));
+    await agent.settle();
+    expect(routes()).toEqual(['10.244.2.0/24']);
+  });
+
   it('once its own lease is gone, a peer lease is not programmed on what the former pass planned', async () => {
     await agent.settle();
     leaseWatch!({ type: 'DELETED', object: lease('a', 1) });

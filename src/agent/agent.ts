@@ -14,7 +14,6 @@ import {
   backoffDelay,
   collectionPath,
   isNotFound,
-  objectKey,
   sleep,
   type EventRecorder,
   type KubeClient,
@@ -54,7 +53,7 @@ import type { AgentMetrics } from './metrics.js';
 import { WireguardDevices } from './wireguard/device.js';
 import { DEFAULT_WIREGUARD_KEY_FILE, loadOrCreateKey } from './wireguard/keys.js';
 import { programWireguard, readPsk, type WgSecrets } from './wireguard/program.js';
-import { peerOfLease } from './peers.js';
+import { leaseOfNode, peerOfLease } from './peers.js';
 import { slimLease } from './slim-lease.js';
 import { indexDesired, isDrift, updateIndex, type DesiredIndex, type KernelNote } from './drift.js';
 
@@ -181,8 +180,8 @@ export class Agent {
     index?: DesiredIndex;
   };
   private fullPassDue = true;
-  /** Peers whose lease changed since the last pass began: node name -> lease key. */
-  private changedPeers = new Map<string, string>();
+  /** Nodes whose peer lease changed since the last pass began. */
+  private changedPeers = new Set<string>();
 
   constructor(
     private readonly opts: AgentOptions,
@@ -334,10 +333,10 @@ export class Agent {
   private leaseChanged(l: SubnetLease, old?: SubnetLease): void {
     if (l.spec.nodeName === this.opts.nodeName) return this.trigger('api');
     if (old && JSON.stringify(peerOfLease(l)) === JSON.stringify(peerOfLease(old))) return;
-    this.changedPeers.set(l.spec.nodeName, objectKey(l));
-    // A lease naming another node now: the former one lost it (the peer pass finds no lease).
-    if (old && old.spec.nodeName !== l.spec.nodeName)
-      this.changedPeers.set(old.spec.nodeName, objectKey(l));
+    this.changedPeers.add(l.spec.nodeName);
+    // A lease naming another node now (nodeName is immutable, but an informer may miss a
+    // delete and re-create): the former node is re-planned too.
+    if (old && old.spec.nodeName !== l.spec.nodeName) this.changedPeers.add(old.spec.nodeName);
     this.trigger(PEER_TRIGGER);
   }
 
@@ -407,7 +406,7 @@ export class Agent {
     this.fullPassDue = false;
     // A full pass reads every lease anyway; later changes are the next pass's.
     const changed = this.changedPeers;
-    this.changedPeers = new Map();
+    this.changedPeers = new Set();
     try {
       await (full ? this.reconcile() : this.peerPass(changed));
     } catch (e) {
@@ -423,13 +422,15 @@ export class Agent {
    * rules, files or status: none of them depend on peers. Drift is the full pass's (kernel
    * events, periodic resync).
    */
-  private async peerPass(changed: Map<string, string>): Promise<void> {
+  private async peerPass(changed: Set<string>): Promise<void> {
     const started = process.hrtime.bigint();
     const last = this.programmed!;
     const { planner } = last.state;
-    for (const [node, key] of changed) {
-      const l = this.leases.get(key);
-      planner.set(node, l?.spec.nodeName === node ? toPeer(l) : undefined);
+    // The lease a full pass would take for each node (several may name one: leaseOfNode).
+    const leases = this.leases.list();
+    for (const node of changed) {
+      const l = leaseOfNode(leases, node);
+      planner.set(node, l && toPeer(l));
     }
     const diff = planner.takeDiff();
     // Before the writes, so their echoes are recognised as wanted (isDrift).

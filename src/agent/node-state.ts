@@ -17,7 +17,7 @@ import {
 import { planDesired, type PeerPlanner } from './planner.js';
 import { WG_DEVICE, WG_DEVICE_V6, WIREGUARD_CONFIG_DEFAULTS } from './wireguard/desired.js';
 import type { SubnetEnv } from './files.js';
-import { peerOfLease } from './peers.js';
+import { oneLeasePerNode, peerOfLease } from './peers.js';
 import type { RuleInput } from './netfilter/render.js';
 import { FlannelOperatorError, type ErrorCode } from '../errors.js';
 
@@ -178,7 +178,7 @@ export function nodeDesiredState(input: NodeStateInput): NodeState {
       : undefined,
     ...(cfg.type === 'wireguard' ? { publicKey: node.publicKey } : {}),
   };
-  const planner = planDesired(self, cfg, input.leases.map(toPeer));
+  const planner = planDesired(self, cfg, oneLeasePerNode(input.leases).map(toPeer));
   const desired = planner.state();
   const wg = cfg.type === 'wireguard';
   // The tunnel devices whose leftover routes inside the network are the agent's.

@@ -1,7 +1,9 @@
 import {
   addressProblem,
   duplicateHolders,
+  leaseOfNode,
   macProblem,
+  oneLeasePerNode,
   peerOfLease,
   rejectedPeers,
 } from './peers.js';
@@ -210,5 +212,36 @@ describe('peerOfLease', () => {
     });
     l.status!.conditions![0]!.status = 'False';
     expect(peerOfLease(l).rejected).toBeUndefined();
+  });
+});
+
+describe('one lease per node (an admin made a second lease for a node)', () => {
+  const l = (name: string, node: string, created: string, deleting = false): SubnetLease =>
+    ({
+      metadata: {
+        name,
+        creationTimestamp: created,
+        ...(deleting ? { deletionTimestamp: '2026-01-03T00:00:00Z' } : {}),
+      },
+      spec: { nodeName: node, networkName: 'net', subnet: '10.244.9.0/24' },
+    }) as SubnetLease;
+  const older = l('net.n2', 'n2', '2026-01-01T00:00:00Z');
+  const newer = l('aaa-n2', 'n2', '2026-01-02T00:00:00Z');
+  const twin = l('net.n2-twin', 'n2', '2026-01-01T00:00:00Z');
+  const other = l('net.n3', 'n3', '2026-01-02T00:00:00Z');
+
+  it.each([
+    ['the older one, whatever the list order', [newer, older], older],
+    ['the older one, either order', [older, newer], older],
+    ['at equal age, the first by name', [twin, older], older],
+    ['one not being deleted', [l('net.n2', 'n2', '2026-01-01T00:00:00Z', true), newer], newer],
+  ])('keeps %s', (_what, leases, kept) => {
+    expect(leaseOfNode([...leases, other], 'n2')).toBe(kept);
+    expect(oneLeasePerNode([...leases, other])).toEqual([kept, other]);
+    expect(oneLeasePerNode([other, ...[...leases].reverse()])).toEqual([other, kept]);
+  });
+
+  it('no lease for a node: undefined', () => {
+    expect(leaseOfNode([older, other], 'n4')).toBeUndefined();
   });
 });

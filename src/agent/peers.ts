@@ -30,6 +30,38 @@ export function peerOfLease(l: SubnetLease): PeerLease {
   };
 }
 
+/**
+ * Of two leases naming the same node, the one its peer is built from: one not being deleted, then
+ * the older, then the first by name. Only an admin can make a second lease for a node (the
+ * controller keeps the older and deletes the others); full and peer passes choose alike, so neither
+ * flips the peer between the two while both exist.
+ */
+function preferredLease(a: SubnetLease, b: SubnetLease): SubnetLease {
+  const deleting = (l: SubnetLease): boolean => !!l.metadata.deletionTimestamp;
+  if (deleting(a) !== deleting(b)) return deleting(a) ? b : a;
+  const ta = timeOf(a.metadata.creationTimestamp) ?? Infinity;
+  const tb = timeOf(b.metadata.creationTimestamp) ?? Infinity;
+  if (ta !== tb) return ta < tb ? a : b;
+  return (a.metadata.name ?? '') <= (b.metadata.name ?? '') ? a : b;
+}
+
+/** The lease each node's peer is built from (preferredLease), one per node. */
+export function oneLeasePerNode(leases: readonly SubnetLease[]): SubnetLease[] {
+  const byNode = new Map<string, SubnetLease>();
+  for (const l of leases) {
+    const held = byNode.get(l.spec.nodeName);
+    byNode.set(l.spec.nodeName, held ? preferredLease(held, l) : l);
+  }
+  return [...byNode.values()];
+}
+
+/** The lease one node's peer is built from, as oneLeasePerNode picks it. */
+export function leaseOfNode(leases: readonly SubnetLease[], node: string): SubnetLease | undefined {
+  let best: SubnetLease | undefined;
+  for (const l of leases) if (l.spec.nodeName === node) best = best ? preferredLease(best, l) : l;
+  return best;
+}
+
 function timeOf(t: string | Date | undefined): number | undefined {
   if (t === undefined) return undefined;
   const n = t instanceof Date ? t.getTime() : Date.parse(t);
