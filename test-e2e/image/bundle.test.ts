@@ -92,14 +92,16 @@ describe('the image bundle', () => {
 
   it('the agent loads the netlink prebuild from the app tree and no @kubernetes/client-node code', async () => {
     const urls = await loadedModules(bundleCli(), ['agent', '--help']);
-    expect(urls).toContain(pathToFileURL(app('node_modules/netlink/dist/index.js')).href);
+    // The agent requires only netlink's rtnetlink modules (not its index); raw.js holds the binding.
+    expect(urls).toContain(pathToFileURL(app('node_modules/netlink/dist/raw.js')).href);
+    expect(urls).not.toContain(pathToFileURL(app('node_modules/netlink/dist/index.js')).href);
     const inputs = inputsLoaded(urls);
     expect(inputs).toContain('dist/agent/agent.js');
     expect(inputs.filter((i) => i.includes('@kubernetes/client-node'))).toEqual([]);
     // node-gyp-build loads the .node file with require(): prove it loads here, from the app tree.
     const load = await runProcess(
       process.execPath,
-      ['-e', `require(${JSON.stringify(app('node_modules/netlink'))}); console.log('ok')`],
+      ['-e', `require(${JSON.stringify(app('node_modules/netlink/dist/raw'))}); console.log('ok')`],
       { timeoutMs: 30_000 },
     );
     expect(load).toEqual({ code: 0, stdout: 'ok\n', stderr: '' });
