@@ -13,6 +13,7 @@ import { waitFor } from '../harness/process.js';
 import { CLI, sh, type Lab } from '../lab/lab.js';
 import { isWireguardKey, type SubnetLease } from '../../src/api/index.js';
 import { parseWgDump, type WgActual } from '../../src/agent/wireguard/diff.js';
+import { olderFirst, peerOfLease } from '../../src/agent/peers.js';
 import {
   bootLab,
   destroyLab,
@@ -330,42 +331,56 @@ describe('wireguard backend (netns lab)', () => {
   }, 60_000);
 
   it('refuses hostile leases: own key, a duplicate of an older lease key', async () => {
-    await lab.stopAgent('n3');
-    const l3 = (await leases(lab, NET)).find((l) => l.spec.nodeName === 'n3')!;
-    const k1 = await keyOf('n1');
-    const k3 = await keyOf('n3');
-    // n3 claims n1's key: n1 sees its own key, n2 a duplicate of the older n1 lease.
-    await patchKey(lab, l3, k1);
+    // The newer of n1's and n3's leases claims the older one's key (the older lease keeps a
+    // duplicated value: olderFirst). Which is older depends on when the controller created them.
+    const all = await leases(lab, NET);
+    const [keeper, claimant] = all
+      .filter((l) => ['n1', 'n3'].includes(l.spec.nodeName))
+      .map((l) => ({ lease: l, peer: peerOfLease(l) }))
+      .sort((a, b) => olderFirst(a.peer, b.peer))
+      .map((x) => x.lease);
+    const [kn, cn] = [keeper!.spec.nodeName, claimant!.spec.nodeName];
+    await lab.stopAgent(cn);
+    const kKeeper = await keyOf(kn);
+    const kClaimant = await keyOf(cn);
+    const endpointOf = (n: string) => (p: { endpoint?: string }) =>
+      p.endpoint?.startsWith(lab.node(n).ip);
+    // The keeper sees its own key; n2 a duplicate of the older lease.
+    await patchKey(lab, claimant!, kKeeper);
     await waitFor(
-      'n1 dropped n3',
-      async () =>
-        !(await wgDump('n1'))?.peers.some((p) => p.endpoint?.startsWith(lab.node('n3').ip)),
+      `${kn} dropped ${cn}`,
+      async () => !(await wgDump(kn))?.peers.some(endpointOf(cn)),
       15_000,
       100,
     );
     await waitFor(
-      'n2 dropped n3',
+      `n2 dropped ${cn}`,
       async () =>
-        (await wgDump('n2'))?.peers.filter((p) => p.publicKey === k1).length === 1 &&
-        !(await wgDump('n2'))?.peers.some((p) => p.endpoint?.startsWith(lab.node('n3').ip)),
+        (await wgDump('n2'))?.peers.filter((p) => p.publicKey === kKeeper).length === 1 &&
+        !(await wgDump('n2'))?.peers.some(endpointOf(cn)),
       15_000,
       100,
     );
-    // n1's own peer entry on n2 still points at n1.
-    const onN2 = (await wgDump('n2'))!.peers.find((p) => p.publicKey === k1)!;
-    expect(onN2.endpoint).toBe(`${lab.node('n1').ip}:${PORT}`);
-    await expectFullMatrix(lab, ['p1', 'p2']);
+    // The keeper's peer entry on n2 still points at the keeper.
+    const onN2 = (await wgDump('n2'))!.peers.find((p) => p.publicKey === kKeeper)!;
+    expect(onN2.endpoint).toBe(`${lab.node(kn).ip}:${PORT}`);
+    await expectFullMatrix(lab, kn === 'n1' ? ['p1', 'p2'] : ['p2', 'p3']);
     // The API server refuses a key that is not 32 bytes of base64, and the all-zero key.
     for (const bad of ['not-a-key', `${'A'.repeat(43)}=`])
-      await expect(patchKey(lab, l3, bad)).rejects.toThrow(
+      await expect(patchKey(lab, claimant!, bad)).rejects.toThrow(
         /publicKey must be a WireGuard public key/,
       );
-    startAgent('n3');
-    await waitFor('n3 back with its own key', async () => (await keyOf('n3')) === k3, 20_000, 100);
+    startAgent(cn);
+    await waitFor(
+      `${cn} back with its own key`,
+      async () => (await keyOf(cn)) === kClaimant,
+      20_000,
+      100,
+    );
     await waitAgentsReady(lab);
     await waitFor(
-      'n1 has n3 again',
-      async () => (await wgDump('n1'))?.peers.length === 2,
+      `${kn} has ${cn} again`,
+      async () => (await wgDump(kn))?.peers.length === 2,
       15_000,
       100,
     );
