@@ -55,16 +55,11 @@ import { DEFAULT_WIREGUARD_KEY_FILE, loadOrCreateKey } from './wireguard/keys.js
 import { programWireguard, readPsk, type WgSecrets } from './wireguard/program.js';
 import { leaseOfNode, peerOfLease } from './peers.js';
 import { slimLease } from './slim-lease.js';
+import { logMilestone } from './milestone.js';
 import { indexDesired, isDrift, updateIndex, type DesiredIndex, type KernelNote } from './drift.js';
 
 /** Leases per page of the initial list (and relists). */
 const LEASE_LIST_PAGE = 5000;
-
-/** CPU time (user and system) of this process so far, in ms: the timeline's second column. */
-function cpuMs(): number {
-  const u = process.cpuUsage();
-  return Math.round((u.user + u.system) / 1000);
-}
 
 /** The trigger of a peer's lease change: it alone never needs a full pass. */
 const PEER_TRIGGER = 'lease';
@@ -210,13 +205,9 @@ export class Agent {
     return this.deps.logger;
   }
 
-  /** A start-up/pass milestone at debug level, in ms since the process started (timelines). */
+  /** A start-up/pass milestone at debug level (milestone.ts). */
   private milestone(msg: string, fields: Record<string, unknown> = {}): void {
-    if (this.log.isLevelEnabled('debug'))
-      this.log.debug(
-        { ...fields, sinceStartMs: Math.round(performance.now()), cpuMs: cpuMs() },
-        msg,
-      );
+    logMilestone(this.log, msg, fields);
   }
 
   async start(): Promise<void> {

@@ -17,6 +17,7 @@ import { parseBindAddress, startOpsServers } from '../cmd/ops-server.js';
 import { Agent, type AgentOptions } from './agent.js';
 import { DEFAULT_CNI_CONF_DIR, DEFAULT_SUBNET_FILE } from './files.js';
 import { createAgentMetrics } from './metrics.js';
+import { logMilestone } from './milestone.js';
 import { DEFAULT_WIREGUARD_KEY_FILE, UPSTREAM_WIREGUARD_KEY_FILE } from './wireguard/keys.js';
 
 const USAGE = `Usage: flannel-operator agent --network NAME [flags]
@@ -124,13 +125,7 @@ export async function main(argv: string[]): Promise<number> {
   if ('exit' in parsed) return parsed.exit;
   const { flags } = parsed;
   const logger = pino({ level: flags.logLevel, base: { role: 'agent', node: flags.nodeName } });
-  // Start-up timeline (debug): ms since the process started.
-  const cpuMs = (): number => {
-    const u = process.cpuUsage();
-    return Math.round((u.user + u.system) / 1000);
-  };
-  const milestone = (msg: string): void =>
-    logger.debug({ sinceStartMs: Math.round(performance.now()), cpuMs: cpuMs() }, msg);
+  const milestone = (msg: string): void => logMilestone(logger, msg);
   milestone('modules loaded');
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });

@@ -168,13 +168,7 @@ export function duplicateProblems(
   const out = new Map<string, string[]>();
   const sorted = [...leases].sort(olderFirst);
   const byName = new Map(leases.map((l) => [l.nodeName, l]));
-  const fields = [
-    'vtepMAC',
-    'v6VtepMAC',
-    'publicKey',
-    ...(opts.uniqueAddresses ? ['publicIP', 'publicIPv6'] : []),
-  ] as const;
-  for (const f of fields as readonly UniqueField[]) {
+  for (const f of fieldsUnique(opts.uniqueAddresses)) {
     for (const [node, holder] of holdersInOrder(sorted, f)) {
       const l = byName.get(node)!;
       const list = out.get(node) ?? [];
@@ -187,7 +181,10 @@ export function duplicateProblems(
 
 /** The fields that must be unique across peers: VTEP MACs and keys, and addresses where routes go via publicIP. */
 export function uniqueFields(cfg: NetworkConfig): readonly UniqueField[] {
-  const viaAddress = cfg.type === 'host-gw' || cfg.directRouting;
+  return fieldsUnique(cfg.type === 'host-gw' || cfg.directRouting);
+}
+
+function fieldsUnique(viaAddress: boolean): readonly UniqueField[] {
   return [
     'vtepMAC',
     'v6VtepMAC',

@@ -81,10 +81,7 @@ export function cidrMatcher(cidrText: string | undefined): (ipText: string) => b
 }
 
 export function cidrContainsIp(cidrText: string, ipText: string): boolean {
-  const c = tryParseCidr(cidrText);
-  const ip = tryParseIp(ipText);
-  if (!c || !ip || c.family !== ip.family) return false;
-  return maskAddr(c.family, ip.addr, c.prefix) === c.addr;
+  return cidrMatcher(cidrText)(ipText);
 }
 
 export function cidrContainsCidr(outerText: string, innerText: string): boolean {
