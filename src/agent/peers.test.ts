@@ -1,14 +1,13 @@
 import {
   addressProblem,
-  duplicateHolders,
+  duplicateProblems,
   leaseOfNode,
   macProblem,
   oneLeasePerNode,
   peerOfLease,
-  rejectedPeers,
 } from './peers.js';
 import { type NetworkConfig, type PeerLease, type SelfInfo } from './desired.js';
-import { computeDesired } from './planner.js';
+import { computeDesired, planDesired } from './planner.js';
 import type { SubnetLease } from '../api/index.js';
 
 const self: SelfInfo = {
@@ -34,6 +33,14 @@ const peer = (n: number, extra: Partial<PeerLease> = {}): PeerLease => ({
   created: n * 1000,
   ...extra,
 });
+
+/** The peers the agent's planner refuses: nodeName -> why. */
+const rejectedPeers = (s: SelfInfo, cfg: NetworkConfig, leases: PeerLease[]): Map<string, string> =>
+  new Map(
+    planDesired(s, cfg, leases)
+      .rejectedPeers()
+      .map((p) => [p.nodeName, p.reason.replace(/^rejected: /, '')]),
+  );
 
 describe('macProblem / addressProblem', () => {
   it.each([
@@ -63,32 +70,48 @@ describe('macProblem / addressProblem', () => {
   ])('%s rejected: %s', (ip, bad) => expect(addressProblem(ip) !== undefined).toBe(bad));
 });
 
-describe('duplicateHolders', () => {
+describe('duplicateProblems (the controller verdict)', () => {
+  const byVtep = { uniqueAddresses: false };
   it('the older lease keeps the value (creation time, then name), whatever the input order', () => {
     const a = peer(2, { vtepMAC: '0e:aa:00:00:00:01', created: 5000 });
     const b = peer(3, { vtepMAC: '0E:AA:00:00:00:01', created: 1000 });
     const c = peer(4, { vtepMAC: '0e:aa:00:00:00:01', created: 1000 });
+    const why = (mac: string): string[] => [
+      `vtepMAC ${mac} is already published by the older lease of node n3`,
+    ];
     for (const order of [
       [a, b, c],
       [c, b, a],
       [b, a, c],
     ])
-      expect(duplicateHolders(order, 'vtepMAC')).toEqual(
+      expect(duplicateProblems(order, byVtep)).toEqual(
         new Map([
-          ['n2', 'n3'],
-          ['n4', 'n3'],
+          ['n2', why('0e:aa:00:00:00:01')],
+          ['n4', why('0e:aa:00:00:00:01')],
         ]),
       );
   });
 
-  it('compares addresses by value, not text', () => {
+  it('addresses count only where routes go via publicIP, compared by value', () => {
     const a = peer(2, { publicIPv6: 'fd00:0::1' });
     const b = peer(3, { publicIPv6: 'FD00::1' });
-    expect(duplicateHolders([a, b], 'publicIPv6')).toEqual(new Map([['n3', 'n2']]));
+    expect(duplicateProblems([a, b], byVtep)).toEqual(new Map());
+    expect(duplicateProblems([b, a], { uniqueAddresses: true })).toEqual(
+      new Map([['n3', ['publicIPv6 FD00::1 is already published by the older lease of node n2']]]),
+    );
+  });
+
+  it('lists every repeated field of a lease, in field order', () => {
+    const a = peer(2, { publicIP: '10.200.0.9', vtepMAC: '0e:aa:00:00:00:01' });
+    const b = peer(3, { publicIP: '10.200.0.9', vtepMAC: '0e:aa:00:00:00:01' });
+    expect(duplicateProblems([b, a], { uniqueAddresses: true }).get('n3')).toEqual([
+      'vtepMAC 0e:aa:00:00:00:01 is already published by the older lease of node n2',
+      'publicIP 10.200.0.9 is already published by the older lease of node n2',
+    ]);
   });
 });
 
-describe('rejectedPeers', () => {
+describe('rejectedPeers (the agent planner)', () => {
   it('accepts honest peers', () => {
     expect(rejectedPeers(self, vxlan, [peer(1), peer(2), peer(3)])).toEqual(new Map());
   });

@@ -118,31 +118,6 @@ export function olderFirst(a: PeerLease, b: PeerLease): number {
 
 export type UniqueField = 'vtepMAC' | 'v6VtepMAC' | 'publicIP' | 'publicIPv6' | 'publicKey';
 
-/**
- * For a field that must be unique across leases: each lease that repeats a value an older lease
- * already holds, mapped to that older lease's node. The older lease keeps the value.
- */
-export function duplicateHolders(
-  leases: readonly PeerLease[],
-  field: UniqueField,
-): Map<string, string> {
-  return holdersInOrder([...leases].sort(olderFirst), field);
-}
-
-/** duplicateHolders of leases already sorted olderFirst. */
-function holdersInOrder(sorted: readonly PeerLease[], field: UniqueField): Map<string, string> {
-  const first = new Map<string, string>();
-  const out = new Map<string, string>();
-  for (const l of sorted) {
-    const k = keyOf(l[field]);
-    if (k === undefined) continue;
-    const holder = first.get(k);
-    if (holder === undefined) first.set(k, l.nodeName);
-    else out.set(l.nodeName, holder);
-  }
-  return out;
-}
-
 /** Problems of one lease's own fields (no comparison with other leases). */
 export function leaseFieldProblems(l: PeerLease): string[] {
   const out: string[] = [];
@@ -160,21 +135,21 @@ export function leaseFieldProblems(l: PeerLease): string[] {
   return out;
 }
 
-/** Problems from comparing leases: repeated VTEP MACs (and, with routes via publicIP, addresses). */
+/**
+ * Problems from comparing leases, by node: repeated VTEP MACs and keys (and, with routes via
+ * publicIP, addresses). The older lease (olderFirst) keeps a value; the agents' planner decides
+ * with the same index.
+ */
 export function duplicateProblems(
   leases: readonly PeerLease[],
   opts: { uniqueAddresses: boolean },
 ): Map<string, string[]> {
+  const dups = new DuplicateIndex(fieldsUnique(opts.uniqueAddresses));
+  for (const l of leases) dups.add(l);
   const out = new Map<string, string[]>();
-  const sorted = [...leases].sort(olderFirst);
-  const byName = new Map(leases.map((l) => [l.nodeName, l]));
-  for (const f of fieldsUnique(opts.uniqueAddresses)) {
-    for (const [node, holder] of holdersInOrder(sorted, f)) {
-      const l = byName.get(node)!;
-      const list = out.get(node) ?? [];
-      list.push(`${f} ${l[f]} is already published by the older lease of node ${holder}`);
-      out.set(node, list);
-    }
+  for (const l of leases) {
+    const problems = dups.problems(l);
+    if (problems.length) out.set(l.nodeName, [...(out.get(l.nodeName) ?? []), ...problems]);
   }
   return out;
 }
@@ -278,26 +253,4 @@ export function ownRejection(self: SelfInfo): (p: PeerLease) => string | undefin
       return `publicKey ${p.publicKey} is this node's own WireGuard public key`;
     return undefined;
   };
-}
-
-/**
- * The peers this node must not program: nodeName -> why. A peer is refused as a whole (both
- * families) for a reason of its own (ownRejection), or when it repeats the VTEP MAC (or, where
- * routes go via publicIP: host-gw, DirectRouting, the address) of an older lease.
- */
-export function rejectedPeers(
-  self: SelfInfo,
-  cfg: NetworkConfig,
-  leases: readonly PeerLease[],
-): Map<string, string> {
-  const peers = leases.filter((l) => l.nodeName !== self.nodeName && !l.deleting);
-  const dups = new DuplicateIndex(uniqueFields(cfg));
-  for (const p of peers) dups.add(p);
-  const own = ownRejection(self);
-  const out = new Map<string, string>();
-  for (const p of peers) {
-    const why = own(p) ?? (dups.problems(p).join('; ') || undefined);
-    if (why !== undefined && !out.has(p.nodeName)) out.set(p.nodeName, why);
-  }
-  return out;
 }
