@@ -29,6 +29,7 @@ import {
 } from './plan.js';
 import { computeStatus, sameStatus } from './status.js';
 import { rejectLeases, type LeaseRejection } from './lease-checks.js';
+import { OwnWrites, nodeChange } from './echoes.js';
 import { FlannelOperatorError } from '../errors.js';
 
 export const NETWORKS_PATH = collectionPath(API_VERSION, FLANNEL_NETWORK.plural);
@@ -107,6 +108,8 @@ export class NetworkController {
   private readonly uncertain = new Map<string, SubnetLease>();
   /** Node podCIDRs we set that the node informer has not shown yet. */
   private readonly nodeOverlay = new Map<string, string[]>();
+  /** Writes sent whose watch echo has not arrived: an echo queues no pass. */
+  private readonly ownWrites = new OwnWrites();
   private signal?: AbortSignal;
   private started = false;
 
@@ -203,7 +206,7 @@ export class NetworkController {
     });
     this.networks.on('resync', () => this.started && this.enqueueAll(true));
 
-    const onLease = (l: SubnetLease, deleted: boolean): void => {
+    const onLease = (l: SubnetLease, deleted: boolean, created = false): void => {
       const name = l.metadata.name ?? '';
       const o = this.leaseOverlay.get(name);
       if (o !== undefined && (deleted ? o === null : o !== null)) this.leaseOverlay.delete(name);
@@ -211,32 +214,29 @@ export class NetworkController {
         // A lease re-created under a name we deleted: the informer is authoritative again.
         this.leaseOverlay.delete(name);
       }
+      // The lease a pass created, shown back as created: that pass already counted it.
+      const echo = created && this.ownWrites.isLeaseEcho(l);
+      if (!created) this.ownWrites.forgetLease(name);
       const net = l.spec?.networkName ?? l.metadata.labels?.[LABEL_NETWORK];
-      if (net && this.started) this.queue.add(net);
+      if (net && this.started && !echo) this.queue.add(net);
     };
-    this.leases.on('add', (l) => onLease(l, false));
+    this.leases.on('add', (l) => onLease(l, false, true));
     this.leases.on('update', (l) => onLease(l, false));
     this.leases.on('delete', (l) => onLease(l, true));
 
     const nodeChanged = (n: NodeLike, old?: NodeLike): void => {
       const name = n.metadata.name ?? '';
       if (this.nodeOverlay.has(name) && (n.spec?.podCIDR || !old)) this.nodeOverlay.delete(name);
-      if (
-        !old ||
-        old.metadata.uid !== n.metadata.uid ||
-        JSON.stringify(old.metadata.labels ?? {}) !== JSON.stringify(n.metadata.labels ?? {}) ||
-        old.spec?.podCIDR !== n.spec?.podCIDR ||
-        JSON.stringify(old.status?.addresses) !== JSON.stringify(n.status?.addresses) ||
-        JSON.stringify(old.spec?.podCIDRs) !== JSON.stringify(n.spec?.podCIDRs) ||
-        !!old.metadata.deletionTimestamp !== !!n.metadata.deletionTimestamp
-      ) {
-        all();
-      }
+      const change = old ? nodeChange(old, n) : 'other';
+      const echo = this.ownWrites.isPodCIDREcho(n);
+      // Only the podCIDRs a pass patched in: that pass already counted them.
+      if (change === 'other' || (change === 'podCIDRs' && !echo)) all();
     };
     this.nodes.on('add', (n) => nodeChanged(n));
     this.nodes.on('update', (n, old) => nodeChanged(n, old));
     this.nodes.on('delete', (n) => {
       this.nodeOverlay.delete(n.metadata.name ?? '');
+      this.ownWrites.forgetNode(n.metadata.name ?? '');
       all();
     });
   }
@@ -395,6 +395,7 @@ export class NetworkController {
       }
       if (a.type !== 'createLease') return;
       const body = leaseObject(net, a.lease);
+      this.ownWrites.expectLease(a.lease.name, body.spec);
       try {
         const created = await this.client.create<SubnetLease>(LEASES_PATH, body, {
           fieldManager: FIELD_MANAGER_CONTROLLER,
@@ -417,6 +418,7 @@ export class NetworkController {
           'leased subnet',
         );
       } catch (err) {
+        this.ownWrites.forgetLease(a.lease.name);
         if (isAlreadyExists(err)) {
           // Someone (a previous life of this controller) holds the name: learn it, decide next pass.
           const existing = await this.client
@@ -468,6 +470,7 @@ export class NetworkController {
 
   /** Sets podCIDR(s) of a node that has none (the API server rejects changing a set value). */
   private async patchNode(nodeName: string, podCIDRs: string[]): Promise<boolean> {
+    this.ownWrites.expectPodCIDRs(nodeName, podCIDRs);
     try {
       await this.client.patch(
         objectPath('v1', 'nodes', nodeName),
@@ -475,6 +478,7 @@ export class NetworkController {
         { type: 'merge', fieldManager: FIELD_MANAGER_CONTROLLER, signal: this.signal },
       );
     } catch (err) {
+      this.ownWrites.forgetNode(nodeName);
       if (isNotFound(err)) return false;
       throw err;
     }

@@ -81,11 +81,26 @@ export function createControllerMetrics(registry: Registry): ControllerMetrics {
     }),
     apiRequests,
     queue: createWorkQueueMetrics(registry, `${P}_workqueue`),
-    client: {
-      observe(method, status, seconds) {
-        apiRequests.inc({ verb: method, code: String(status) });
-        apiLatency.observe({ verb: method }, seconds);
-      },
+    client: clientMetrics(apiRequests, apiLatency),
+  };
+}
+
+/**
+ * Observes every API request through label-bound children, looked up by verb and status: a
+ * labelled inc/observe hashes its label object on each call, once per request on the write path.
+ */
+function clientMetrics(requests: Counter, latency: Histogram): KubeClientMetrics {
+  const counted = new Map<string, ReturnType<Counter['labels']>>();
+  const timed = new Map<string, ReturnType<Histogram['labels']>>();
+  return {
+    observe(method, status, seconds) {
+      const key = `${method} ${status}`;
+      let c = counted.get(key);
+      if (!c) counted.set(key, (c = requests.labels({ verb: method, code: String(status) })));
+      let h = timed.get(method);
+      if (!h) timed.set(method, (h = latency.labels({ verb: method })));
+      c.inc();
+      h.observe(seconds);
     },
   };
 }

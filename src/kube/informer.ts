@@ -225,7 +225,11 @@ export class Informer<T extends KubeObject> extends EventEmitter {
     let watchdogFired = false;
     let watchdog: NodeJS.Timeout | undefined;
     const arm = (): void => {
-      if (watchdog) clearTimeout(watchdog);
+      // Re-armed on every event: refresh() reuses the timer (no new Timeout per event).
+      if (watchdog) {
+        watchdog.refresh();
+        return;
+      }
       watchdog = setTimeout(() => {
         watchdogFired = true;
         this.stats.watchdogRestarts++;
