@@ -3,12 +3,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { Registry } from 'prom-client';
 import type { FlannelNetwork, SubnetLease } from '../api/index.js';
 import type { KubeClient } from '../kube/index.js';
 import { Agent, type AgentKernel, type AgentNetfilter } from './agent.js';
 import { ROUTE_PROTOCOL, type ActualState, type Diff } from './desired.js';
-import { createAgentMetrics } from './metrics.js';
+import { DeferredMetrics } from './metrics.js';
 import type { RuleInput } from './netfilter/render.js';
 
 /**
@@ -142,9 +141,12 @@ describe('Agent with injected kernel, watchers and netfilter', () => {
   let nft: FakeWatcher;
   let statuses: unknown[];
   let agent: Agent;
-  let metrics: ReturnType<typeof createAgentMetrics>;
-  const leasePasses = async (): Promise<number> =>
-    (await metrics.resyncs.get()).values.find((v) => v.labels.trigger === 'lease')?.value ?? 0;
+  let metrics: DeferredMetrics;
+  const leasePasses = async (): Promise<number> => {
+    const counter = (await metrics.registry()).getSingleMetric('flannel_agent_reconciles_total');
+    const { values } = await counter!.get();
+    return values.find((v) => v.labels.trigger === 'lease')?.value ?? 0;
+  };
 
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'agent-test-'));
@@ -153,7 +155,7 @@ describe('Agent with injected kernel, watchers and netfilter', () => {
     rtnl = new FakeWatcher();
     nft = new FakeWatcher();
     statuses = [];
-    metrics = createAgentMetrics(new Registry());
+    metrics = new DeferredMetrics();
     agent = new Agent(
       {
         nodeName: 'a',
@@ -166,7 +168,7 @@ describe('Agent with injected kernel, watchers and netfilter', () => {
       {
         client: fakeClient(statuses),
         logger: pino({ level: 'silent' }),
-        metrics,
+        metrics: metrics.metrics,
         kernel,
         netfilter: nf,
         watchers: [rtnl, nft],

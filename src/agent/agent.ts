@@ -9,15 +9,13 @@ import {
   SUBNET_LEASE,
 } from '../api/group.js';
 import type { Condition, FlannelNetwork, SubnetLease } from '../api/index.js';
-import {
-  Informer,
-  backoffDelay,
-  collectionPath,
-  isNotFound,
-  sleep,
-  type EventRecorder,
-  type KubeClient,
-} from '../kube/index.js';
+// The kube modules it uses, not kube/index.js: that one also loads the controller's work queue
+// and, through it, prom-client (loaded later: metrics.ts).
+import { Informer } from '../kube/informer.js';
+import { backoffDelay, sleep } from '../kube/backoff.js';
+import { collectionPath } from '../kube/resources.js';
+import { isNotFound, type KubeClient } from '../kube/client.js';
+import type { EventRecorder } from '../kube/events.js';
 import { leaseName } from '../api/names.js';
 import {
   diffCount,
@@ -175,6 +173,8 @@ export class Agent {
     index?: DesiredIndex;
   };
   private fullPassDue = true;
+  private passEnded!: () => void;
+  private readonly firstPassEnded = new Promise<void>((r) => (this.passEnded = r));
   /** Nodes whose peer lease changed since the last pass began. */
   private changedPeers = new Set<string>();
 
@@ -403,7 +403,14 @@ export class Agent {
     } catch (e) {
       this.fullPassDue = true;
       throw e;
+    } finally {
+      this.passEnded();
     }
+  }
+
+  /** Resolves when the first pass is over, whatever its outcome. */
+  firstPass(): Promise<void> {
+    return this.firstPassEnded;
   }
 
   /**

@@ -1,4 +1,4 @@
-import { backoffDelay, type BackoffOptions } from '../kube/index.js';
+import { backoffDelay, type BackoffOptions } from '../kube/backoff.js';
 
 /**
  * The agent's pass scheduler: one pass at a time, triggers coalesced, failures retried with

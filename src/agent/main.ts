@@ -1,5 +1,4 @@
 import pino from 'pino';
-import { Registry, collectDefaultMetrics } from 'prom-client';
 import {
   HELP_FLAG,
   UsageError,
@@ -16,7 +15,7 @@ import { EventRecorder, type ClusterEventNamespace } from '../kube/events.js';
 import { parseBindAddress, startOpsServers } from '../cmd/ops-server.js';
 import { Agent, type AgentOptions } from './agent.js';
 import { DEFAULT_CNI_CONF_DIR, DEFAULT_SUBNET_FILE } from './files.js';
-import { createAgentMetrics } from './metrics.js';
+import { DeferredMetrics } from './metrics.js';
 import { logMilestone } from './milestone.js';
 import { DEFAULT_WIREGUARD_KEY_FILE, UPSTREAM_WIREGUARD_KEY_FILE } from './wireguard/keys.js';
 
@@ -127,9 +126,11 @@ export async function main(argv: string[]): Promise<number> {
   const logger = pino({ level: flags.logLevel, base: { role: 'agent', node: flags.nodeName } });
   const milestone = (msg: string): void => logMilestone(logger, msg);
   milestone('modules loaded');
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
-  const metrics = createAgentMetrics(registry);
+  const deferred = new DeferredMetrics({
+    defaultMetrics: true,
+    onError: (err) => logger.error({ err }, 'cannot load the metrics library'),
+  });
+  const { metrics } = deferred;
   let auth: KubeAuth;
   try {
     auth = loadKubeAuth({ kubeconfig: flags.kubeconfig });
@@ -153,9 +154,11 @@ export async function main(argv: string[]): Promise<number> {
 
   const servers = await startOpsServers(
     { metrics: flags.metricsBindAddress, probe: flags.healthProbeBindAddress },
-    { registry, ready: () => agent.isReady(), logger },
+    { registry: () => deferred.registry(), ready: () => agent.isReady(), logger },
   );
   milestone('ops servers listening');
+  // Nothing needs prom-client before the first pass is over (metrics.ts).
+  void agent.firstPass().then(() => deferred.load());
 
   const done = new Promise<number>((resolve) => {
     const stop = (sig: string): void => {

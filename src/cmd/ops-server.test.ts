@@ -60,3 +60,28 @@ describe('startOpsServers', () => {
     }
   });
 });
+
+describe('/metrics', () => {
+  it('serves a registry, or one a function loads on the first scrape', async () => {
+    const registry = new Registry();
+    let loads = 0;
+    const lazy = async (): Promise<Registry> => {
+      loads++;
+      return registry;
+    };
+    for (const source of [registry, lazy]) {
+      const [s] = await startOpsServers(
+        { metrics: '127.0.0.1:0', probe: '0' },
+        { registry: source, ready: () => true, logger: pino({ level: 'silent' }) },
+      );
+      try {
+        const r = await fetch(`http://127.0.0.1:${s!.port}/metrics`);
+        expect(r.status).toBe(200);
+        expect(r.headers.get('content-type')).toBe(registry.contentType);
+      } finally {
+        await s!.close();
+      }
+    }
+    expect(loads).toBe(1);
+  });
+});

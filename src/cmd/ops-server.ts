@@ -7,7 +7,8 @@ import { UsageError } from './flags.js';
 export interface OpsServerOptions {
   port: number;
   host?: string;
-  registry: Registry;
+  /** What /metrics serves; a function loads it on the first scrape (the agent's DeferredMetrics). */
+  registry: Registry | (() => Promise<Registry>);
   ready: () => boolean;
   healthy?: () => boolean;
   logger: Logger;
@@ -48,6 +49,13 @@ export async function startOpsServers(
   return servers;
 }
 
+async function scrape(
+  source: OpsServerOptions['registry'],
+): Promise<{ text: string; type: string }> {
+  const registry = typeof source === 'function' ? await source() : source;
+  return { text: await registry.metrics(), type: registry.contentType };
+}
+
 /** /healthz, /readyz and /metrics (Prometheus text) on one small HTTP server. */
 export function startOpsServer(opts: OpsServerOptions): Promise<OpsServer> {
   const server = http.createServer((req, res) => {
@@ -68,8 +76,8 @@ export function startOpsServer(opts: OpsServerOptions): Promise<OpsServer> {
         return reply(ok ? 200 : 503, ok ? 'ok\n' : 'not ready\n');
       }
       case '/metrics':
-        opts.registry.metrics().then(
-          (text) => reply(200, text, opts.registry.contentType),
+        scrape(opts.registry).then(
+          ({ text, type }) => reply(200, text, type),
           (err: unknown) => {
             opts.logger.error({ err }, 'collecting metrics failed');
             reply(500, 'metrics failed\n');

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { createInterface } from 'node:readline';
 import type { Logger } from 'pino';
-import { backoffDelay } from '../../kube/index.js';
+import { backoffDelay } from '../../kube/backoff.js';
 import { NFT_TABLE_V4, NFT_TABLE_V6 } from './render.js';
 
 /**
