@@ -85,10 +85,14 @@ export class Netfilter {
    * and our chains and jumps in every iptables flavour in use. Absent pieces are no error.
    */
   async remove(family: RuleInput['family']): Promise<void> {
-    await run('nft', ['-f', '-'], renderNftDelete(family));
+    // One listing saves a process per absent piece (an agent removes the family it does not
+    // serve at every start): our table, and iptables-nft's tables, live in nftables.
+    const tables = await nftTables(family);
+    if (!tables || tables.has(nftTableName(family)))
+      await run('nft', ['-f', '-'], renderNftDelete(family));
     const flavours: Xtables[] = [new Xtables(family, 'default')];
     flavours.push(...(await forwardAcceptTables(family)));
-    for (const xt of flavours) await xt.remove();
+    for (const xt of flavours) await xt.remove(tables);
   }
 
   /**
@@ -105,6 +109,15 @@ export class Netfilter {
     }
     return findForwardBlockers(items, probes);
   }
+}
+
+/** The nftables tables of a family (`nft list tables`); undefined when nft cannot say. */
+async function nftTables(family: RuleInput['family']): Promise<Set<string> | undefined> {
+  const r = await run('nft', ['list', 'tables', family === 'ipv4' ? 'ip' : 'ip6']);
+  if (r.code !== 0) return undefined;
+  return new Set(
+    r.stdout.split('\n').flatMap((l) => /^table \S+ (\S+)$/.exec(l.trim())?.[1] ?? []),
+  );
 }
 
 function nftItems(stdout: string): NftItem[] {
@@ -234,20 +247,25 @@ export class Xtables {
     return true;
   }
 
-  private async tableExists(table: string): Promise<boolean> {
+  /** `nftTables`: the family's nftables tables, where iptables-nft keeps its own (if known). */
+  private async tableExists(table: string, nftTables?: Set<string>): Promise<boolean> {
     const legacy =
       this.flavour === 'legacy' ||
       (this.flavour === 'default' && (await version(this.bin)).stdout.includes('legacy'));
-    return !legacy || (await legacyTables(this.family)).has(table);
+    if (legacy) return (await legacyTables(this.family)).has(table);
+    return nftTables?.has(table) ?? true;
   }
 
-  /** Deletes our jumps (every copy) and chains; listing first so nothing is created. */
-  async remove(): Promise<void> {
+  /**
+   * Deletes our jumps (every copy) and chains; listing first so nothing is created.
+   * `nftTables`: the family's nftables tables, when known (an absent table holds nothing of ours).
+   */
+  async remove(nftTables?: Set<string>): Promise<void> {
     for (const [table, chain, target] of [
       ['filter', 'FORWARD', IPT_CHAIN_FWD],
       ['nat', 'POSTROUTING', IPT_CHAIN_NAT],
     ] as const) {
-      if (!(await this.tableExists(table))) continue;
+      if (!(await this.tableExists(table, nftTables))) continue;
       if ((await run(this.bin, ['-w', '5', '-t', table, '-S', target])).code !== 0) continue;
       while (await hasJump(this.bin, table, chain, target))
         if ((await run(this.bin, ['-w', '5', '-t', table, '-D', chain, ...jumpSpec(target)])).code)
