@@ -6,10 +6,8 @@ import {
   LABEL_NETWORK,
   SUBNET_LEASE,
   BACKEND_REJECTED,
-  type Condition,
-  type FlannelNetwork,
-  type SubnetLease,
-} from '../api/index.js';
+} from '../api/group.js';
+import type { Condition, FlannelNetwork, SubnetLease } from '../api/index.js';
 import { KubeApiError, isAlreadyExists, isNotFound, type KubeClient } from '../kube/client.js';
 import { Informer, stripManagedFields } from '../kube/informer.js';
 import { WorkQueue } from '../kube/workqueue.js';
@@ -19,16 +17,10 @@ import { rfc3339 } from '../kube/apply.js';
 import type { EventRecorder } from '../kube/events.js';
 import type { DataplaneRollout, DataplaneStatus } from './dataplane/index.js';
 import type { ControllerMetrics } from './metrics.js';
-import {
-  leaseObject,
-  planNetwork,
-  prepareNetworks,
-  type NodeLike,
-  type Plan,
-  type PreparedNetwork,
-} from './plan.js';
+import type { NodeLike, Plan, PreparedNetwork } from './plan.js';
+import type * as Planning from './planning.js';
 import { computeStatus, sameStatus } from './status.js';
-import { rejectLeases, type LeaseRejection } from './lease-checks.js';
+import type { LeaseRejection } from './lease-checks.js';
 import { OwnWrites, nodeChange } from './echoes.js';
 import { FlannelOperatorError } from '../errors.js';
 
@@ -112,6 +104,8 @@ export class NetworkController {
   private readonly ownWrites = new OwnWrites();
   private signal?: AbortSignal;
   private started = false;
+  /** Loaded by start() while it lists; every pass runs after that. */
+  private planning?: typeof Planning;
 
   constructor(private readonly opts: NetworkControllerOptions) {
     this.client = opts.client;
@@ -149,9 +143,12 @@ export class NetworkController {
   async start(signal: AbortSignal): Promise<void> {
     this.signal = signal;
     signal.addEventListener('abort', () => void this.stop(), { once: true });
+    const planning = import('./planning.js');
+    planning.catch(() => undefined); // awaited below; a failed list must not leave it unhandled
     await this.leases.start();
     await this.networks.start();
     await this.nodes.start();
+    this.planning = await planning;
     if (signal.aborted) return;
     this.started = true;
     this.enqueueAll(true);
@@ -164,6 +161,11 @@ export class NetworkController {
       },
       'caches synced; reconciling',
     );
+  }
+
+  private get planner(): typeof Planning {
+    if (!this.planning) throw new ReconcileError('reconcile before start()');
+    return this.planning;
   }
 
   hasSynced(): boolean {
@@ -283,6 +285,7 @@ export class NetworkController {
         await this.cleanup(name);
         return;
       }
+      const { prepareNetworks, planNetwork } = this.planner;
       const all = prepareNetworks(this.networks.list());
       const net = all.find((n) => n.name === name);
       if (!net) return;
@@ -394,7 +397,7 @@ export class NetworkController {
         return;
       }
       if (a.type !== 'createLease') return;
-      const body = leaseObject(net, a.lease);
+      const body = this.planner.leaseObject(net, a.lease);
       this.ownWrites.expectLease(a.lease.name, body.spec);
       try {
         const created = await this.client.create<SubnetLease>(LEASES_PATH, body, {
@@ -527,7 +530,7 @@ export class NetworkController {
     const leases = this.leasesOf(net.name);
     const nodes = new Map(this.nodeList().map((n) => [n.metadata.name ?? '', n]));
     const b = net.spec?.backend;
-    const verdicts = rejectLeases(leases, nodes, {
+    const verdicts = this.planner.rejectLeases(leases, nodes, {
       uniqueAddresses: b?.type === 'host-gw' || !!b?.directRouting,
       verifyPublicIP: this.opts.verifyPublicIP ?? true,
     });
