@@ -171,34 +171,59 @@ export function overlaps(a: Cidr, b: Cidr): boolean {
   return a.family === b.family && a.addr <= lastAddr(b) && b.addr <= lastAddr(a);
 }
 
-/** Dotted-quad text of an IPv4 address held in a number (0 <= n < 2^32). */
-export function formatIPv4(n: number): string {
-  return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+/** Dotted-quad text of an IPv4 address held in a number (0 <= n < 2^32), then `suffix`. */
+export function formatIPv4(n: number, suffix = ''): string {
+  return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}${suffix}`;
 }
 
 export function formatIp(family: Family, addr: bigint): string {
   if (family === 4) return formatIPv4(Number(addr));
   const groups: number[] = [];
   for (let i = 7; i >= 0; i--) groups.push(Number((addr >> BigInt(i * 16)) & 0xffffn));
-  // RFC 5952: compress the longest run (first on ties) of two or more zero groups.
-  let bestStart = -1;
-  let bestLen = 1;
+  return formatIPv6Groups(groups);
+}
+
+/** Lowercase hex of 0-255, bare and zero-padded: a 16-bit group is at most two table reads. */
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16));
+const HEX_PADDED = HEX.map((h) => h.padStart(2, '0'));
+
+function hexGroup(g: number): string {
+  return g < 256 ? HEX[g]! : HEX[g >>> 8]! + HEX_PADDED[g & 255]!;
+}
+
+/**
+ * RFC 5952 text of an IPv6 address given as eight 16-bit groups, then `suffix` (e.g. "/64"):
+ * lowercase hex without leading zeros, the longest run (first on ties) of two or more zero
+ * groups as "::". Numbers, not bigints: the pool formats every subnet it hands out. One join
+ * makes one flat string; `+=` in a loop left strings several times their length (V8 keeps
+ * the builder's spare capacity), and the pool keeps every subnet's text.
+ */
+export function formatIPv6Groups(groups: ArrayLike<number>, suffix = ''): string {
+  let zerosAt = -1;
+  let zerosLen = 1;
   for (let i = 0; i < 8;) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
     let j = i;
     while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
+    if (j - i > zerosLen) {
+      zerosAt = i;
+      zerosLen = j - i;
     }
-    i = j;
+    i = j > i ? j : i + 1;
   }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestStart < 0) return hex.join(':');
-  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
+  // The run becomes one empty part ("a::b"), two at an end ("::b", "a::"), three for "::".
+  const parts: string[] = [];
+  for (let i = 0; i < 8; i++) {
+    if (i !== zerosAt) {
+      parts.push(hexGroup(groups[i]!));
+      continue;
+    }
+    parts.push('');
+    if (i === 0) parts.push('');
+    i += zerosLen - 1;
+    if (i === 7) parts.push('');
+  }
+  parts[parts.length - 1] += suffix;
+  return parts.join(':');
 }
 
 export function formatCidr(c: Cidr): string {

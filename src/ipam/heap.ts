@@ -1,9 +1,11 @@
 /**
- * Binary min-heap of subnet indices (numbers, or bigints beyond 2^53: `<` compares the two
- * correctly, and the pool gives each value one representation).
+ * Binary min-heap of items ordered by a key (a subnet index: `<` compares numbers and bigints
+ * correctly). The pool keeps slot numbers in it, keyed by their subnet index.
  */
-export class MinHeap<T extends number | bigint = number | bigint> {
+export class MinHeap<T> {
   private readonly items: T[] = [];
+
+  constructor(private readonly keyOf: (item: T) => number | bigint) {}
 
   get size(): number {
     return this.items.length;
@@ -13,19 +15,20 @@ export class MinHeap<T extends number | bigint = number | bigint> {
     return this.items[0];
   }
 
-  push(value: T): void {
+  push(item: T): void {
     const a = this.items;
-    // Sift up by moving parents down into the hole; the value is written once at the end.
+    const key = this.keyOf(item);
+    // Sift up by moving parents down into the hole; the item is written once at the end.
     let i = a.length;
-    a.push(value);
+    a.push(item);
     while (i > 0) {
       const parent = (i - 1) >> 1;
       const p = a[parent]!;
-      if (p <= value) break;
+      if (this.keyOf(p) <= key) break;
       a[i] = p;
       i = parent;
     }
-    a[i] = value;
+    a[i] = item;
   }
 
   pop(): T | undefined {
@@ -35,14 +38,15 @@ export class MinHeap<T extends number | bigint = number | bigint> {
     const last = a.pop()!;
     const n = a.length;
     if (n > 0) {
-      // Sift the former last element down from the root, moving smaller children up.
+      // Sift the former last item down from the root, moving smaller children up.
+      const key = this.keyOf(last);
       let i = 0;
       for (;;) {
         const l = 2 * i + 1;
         if (l >= n) break;
         const r = l + 1;
-        const c = r < n && a[r]! < a[l]! ? r : l;
-        if (a[c]! >= last) break;
+        const c = r < n && this.keyOf(a[r]!) < this.keyOf(a[l]!) ? r : l;
+        if (this.keyOf(a[c]!) >= key) break;
         a[i] = a[c]!;
         i = c;
       }

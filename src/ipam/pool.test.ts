@@ -51,6 +51,45 @@ describe('SubnetPool examples', () => {
     expect(p.free).toBe(0n);
   });
 
+  it('keeps owners right for subnets freed and taken again, by reuse, preference or adoption', () => {
+    const p = v4({ network: '10.0.0.0/24', subnetLen: 28 });
+    for (let i = 0; i < 6; i++) p.allocate(`n${i}`); // 10.0.0.16 .. 10.0.0.96
+    expect(p.release('n1')).toBe('10.0.0.32/28');
+    expect(p.release('n2')).toBe('10.0.0.48/28');
+    expect(p.ownerOf('10.0.0.32/28')).toBeUndefined();
+    p.adopt('a', '10.0.0.48/28'); // freed, queued: taken out of order
+    expect(p.allocate('b', { preferred: '10.0.0.32/28' })).toBe('10.0.0.32/28');
+    expect(p.allocate('c')).toBe('10.0.0.112/28'); // both queued ones are taken: skipped
+    expect(p.release('a')).toBe('10.0.0.48/28'); // still queued once
+    expect(p.release('b')).toBe('10.0.0.32/28');
+    expect([p.allocate('d'), p.allocate('e'), p.allocate('f')]).toEqual([
+      '10.0.0.32/28',
+      '10.0.0.48/28',
+      '10.0.0.128/28',
+    ]);
+    expect(p.ownerOf('10.0.0.32/28')).toBe('d');
+    expect(p.subnetOf('e')).toBe('10.0.0.48/28');
+    expect(p.snapshot().map((e) => e.owner)).toEqual(['n0', 'd', 'e', 'n3', 'n4', 'n5', 'c', 'f']);
+    expect(p.release('d')).toBe('10.0.0.32/28');
+    expect(p.checkAdoptable('10.0.0.32/28')).toBeUndefined();
+    expect(p.stats()).toEqual({ capacity: 15n, allocated: 7, outOfRange: 0, free: 8n });
+  });
+
+  it('skips subnets adopted ahead of the scan, and hands them out once released', () => {
+    const p = v4({ network: '10.0.0.0/24', subnetLen: 28 });
+    p.adopt('x', '10.0.0.32/28');
+    p.adopt('y', '10.0.0.64/28');
+    expect(p.release('y')).toBe('10.0.0.64/28'); // released before the scan reached it
+    expect([p.allocate('a'), p.allocate('b'), p.allocate('c'), p.allocate('d')]).toEqual([
+      '10.0.0.16/28',
+      '10.0.0.48/28',
+      '10.0.0.64/28',
+      '10.0.0.80/28',
+    ]);
+    expect(p.release('x')).toBe('10.0.0.32/28');
+    expect(p.allocate('e')).toBe('10.0.0.32/28');
+  });
+
   it('adopts existing subnets anywhere in the network that are aligned and not reserved', () => {
     const p = v4({
       network: '10.244.0.0/16',
@@ -211,9 +250,9 @@ type Op =
   | { kind: 'adopt'; owner: string; index: bigint }
   | { kind: 'release'; owner: string };
 
-const opsArb = (s: Setup): fc.Arbitrary<Op[]> => {
+const opsArb = (s: Setup, length = { max: 60, min: 0 }, owners = 10): fc.Arbitrary<Op[]> => {
   const count = 1n << BigInt(s.subnetLen - parseCidr(s.network).prefix);
-  const owner = fc.constantFrom(...Array.from({ length: 10 }, (_, i) => `node-${i}`));
+  const owner = fc.constantFrom(...Array.from({ length: owners }, (_, i) => `node-${i}`));
   // Indices near the edges and anywhere: the interesting places.
   const index = fc.oneof(
     fc.bigInt({ min: 0n, max: count - 1n }),
@@ -236,7 +275,7 @@ const opsArb = (s: Setup): fc.Arbitrary<Op[]> => {
     },
     { weight: 3, arbitrary: owner.map((o): Op => ({ kind: 'release', owner: o })) },
   );
-  return fc.array(op, { maxLength: 60 });
+  return fc.array(op, { minLength: length.min, maxLength: length.max });
 };
 
 class Model {
@@ -364,6 +403,20 @@ describe('SubnetPool properties', () => {
           },
         ),
         { numRuns: 300 },
+      );
+    });
+
+    it(`IPv${family}: matches the model over long churns (subnets freed and reused many times)`, () => {
+      fc.assert(
+        fc.property(
+          setupArb(family).chain((s) =>
+            fc.tuple(fc.constant(s), opsArb(s, { min: 150, max: 250 }, 6)),
+          ),
+          ([s, ops]) => {
+            run(s, ops);
+          },
+        ),
+        { numRuns: 10 },
       );
     });
 

@@ -1,15 +1,8 @@
-import {
-  bitsOf,
-  formatCidr,
-  formatIPv4,
-  lastAddr,
-  parseCidr,
-  type Cidr,
-  type Family,
-} from './cidr.js';
+import { parseCidr, type Cidr, type Family } from './cidr.js';
 import { type PoolConfig } from './config.js';
 import { IpamError } from './errors.js';
 import { MinHeap } from './heap.js';
+import { nextIdx, SubnetLayout, toIdx, type Idx, type Interval } from './layout.js';
 
 /**
  * The per-node subnets of one address family of one network, and who holds them.
@@ -23,12 +16,12 @@ import { MinHeap } from './heap.js';
  *
  * Memory is proportional to the number of holders, never to the size of the range (an IPv6
  * network has up to 2^124 subnets): a cursor marks the high-water mark of the lowest-first scan,
- * freed indices below it go to a min-heap (entries re-checked lazily on pop), and reservations
- * are a sorted list of disjoint index intervals. Every operation is O(log n) amortized.
+ * freed indices below it wait in a min-heap, and reservations are a sorted list of disjoint
+ * index intervals. Every operation is O(log n) amortized. Index <-> text is SubnetLayout's.
  *
- * Indices are numbers while they are safe integers (every IPv4 pool, IPv6 pools up to 2^53
- * subnets) and bigints beyond: bigint Map keys and arithmetic made allocation several times
- * slower than a plain Set<number> (see `make bench`, ipam churn).
+ * Allocation does little beyond a Set and a cursor (see `make bench`, ipam): no bigints below
+ * 2^53, no parsing, two map writes for a fresh index, and for a reused one no text formatting
+ * and no index-map write (its Cell keeps both).
  */
 export interface AllocateOptions {
   /** A subnet (CIDR text) to hand out when it is free and allocatable (e.g. the node's old one). */
@@ -51,87 +44,66 @@ export interface PoolStats {
   free: bigint;
 }
 
-/** A subnet index: a number when it is a safe integer, else a bigint (one form per value). */
-type Idx = number | bigint;
-
-const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
-function toIdx(i: bigint): Idx {
-  return i <= MAX_SAFE ? Number(i) : i;
-}
-function toBig(i: Idx): bigint {
-  return typeof i === 'bigint' ? i : BigInt(i);
-}
-function nextIdx(i: Idx): Idx {
-  return typeof i === 'number' && i < Number.MAX_SAFE_INTEGER ? i + 1 : toBig(i) + 1n;
+/**
+ * An index freed at least once (always below the cursor, inside [subnetMin, subnetMax]): its
+ * text and holder, reused in place. Lowest-first allocation keeps reusing freed indices, so
+ * churn formats no text and writes no index-map entry; an index never freed needs no record.
+ */
+interface Cell {
+  readonly idx: Idx;
+  readonly subnet: string;
+  owner: string | undefined;
 }
 
-interface Interval<T extends Idx = Idx> {
-  start: T;
-  end: T; // inclusive
-}
+/** What the maps hold for a subnet: its index while it was never freed, else its cell. */
+type Held = Idx | Cell;
 
 export class SubnetPool {
   readonly family: Family;
   readonly network: Cidr;
   readonly subnetLen: number;
   readonly config: Readonly<PoolConfig>;
-  private readonly shift: bigint;
-  private readonly count: bigint; // subnets in the network
+  private readonly layout: SubnetLayout;
   private readonly minBig: bigint;
   private readonly maxBig: bigint;
   private readonly min: Idx;
   private readonly max: Idx;
-  /** IPv4 only: the network address and the subnet size as numbers, for formatting without bigints. */
-  private readonly v4Base: number;
-  private readonly v4Step: number;
-  /** `/<subnetLen>`, appended to every subnet's address. */
-  private readonly suffix: string;
-  /** Disjoint, sorted, clipped to [0, count). */
+  /** Disjoint, sorted, clipped to the network. */
   private readonly reserved: Interval[];
   private readonly reservedInRange: bigint;
+  private readonly byOwner = new Map<string, Held>();
+  /** The owner of each index never freed, and the cell of each index freed before. */
+  private readonly byIndex = new Map<Idx, string | Cell>();
+  /** The cell of every free allocatable index below the cursor, lowest first. */
+  private readonly holes = new MinHeap<Cell>((c) => c.idx);
   /**
-   * Holder of each index. A freed index waiting in `holes` keeps its entry, set to undefined:
-   * overwriting an entry in place is much cheaper than a delete and a re-insert into a large Map.
+   * Cells taken out of order (preferred, adopt) while queued in `holes`: they stay there until
+   * popped (skipped) or released (still queued), so the common path needs no heap removal.
    */
-  private readonly byIndex = new Map<Idx, string | undefined>();
-  private readonly byOwner = new Map<string, Idx>();
-  /**
-   * Every free allocatable index below the cursor is in `holes`, exactly once. An index taken
-   * out of order (preferred, adopt) while queued stays in the heap and is listed in `retaken`
-   * until it is popped (skipped) or released (queued again as it is); so the common path
-   * (release, allocate lowest) costs one heap operation and no set lookups.
-   */
-  private readonly holes = new MinHeap<Idx>();
-  private readonly retaken = new Set<Idx>();
+  private readonly retaken = new Set<Cell>();
+  /** Next index of the lowest-first scan; nothing at or past it in [min, max] was ever freed. */
   private cursor: Idx;
+  /** Holders in [cursor, max] (taken out of order): the scan looks indices up only while any exist. */
+  private ahead = 0;
   private inRange = 0;
 
   constructor(config: PoolConfig) {
     this.config = { ...config, reserved: [...config.reserved] };
-    this.network = parseCidr(config.network, 'network');
-    this.family = this.network.family;
+    this.layout = new SubnetLayout(config.network, config.subnetLen);
+    this.network = this.layout.network;
+    this.family = this.layout.family;
     this.subnetLen = config.subnetLen;
-    const bits = bitsOf(this.family);
-    if (this.subnetLen < this.network.prefix || this.subnetLen > bits) {
-      throw new IpamError(
-        'EIPAM_INVALID_CONFIG',
-        `subnet length /${this.subnetLen} does not fit ${config.network}`,
-      );
-    }
-    this.shift = BigInt(bits - this.subnetLen);
-    this.count = 1n << BigInt(this.subnetLen - this.network.prefix);
-    this.minBig = this.indexOfAddr(config.subnetMin, 'subnetMin');
-    this.maxBig = this.indexOfAddr(config.subnetMax, 'subnetMax');
+    this.minBig = this.layout.indexOfAddr(config.subnetMin, 'subnetMin');
+    this.maxBig = this.layout.indexOfAddr(config.subnetMax, 'subnetMax');
     if (this.minBig > this.maxBig) {
       throw new IpamError('EIPAM_INVALID_CONFIG', 'subnetMin is greater than subnetMax');
     }
     this.min = toIdx(this.minBig);
     this.max = toIdx(this.maxBig);
-    this.v4Base = this.family === 4 ? Number(this.network.addr) : 0;
-    this.v4Step = this.family === 4 ? 2 ** (bits - this.subnetLen) : 0;
-    this.suffix = `/${this.subnetLen}`;
     const reserved = mergeIntervals(
-      config.reserved.map((r) => this.intervalOf(parseCidr(r, 'reserved subnet'))),
+      config.reserved.map((r) =>
+        this.layout.intervalOf(parseCidr(r, 'reserved subnet'), 'reserved'),
+      ),
     );
     this.reservedInRange = reserved.reduce((sum, iv) => {
       const s = iv.start > this.minBig ? iv.start : this.minBig;
@@ -145,23 +117,27 @@ export class SubnetPool {
   /** Hands `owner` a subnet (its current one when it already holds one). */
   allocate(owner: string, opts?: AllocateOptions): string {
     const held = this.byOwner.get(owner);
-    if (held !== undefined) return this.format(held);
+    if (held !== undefined) return this.subnetText(held);
     if (opts?.preferred !== undefined) {
-      const idx = this.tryIndexOfCidr(opts.preferred);
-      if (idx !== undefined && this.isAllocatable(idx) && this.byIndex.get(idx) === undefined) {
-        this.takeOutOfOrder(owner, idx);
-        return this.format(idx);
+      const idx = this.layout.tryIndexOfCidr(opts.preferred);
+      if (idx !== undefined && this.isAllocatable(idx) && this.ownerAt(idx) === undefined) {
+        return this.takeOutOfOrder(owner, idx);
       }
     }
-    const idx = this.lowestFree();
+    const cell = this.reusableCell();
+    if (cell !== undefined) {
+      this.holdCell(cell, owner);
+      return cell.subnet;
+    }
+    const idx = this.scanFree();
     if (idx === undefined) {
       throw new IpamError(
         'EIPAM_EXHAUSTED',
         `no free /${this.subnetLen} left in ${this.config.network} between ${this.config.subnetMin} and ${this.config.subnetMax} (${this.byOwner.size} held)`,
       );
     }
-    this.take(owner, idx);
-    return this.format(idx);
+    this.holdFresh(idx, owner);
+    return this.layout.format(idx);
   }
 
   /**
@@ -169,8 +145,8 @@ export class SubnetPool {
    * same pair. Throws EIPAM_CONFLICT when another owner holds it or `owner` holds another one.
    */
   adopt(owner: string, subnet: string): void {
-    const idx = this.indexOfCidr(subnet);
-    const holder = this.byIndex.get(idx);
+    const idx = this.layout.indexOfCidr(subnet);
+    const holder = this.ownerAt(idx);
     if (holder === owner) return;
     if (holder !== undefined) {
       throw new IpamError('EIPAM_CONFLICT', `${subnet} is already held by ${holder}`);
@@ -179,7 +155,7 @@ export class SubnetPool {
     if (current !== undefined) {
       throw new IpamError(
         'EIPAM_CONFLICT',
-        `${owner} already holds ${this.format(current)}; release it before adopting ${subnet}`,
+        `${owner} already holds ${this.subnetText(current)}; release it before adopting ${subnet}`,
       );
     }
     if (this.isReserved(idx)) {
@@ -190,29 +166,39 @@ export class SubnetPool {
 
   /** Frees the subnet of `owner`; returns it, or undefined when the owner held none. */
   release(owner: string): string | undefined {
-    const idx = this.byOwner.get(owner);
-    if (idx === undefined) return undefined;
+    const held = this.byOwner.get(owner);
+    if (held === undefined) return undefined;
     this.byOwner.delete(owner);
-    const inRange = this.inAllocRange(idx);
-    if (inRange) this.inRange--;
-    if (inRange && idx < this.cursor) {
-      this.byIndex.set(idx, undefined);
-      // Queue it, unless it never left the heap (taken out of order).
-      if (!(this.retaken.size > 0 && this.retaken.delete(idx))) this.holes.push(idx);
-    } else {
-      this.byIndex.delete(idx);
+    if (typeof held === 'object') {
+      held.owner = undefined;
+      this.inRange--;
+      // Queue it again, unless it never left the heap (taken out of order).
+      if (!(this.retaken.size > 0 && this.retaken.delete(held))) this.holes.push(held);
+      return held.subnet;
     }
-    return this.format(idx);
+    const subnet = this.layout.format(held);
+    if (this.inAllocRange(held)) {
+      this.inRange--;
+      if (held < this.cursor) {
+        const cell: Cell = { idx: held, subnet, owner: undefined };
+        this.byIndex.set(held, cell);
+        this.holes.push(cell);
+        return subnet;
+      }
+      this.ahead--;
+    }
+    this.byIndex.delete(held);
+    return subnet;
   }
 
   ownerOf(subnet: string): string | undefined {
-    const idx = this.tryIndexOfCidr(subnet);
-    return idx === undefined ? undefined : this.byIndex.get(idx);
+    const idx = this.layout.tryIndexOfCidr(subnet);
+    return idx === undefined ? undefined : this.ownerAt(idx);
   }
 
   subnetOf(owner: string): string | undefined {
-    const idx = this.byOwner.get(owner);
-    return idx === undefined ? undefined : this.format(idx);
+    const held = this.byOwner.get(owner);
+    return held === undefined ? undefined : this.subnetText(held);
   }
 
   has(owner: string): boolean {
@@ -222,8 +208,8 @@ export class SubnetPool {
   /** Why `subnet` could not be adopted, or undefined when it could. */
   checkAdoptable(subnet: string, owner?: string): IpamError | undefined {
     try {
-      const idx = this.indexOfCidr(subnet);
-      const holder = this.byIndex.get(idx);
+      const idx = this.layout.indexOfCidr(subnet);
+      const holder = this.ownerAt(idx);
       if (holder !== undefined && holder !== owner) {
         return new IpamError('EIPAM_CONFLICT', `${subnet} is already held by ${holder}`);
       }
@@ -259,42 +245,76 @@ export class SubnetPool {
 
   /** Holders sorted by subnet address. */
   snapshot(): PoolEntry[] {
-    const held: Array<[Idx, string]> = [];
-    for (const [idx, owner] of this.byIndex) if (owner !== undefined) held.push([idx, owner]);
-    return held
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([idx, owner]) => ({ owner, subnet: this.format(idx) }));
+    return [...this.byOwner]
+      .map(([owner, held]) => ({ owner, idx: indexOf(held), subnet: this.subnetText(held) }))
+      .sort((a, b) => (a.idx < b.idx ? -1 : a.idx > b.idx ? 1 : 0))
+      .map(({ owner, subnet }) => ({ owner, subnet }));
   }
 
   // --- internals ---
 
-  private take(owner: string, idx: Idx): void {
-    this.byOwner.set(owner, idx);
+  private ownerAt(idx: Idx): string | undefined {
+    const entry = this.byIndex.get(idx);
+    return typeof entry === 'object' ? entry.owner : entry;
+  }
+
+  private subnetText(held: Held): string {
+    return typeof held === 'object' ? held.subnet : this.layout.format(held);
+  }
+
+  /** `owner` takes an index that was never freed (no cell yet). */
+  private holdFresh(idx: Idx, owner: string): void {
     this.byIndex.set(idx, owner);
+    this.byOwner.set(owner, idx);
     if (this.inAllocRange(idx)) this.inRange++;
   }
 
-  /** A free index taken other than by lowestFree: below the cursor it is still in the heap. */
-  private takeOutOfOrder(owner: string, idx: Idx): void {
-    this.take(owner, idx);
-    if (idx < this.cursor && this.inAllocRange(idx)) this.retaken.add(idx);
+  private holdCell(cell: Cell, owner: string): void {
+    cell.owner = owner;
+    this.byOwner.set(owner, cell);
+    this.inRange++;
   }
 
-  private lowestFree(): Idx | undefined {
-    // Freed indices below the cursor first; skip entries taken again since (lazy deletion).
-    while (this.holes.size > 0) {
-      const idx = this.holes.pop()!;
-      if (!(this.retaken.size > 0 && this.retaken.delete(idx))) return idx;
+  /**
+   * A free index taken other than from the heap or the scan; returns its text. Below the
+   * cursor (in range) it has a cell, which stays queued and is skipped when popped; in
+   * [cursor, max] the scan must skip it later.
+   */
+  private takeOutOfOrder(owner: string, idx: Idx): string {
+    const entry = this.byIndex.get(idx);
+    if (typeof entry === 'object') {
+      this.retaken.add(entry);
+      this.holdCell(entry, owner);
+      return entry.subnet;
     }
+    if (this.inAllocRange(idx)) this.ahead++;
+    this.holdFresh(idx, owner);
+    return this.layout.format(idx);
+  }
+
+  /** The cell of the lowest freed index below the cursor, skipping ones taken out of order since. */
+  private reusableCell(): Cell | undefined {
+    for (let cell = this.holes.pop(); cell !== undefined; cell = this.holes.pop()) {
+      if (!(this.retaken.size > 0 && this.retaken.delete(cell))) return cell;
+    }
+    return undefined;
+  }
+
+  /** Advances the cursor to the next index never handed out, past reservations and holders. */
+  private scanFree(): Idx | undefined {
     while (this.cursor <= this.max) {
-      const r = this.reservationAt(this.cursor);
+      const r = this.reserved.length > 0 ? this.reservationAt(this.cursor) : undefined;
       if (r) {
         this.cursor = nextIdx(r.end);
         continue;
       }
       const idx = this.cursor;
       this.cursor = nextIdx(idx);
-      if (this.byIndex.get(idx) === undefined) return idx;
+      if (this.ahead > 0 && this.byIndex.has(idx)) {
+        this.ahead--; // held, taken out of order; from now on below the cursor
+        continue;
+      }
+      return idx;
     }
     return undefined;
   }
@@ -324,80 +344,10 @@ export class SubnetPool {
     }
     return undefined;
   }
+}
 
-  private format(idx: Idx): string {
-    if (this.family === 4) {
-      return formatIPv4(this.v4Base + (idx as number) * this.v4Step) + this.suffix;
-    }
-    return formatCidr({
-      family: this.family,
-      addr: this.network.addr + (toBig(idx) << this.shift),
-      prefix: this.subnetLen,
-    });
-  }
-
-  private indexOfAddr(text: string, what: string): bigint {
-    const c = parseCidr(`${text}/${this.subnetLen}`, what);
-    if (c.addr < this.network.addr || c.addr > lastAddr(this.network)) {
-      throw new IpamError(
-        'EIPAM_OUT_OF_RANGE',
-        `${what} ${text} is not inside ${this.config.network}`,
-      );
-    }
-    return (c.addr - this.network.addr) >> this.shift;
-  }
-
-  private tryIndexOfCidr(subnet: string): Idx | undefined {
-    try {
-      return this.indexOfCidr(subnet);
-    } catch {
-      return undefined;
-    }
-  }
-
-  private indexOfCidr(subnet: string): Idx {
-    let c: Cidr;
-    try {
-      c = parseCidr(subnet, 'subnet');
-    } catch (e) {
-      if ((e as IpamError).message.includes('canonical')) {
-        throw new IpamError('EIPAM_MISALIGNED', (e as IpamError).message);
-      }
-      throw e;
-    }
-    if (
-      c.family !== this.family ||
-      c.addr < this.network.addr ||
-      lastAddr(c) > lastAddr(this.network)
-    ) {
-      throw new IpamError('EIPAM_OUT_OF_RANGE', `${subnet} is not inside ${this.config.network}`);
-    }
-    if (c.prefix !== this.subnetLen) {
-      throw new IpamError(
-        'EIPAM_MISALIGNED',
-        `${subnet} is not a /${this.subnetLen} subnet of ${this.config.network}`,
-      );
-    }
-    return toIdx((c.addr - this.network.addr) >> this.shift);
-  }
-
-  /** Subnet indices a reserved CIDR touches, clipped to the network. */
-  private intervalOf(r: Cidr): Interval<bigint> {
-    const first = r.addr < this.network.addr ? this.network.addr : r.addr;
-    const lastR = lastAddr(r);
-    const lastN = lastAddr(this.network);
-    const last = lastR > lastN ? lastN : lastR;
-    if (r.family !== this.family || first > last) {
-      throw new IpamError(
-        'EIPAM_OUT_OF_RANGE',
-        `reserved ${formatCidr(r)} is not inside ${this.config.network}`,
-      );
-    }
-    return {
-      start: (first - this.network.addr) >> this.shift,
-      end: (last - this.network.addr) >> this.shift,
-    };
-  }
+function indexOf(held: Held): Idx {
+  return typeof held === 'object' ? held.idx : held;
 }
 
 function mergeIntervals(list: Interval<bigint>[]): Interval<bigint>[] {
