@@ -59,6 +59,9 @@ export class SubnetLayout {
   /** IPv6: the network's eight groups, and per group the factor that moves an index's bits into it. */
   private readonly v6Base: number[];
   private readonly v6Scale: number[];
+  /** IPv6: the groups a number index (below 2^53) can change. */
+  private readonly v6First: number;
+  private readonly v6Last: number;
 
   constructor(
     readonly networkText: string,
@@ -85,6 +88,9 @@ export class SubnetLayout {
       Number((this.network.addr >> BigInt(112 - 16 * g)) & 0xffffn),
     );
     this.v6Scale = Array.from({ length: 8 }, (_, g) => 2 ** (hostBits - (112 - 16 * g)));
+    const indexBits = Math.min(subnetLen - this.network.prefix, 53);
+    this.v6First = 7 - Math.floor((hostBits + indexBits - 1) / 16);
+    this.v6Last = indexBits > 0 ? 7 - Math.floor(hostBits / 16) : -1;
   }
 
   /** CIDR text of subnet `idx`. */
@@ -99,9 +105,10 @@ export class SubnetLayout {
     if (this.family === 4) return this.formatV4(this.v4Base + idx * this.v4Step);
     // idx * 2^k is exact in a double, so floor and % 2^16 cut out exactly the group's 16 bits;
     // the network's own bits never overlap the index's.
-    const groups = this.v6Base.map(
-      (base, g) => base | (Math.floor(idx * this.v6Scale[g]!) % 65536),
-    );
+    const groups = this.v6Base.slice();
+    for (let g = this.v6First; g <= this.v6Last; g++) {
+      groups[g] = this.v6Base[g]! | (Math.floor(idx * this.v6Scale[g]!) % 65536);
+    }
     return formatIPv6Groups(groups, this.suffix);
   }
 
