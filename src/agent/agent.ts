@@ -228,7 +228,8 @@ export class Agent {
     this.netfilter = this.deps.netfilter ?? new Netfilter(mode!);
     this.milestone('netfilter mode detected', { mode: this.netfilter.mode });
     this.watchers = this.deps.watchers ?? [
-      new KernelWatcher(),
+      // Told the port of the agent's writes, to pass over their echoes (not drift).
+      new KernelWatcher(this.kernel instanceof Kernel ? this.kernel.port : undefined),
       ...(this.netfilter.mode === 'nftables' ? [new NftWatcher({ logger: this.log })] : []),
     ];
     for (const w of this.watchers) {

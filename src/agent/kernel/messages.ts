@@ -69,161 +69,195 @@ export function ipText(b?: Buffer): string {
   return formatIp(6, BigInt(`0x${b.toString('hex')}`));
 }
 
-type AttrValue = { ip: string } | { mac: string } | { u32: number };
 const familyOf = (s: string): number => (s.includes(':') ? AF_INET6 : AF_INET);
-const valueLength = (v: AttrValue): number =>
-  'ip' in v ? (v.ip.includes(':') ? 16 : 4) : 'mac' in v ? 6 : 4;
-
-/** Writes an address, MAC or u32 at `at`: by hand for IPv4 and MACs, most of what a pass encodes. */
-function writeValue(b: Buffer, at: number, v: AttrValue): void {
-  if ('u32' in v) b.writeUInt32LE(v.u32, at);
-  else if ('mac' in v) {
-    for (let i = 0; i < 6; i++) b[at + i] = parseInt(v.mac.slice(i * 3, i * 3 + 2), 16);
-  } else if (v.ip.includes(':')) ipBytes(v.ip).copy(b, at);
-  else {
-    const parts = v.ip.split('.');
-    for (let i = 0; i < 4; i++) b[at + i] = Number(parts[i]);
-  }
-}
 
 /**
- * nlmsghdr + a 12-byte fixed header (rtmsg, ndmsg) + rtattrs, each padded to 4 bytes (also the
- * last: the next message of a batch must start aligned), in one buffer.
+ * Writes the rtattr header and address bytes of `ip` at `at`; where the next attribute starts.
+ * IPv4 (most of what a pass encodes) by hand, byte stores rather than Buffer write calls: the
+ * agent runs --jitless, where every call and parse step is interpreted.
  */
-function message(
-  type: number,
-  flags: number,
-  head: (b: Buffer, at: number) => void,
-  list: Array<[number, AttrValue]>,
-): Pick<NlRequest, 'type' | 'flags' | 'msg'> {
-  let size = NLMSG_HDRLEN + 12;
-  for (const [, v] of list) size += 4 + ((valueLength(v) + 3) & ~3);
-  // From Node's shared pool (a slice, not an ArrayBuffer of its own per message: a pass encodes
-  // thousands, and each own ArrayBuffer is garbage-collector work), zeroed by hand.
-  const b = Buffer.allocUnsafe(size).fill(0);
-  b.writeUInt32LE(size, 0);
-  b.writeUInt16LE(type, 4);
-  head(b, NLMSG_HDRLEN);
-  let at = NLMSG_HDRLEN + 12;
-  for (const [attr, v] of list) {
-    const len = valueLength(v);
-    b.writeUInt16LE(4 + len, at);
-    b.writeUInt16LE(attr, at + 2);
-    writeValue(b, at + 4, v);
-    at += 4 + ((len + 3) & ~3);
+function putIp(b: Buffer, at: number, attr: number, ip: string): number {
+  b[at + 2] = attr;
+  if (ip.includes(':')) {
+    b[at] = 20;
+    ipBytes(ip).copy(b, at + 4);
+    return at + 20;
   }
-  return { type, flags, msg: b };
+  b[at] = 8;
+  const parts = ip.split('.');
+  if (parts.length !== 4) throw new Error(`not an IP address: ${JSON.stringify(ip)}`);
+  for (let i = 0; i < 4; i++) b[at + 4 + i] = octet(parts[i]!, ip);
+  return at + 8;
 }
 
-/** struct rtmsg, main table. */
-const rtmsg =
-  (f: {
-    family: number;
-    dstLen: number;
-    protocol?: number;
-    scope?: number;
-    type?: number;
-    flags?: number;
-  }) =>
-  (b: Buffer, at: number): void => {
-    b[at] = f.family;
-    b[at + 1] = f.dstLen;
-    b[at + 4] = RT_TABLE_MAIN;
-    b[at + 5] = f.protocol ?? 0;
-    b[at + 6] = f.scope ?? RT_SCOPE_UNIVERSE;
-    b[at + 7] = f.type ?? 0;
-    b.writeUInt32LE(f.flags ?? 0, at + 8);
-  };
+function octet(s: string, ip: string): number {
+  const n = Number(s);
+  if (!(n >= 0 && n <= 255 && (n | 0) === n) || s === '')
+    throw new Error(`not an IP address: ${JSON.stringify(ip)}`);
+  return n;
+}
 
-/** struct ndmsg. */
-const ndmsg =
-  (f: { family: number; ifindex: number; state?: number; flags?: number }) =>
-  (b: Buffer, at: number): void => {
-    b[at] = f.family;
-    b.writeInt32LE(f.ifindex, at + 4);
-    b.writeUInt16LE(f.state ?? 0, at + 8);
-    b[at + 10] = f.flags ?? 0;
-  };
+function putMac(b: Buffer, at: number, attr: number, mac: string): number {
+  b[at] = 10;
+  b[at + 2] = attr;
+  for (let i = 0; i < 6; i++) b[at + 4 + i] = parseInt(mac.slice(i * 3, i * 3 + 2), 16);
+  return at + 12;
+}
+
+function putU32(b: Buffer, at: number, attr: number, v: number): number {
+  b[at] = 8;
+  b[at + 2] = attr;
+  b.writeUInt32LE(v, at + 4);
+  return at + 8;
+}
+
+/** Bytes an address attribute takes. */
+const ipAttrSize = (ip: string): number => (ip.includes(':') ? 20 : 8);
+const MAC_ATTR_SIZE = 12;
+const U32_ATTR_SIZE = 8;
+
+/**
+ * A zeroed message of `size` bytes (nlmsghdr + 12-byte rtmsg/ndmsg + attributes, each padded to 4,
+ * the last too: the next message of a batch must start aligned) with its length and type.
+ * From Node's shared pool (a slice, not an ArrayBuffer of its own per message: a pass encodes
+ * thousands, and each own ArrayBuffer is garbage-collector work), zeroed by hand. Sizes stay
+ * below 256, so the length is one byte.
+ */
+function message(size: number, type: number): Buffer {
+  const b = Buffer.allocUnsafe(size).fill(0);
+  b[0] = size;
+  b[4] = type;
+  return b;
+}
+
+const HEAD = NLMSG_HDRLEN + 12;
+
+/** struct rtmsg, main table, at its place after the nlmsghdr. */
+function rtmsg(
+  b: Buffer,
+  family: number,
+  dstLen: number,
+  protocol: number,
+  scope: number,
+  type: number,
+  flags: number,
+): void {
+  const at = NLMSG_HDRLEN;
+  b[at] = family;
+  b[at + 1] = dstLen;
+  b[at + 4] = RT_TABLE_MAIN;
+  b[at + 5] = protocol;
+  b[at + 6] = scope;
+  b[at + 7] = type;
+  b[at + 8] = flags;
+}
+
+/** struct ndmsg, at its place after the nlmsghdr. */
+function ndmsg(b: Buffer, family: number, ifindex: number, state: number, flags: number): void {
+  const at = NLMSG_HDRLEN;
+  b[at] = family;
+  b.writeInt32LE(ifindex, at + 4);
+  b[at + 8] = state;
+  b[at + 10] = flags;
+}
 
 const CREATE_OR_REPLACE = NLM_F_CREATE | NLM_F_REPLACE;
 
+/**
+ * Network address and prefix length of a route destination, host bits cleared (as
+ * canonicalCidr): IPv4 by arithmetic, IPv6 through canonicalCidr.
+ */
+function routeDst(cidr: string): [string, number] {
+  const slash = cidr.indexOf('/');
+  const len = Number(cidr.slice(slash + 1));
+  const addr = cidr.slice(0, slash);
+  if (slash < 0 || addr.includes(':') || !(len >= 0 && len <= 32)) {
+    const [a, l] = canonicalCidr(cidr).split('/') as [string, string];
+    return [a, Number(l)];
+  }
+  const parts = addr.split('.');
+  if (parts.length !== 4) throw new Error(`not a CIDR: ${JSON.stringify(cidr)}`);
+  let n = 0;
+  for (let i = 0; i < 4; i++) n = n * 256 + octet(parts[i]!, cidr);
+  const mask = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
+  const net = (n & mask) >>> 0;
+  return [net === n ? addr : formatIPv4(net), len];
+}
+
 /** `ip route replace <dst> via <gw> dev <oif> [onlink] proto 157` in the main table. */
 export function replaceRouteRequest(r: RouteSpec, oif: number): NlRequest {
-  const [dst, len] = canonicalCidr(r.dst).split('/') as [string, string];
-  const head = rtmsg({
-    family: familyOf(dst),
-    dstLen: Number(len),
-    protocol: ROUTE_PROTOCOL,
-    // A route straight over a tunnel device (wireguard) has no gateway: scope link.
-    scope: r.gateway ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK,
-    type: RTN_UNICAST,
-    flags: r.onlink ? RTNH_F_ONLINK : 0,
-  });
-  const attrs: Array<[number, AttrValue]> = [[RTA_DST, { ip: dst }]];
-  if (r.gateway) attrs.push([RTA_GATEWAY, { ip: r.gateway }]);
-  attrs.push([RTA_OIF, { u32: oif }]);
-  return {
-    ...message(RTM_NEWROUTE, CREATE_OR_REPLACE, head, attrs),
-    what: `replace route ${r.dst}`,
-  };
+  const [dst, len] = routeDst(r.dst);
+  const size = HEAD + ipAttrSize(dst) + (r.gateway ? ipAttrSize(r.gateway) : 0) + U32_ATTR_SIZE;
+  const b = message(size, RTM_NEWROUTE);
+  // A route straight over a tunnel device (wireguard) has no gateway: scope link.
+  const scope = r.gateway ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK;
+  const flags = r.onlink ? RTNH_F_ONLINK : 0;
+  rtmsg(b, familyOf(dst), len, ROUTE_PROTOCOL, scope, RTN_UNICAST, flags);
+  let at = putIp(b, HEAD, RTA_DST, dst);
+  if (r.gateway) at = putIp(b, at, RTA_GATEWAY, r.gateway);
+  putU32(b, at, RTA_OIF, oif);
+  return { type: RTM_NEWROUTE, flags: CREATE_OR_REPLACE, msg: b, what: `replace route ${r.dst}` };
 }
 
 export function deleteRouteRequest(r: RouteSpec): NlRequest {
-  const [dst, len] = canonicalCidr(r.dst).split('/') as [string, string];
-  const attrs: Array<[number, AttrValue]> = [[RTA_DST, { ip: dst }]];
-  if (r.gateway) attrs.push([RTA_GATEWAY, { ip: r.gateway }]);
+  const [dst, len] = routeDst(r.dst);
+  const b = message(HEAD + ipAttrSize(dst) + (r.gateway ? ipAttrSize(r.gateway) : 0), RTM_DELROUTE);
   // NOWHERE matches any scope (as `ip route del`): a device route is scope link.
-  const head = rtmsg({ family: familyOf(dst), dstLen: Number(len), scope: RT_SCOPE_NOWHERE });
-  return {
-    ...message(RTM_DELROUTE, 0, head, attrs),
-    what: `delete route ${r.dst}`,
-    missingOk: true,
-  };
+  rtmsg(b, familyOf(dst), len, 0, RT_SCOPE_NOWHERE, 0, 0);
+  const at = putIp(b, HEAD, RTA_DST, dst);
+  if (r.gateway) putIp(b, at, RTA_GATEWAY, r.gateway);
+  return { type: RTM_DELROUTE, flags: 0, msg: b, what: `delete route ${r.dst}`, missingOk: true };
 }
 
 /** `ip neigh replace <ip> lladdr <mac> dev <ifindex> nud permanent`. */
 export function replaceNeighborRequest(n: NeighSpec, ifindex: number): NlRequest {
-  const head = ndmsg({ family: familyOf(n.ip), ifindex, state: NUD_PERMANENT });
-  const attrs: Array<[number, AttrValue]> = [
-    [NDA_DST, { ip: n.ip }],
-    [NDA_LLADDR, { mac: n.mac }],
-  ];
+  const b = message(HEAD + ipAttrSize(n.ip) + MAC_ATTR_SIZE, RTM_NEWNEIGH);
+  ndmsg(b, familyOf(n.ip), ifindex, NUD_PERMANENT, 0);
+  putMac(b, putIp(b, HEAD, NDA_DST, n.ip), NDA_LLADDR, n.mac);
   return {
-    ...message(RTM_NEWNEIGH, CREATE_OR_REPLACE, head, attrs),
+    type: RTM_NEWNEIGH,
+    flags: CREATE_OR_REPLACE,
+    msg: b,
     what: `replace neighbor ${n.ip}`,
   };
 }
 
 export function deleteNeighborRequest(n: NeighSpec, ifindex: number): NlRequest {
-  const head = ndmsg({ family: familyOf(n.ip), ifindex });
+  const b = message(HEAD + ipAttrSize(n.ip), RTM_DELNEIGH);
+  ndmsg(b, familyOf(n.ip), ifindex, 0, 0);
+  putIp(b, HEAD, NDA_DST, n.ip);
   return {
-    ...message(RTM_DELNEIGH, 0, head, [[NDA_DST, { ip: n.ip }]]),
+    type: RTM_DELNEIGH,
+    flags: 0,
+    msg: b,
     what: `delete neighbor ${n.ip}`,
     missingOk: true,
   };
 }
 
+/** An FDB entry's message: ndmsg (bridge family, self) + destination + MAC. */
+function fdbMessage(type: number, f: FdbSpec, ifindex: number, state: number): Buffer {
+  const b = message(HEAD + ipAttrSize(f.dst) + MAC_ATTR_SIZE, type);
+  ndmsg(b, AF_BRIDGE, ifindex, state, NTF_SELF);
+  putMac(b, putIp(b, HEAD, NDA_DST, f.dst), NDA_LLADDR, f.mac);
+  return b;
+}
+
 /** `bridge fdb replace <mac> dev <ifindex> dst <ip> self permanent`. */
 export function replaceFdbRequest(f: FdbSpec, ifindex: number): NlRequest {
-  const head = ndmsg({ family: AF_BRIDGE, ifindex, state: NUD_PERMANENT, flags: NTF_SELF });
-  const attrs: Array<[number, AttrValue]> = [
-    [NDA_DST, { ip: f.dst }],
-    [NDA_LLADDR, { mac: f.mac }],
-  ];
   return {
-    ...message(RTM_NEWNEIGH, CREATE_OR_REPLACE, head, attrs),
+    type: RTM_NEWNEIGH,
+    flags: CREATE_OR_REPLACE,
+    msg: fdbMessage(RTM_NEWNEIGH, f, ifindex, NUD_PERMANENT),
     what: `replace fdb ${f.mac}`,
   };
 }
 
 export function deleteFdbRequest(f: FdbSpec, ifindex: number): NlRequest {
-  const head = ndmsg({ family: AF_BRIDGE, ifindex, flags: NTF_SELF });
-  const attrs: Array<[number, AttrValue]> = [
-    [NDA_DST, { ip: f.dst }],
-    [NDA_LLADDR, { mac: f.mac }],
-  ];
   return {
-    ...message(RTM_DELNEIGH, 0, head, attrs),
+    type: RTM_DELNEIGH,
+    flags: 0,
+    msg: fdbMessage(RTM_DELNEIGH, f, ifindex, 0),
     what: `delete fdb ${f.mac}`,
     missingOk: true,
   };
@@ -231,9 +265,12 @@ export function deleteFdbRequest(f: FdbSpec, ifindex: number): NlRequest {
 
 /** Fills in the sequence number and flags of a request's header; returns its message. */
 export function frame(req: NlRequest, seq: number, extraFlags: number): Buffer {
-  req.msg.writeUInt16LE(NLM_F_REQUEST | req.flags | extraFlags, 6);
-  req.msg.writeUInt32LE(seq, 8);
-  return req.msg;
+  const b = req.msg;
+  const flags = NLM_F_REQUEST | req.flags | extraFlags;
+  b[6] = flags & 0xff;
+  b[7] = flags >> 8;
+  b.writeUInt32LE(seq, 8);
+  return b;
 }
 
 /** errno of an NLMSG_ERROR payload (0 for an ACK), as a positive number. */

@@ -17,16 +17,29 @@ const NUD_PERMANENT = 0x80;
 const NLMSG_HDRLEN = 16;
 const NTF_SELF = 0x02;
 
-/** Calls `fn` with each rtattr (type without the nested/byte-order bits, payload) from `from`. */
-function eachAttr(data: Buffer, from: number, fn: (type: number, value: Buffer) => void): void {
-  let at = from;
-  while (at + 4 <= data.length) {
-    const len = data.readUInt16LE(at);
-    if (len < 4 || at + len > data.length) return;
-    fn(data.readUInt16LE(at + 2) & 0x3fff, data.subarray(at + 4, at + len));
-    at += (len + 3) & ~3;
-  }
+/**
+ * Attributes are walked inline (offset, length, type) rather than through a callback with a
+ * subarray each: the agent runs --jitless, where every call and Buffer object is interpreted work.
+ */
+
+/** Length of the rtattr at `at` when it is whole, else 0 (the walk stops). */
+function attrLength(data: Buffer, at: number): number {
+  if (at + 4 > data.length) return 0;
+  const len = data[at]! | (data[at + 1]! << 8);
+  return len < 4 || at + len > data.length ? 0 : len;
 }
+
+/** Type of the rtattr at `at`, without the nested/byte-order bits. */
+const attrType = (data: Buffer, at: number): number =>
+  (data[at + 2]! | (data[at + 3]! << 8)) & 0x3fff;
+
+/** Address text of an attribute's payload (4 or 16 bytes; else ''). */
+function ipAt(data: Buffer, at: number, len: number): string {
+  if (len === 4) return `${data[at]}.${data[at + 1]}.${data[at + 2]}.${data[at + 3]}`;
+  return len === 16 ? ipText(data.subarray(at, at + 16)) : '';
+}
+
+const u32At = (data: Buffer, at: number): number => data.readUInt32LE(at);
 
 export interface RawRoute {
   family: number;
@@ -57,13 +70,18 @@ export function readRoute(data: Buffer): RawRoute | undefined {
     oif: -1,
     multipath: false,
   };
-  eachAttr(data, 12, (type, v) => {
-    if (type === RTA_DST) r.dst = ipText(v);
-    else if (type === RTA_GATEWAY) r.gateway = ipText(v);
-    else if (type === RTA_OIF && v.length >= 4) r.oif = v.readUInt32LE(0);
-    else if (type === RTA_TABLE && v.length >= 4) r.table = v.readUInt32LE(0);
+  for (
+    let at = 12, len = attrLength(data, at);
+    len;
+    at += (len + 3) & ~3, len = attrLength(data, at)
+  ) {
+    const type = attrType(data, at);
+    if (type === RTA_DST) r.dst = ipAt(data, at + 4, len - 4);
+    else if (type === RTA_GATEWAY) r.gateway = ipAt(data, at + 4, len - 4);
+    else if (type === RTA_OIF && len >= 8) r.oif = u32At(data, at + 4);
+    else if (type === RTA_TABLE && len >= 8) r.table = u32At(data, at + 4);
     else if (type === RTA_MULTIPATH) r.multipath = true;
-  });
+  }
   return r;
 }
 
@@ -88,30 +106,48 @@ export function readNeigh(data: Buffer): RawNeigh | undefined {
     dst: '',
     mac: '',
   };
-  eachAttr(data, 12, (type, v) => {
-    if (type === NDA_DST) n.dst = ipText(v);
-    else if (type === NDA_LLADDR && v.length === 6) n.mac = macText(v);
-  });
+  for (
+    let at = 12, len = attrLength(data, at);
+    len;
+    at += (len + 3) & ~3, len = attrLength(data, at)
+  ) {
+    const type = attrType(data, at);
+    if (type === NDA_DST) n.dst = ipAt(data, at + 4, len - 4);
+    else if (type === NDA_LLADDR && len === 10) n.mac = macAt(data, at + 4);
+  }
   return n;
 }
 
 export function macText(b: Buffer): string {
   let s = '';
-  for (let i = 0; i < b.length; i++)
-    s += (i ? ':' : '') + (b[i]! < 16 ? '0' : '') + b[i]!.toString(16);
+  for (let i = 0; i < b.length; i++) s += (i ? ':' : '') + HEX[b[i]!];
   return s;
 }
+
+/** Two lowercase hex digits of each byte value. */
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+/** A 6-byte MAC at `at` as text. */
+const macAt = (d: Buffer, at: number): string =>
+  `${HEX[d[at]!]}:${HEX[d[at + 1]!]}:${HEX[d[at + 2]!]}:${HEX[d[at + 3]!]}:${HEX[d[at + 4]!]}:${HEX[d[at + 5]!]}`;
 
 /**
  * Calls `fn` with the type and payload of each netlink message in one datagram: the header read
  * by hand (length, type), no per-message object, as a pass's echoes come by the thousand.
+ * Messages `skip` selects (by type and sender port) are passed over unread.
  */
-export function eachMessage(buf: Buffer, fn: (type: number, data: Buffer) => void): void {
+export function eachMessage(
+  buf: Buffer,
+  fn: (type: number, data: Buffer) => void,
+  skip?: (type: number, port: number) => boolean,
+): void {
   let at = 0;
   while (at + NLMSG_HDRLEN <= buf.length) {
     const len = buf.readUInt32LE(at);
     if (len < NLMSG_HDRLEN || at + len > buf.length) return;
-    fn(buf.readUInt16LE(at + 4), buf.subarray(at + NLMSG_HDRLEN, at + len));
+    const type = buf[at + 4]! | (buf[at + 5]! << 8);
+    if (!skip?.(type, buf.readUInt32LE(at + 12)))
+      fn(type, buf.subarray(at + NLMSG_HDRLEN, at + len));
     at += (len + 3) & ~3;
   }
 }
