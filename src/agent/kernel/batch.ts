@@ -1,5 +1,5 @@
 import { getSystemErrorName } from 'node:util';
-import type { NetlinkMessage, NetlinkSocket } from 'netlink';
+import type { RawNetlinkSocket } from 'netlink';
 import { NLMSG_ERROR, NLM_F_ACK, errnoOf, frame, type NlRequest } from './messages.js';
 
 /**
@@ -33,11 +33,26 @@ export class NetlinkRequestError extends Error {
   }
 }
 
+/**
+ * On a raw socket of its own: its replies (an ACK per chunk, errors) are read here from the
+ * datagram, not parsed into objects by the package's socket, and its port names only these
+ * writes in the kernel's notifications (KernelWatcher passes over their echoes).
+ */
 export class NetlinkBatch {
-  constructor(private readonly sock: NetlinkSocket) {
+  private seq = 0;
+  constructor(private readonly sock: RawNetlinkSocket) {
     // An 'error' with no listener would throw inside the native callback and abort the process;
     // during a chunk its own listener fails that chunk.
     sock.on('error', () => undefined);
+  }
+
+  /** The socket's netlink port: the kernel names it in the notifications of these writes. */
+  get port(): number {
+    return this.sock.address().port;
+  }
+
+  close(): void {
+    this.sock.close();
   }
 
   /**
@@ -51,41 +66,40 @@ export class NetlinkBatch {
     for (const r of requests) {
       if (r) chunk.push(r);
       if (chunk.length < CHUNK) continue;
-      errors.push(...(await this.sendChunk(chunk)));
+      await this.sendChunk(chunk, errors);
       chunk = [];
     }
-    if (chunk.length) errors.push(...(await this.sendChunk(chunk)));
+    if (chunk.length) await this.sendChunk(chunk, errors);
     return errors;
   }
 
-  private sendChunk(requests: NlRequest[]): Promise<Error[]> {
-    const bySeq = new Map<number, NlRequest>();
-    const bufs = requests.map((r, i) => {
-      const seq = this.sock.generateSeq();
-      bySeq.set(seq, r);
-      return frame(r, seq, i === requests.length - 1 ? NLM_F_ACK : 0);
-    });
-    const lastSeq = [...bySeq.keys()].pop()!;
-    return new Promise<Error[]>((resolve, reject) => {
-      const errors: Error[] = [];
+  /** One sendmsg of `requests`; resolves once the last one's ACK arrived, their errors added. */
+  private sendChunk(requests: NlRequest[], errors: Error[]): Promise<void> {
+    const first = (this.seq + 1) >>> 0;
+    const bufs: Buffer[] = [];
+    for (let i = 0; i < requests.length; i++) {
+      this.seq = (this.seq + 1) >>> 0;
+      bufs.push(frame(requests[i]!, this.seq, i === requests.length - 1 ? NLM_F_ACK : 0));
+    }
+    const last = this.seq;
+    return new Promise<void>((resolve, reject) => {
       const done = (fail?: Error): void => {
         clearTimeout(timer);
         this.sock.off('message', onMessage);
         this.sock.off('error', onError);
         if (fail) reject(fail);
-        else resolve(errors);
+        else resolve();
       };
-      const onMessage = (msgs: NetlinkMessage[]): void => {
-        for (const m of msgs) {
-          const req = m.type === NLMSG_ERROR ? bySeq.get(m.seq) : undefined;
+      const onMessage = (buf: Buffer): void => {
+        for (const [seq, errno] of replies(buf)) {
+          const req = requests[(seq - first) >>> 0];
           if (!req) continue;
-          const errno = errnoOf(m.data);
           if (errno !== 0) {
             const name = errnoName(errno);
             if (!(req.missingOk && MISSING.has(name)))
               errors.push(new NetlinkRequestError(req.what, name));
           }
-          if (m.seq === lastSeq) done();
+          if (seq === last) done();
         }
       };
       // ENOBUFS: replies were dropped, so this chunk's outcome is unknown (the next pass re-reads).
@@ -97,9 +111,25 @@ export class NetlinkBatch {
       this.sock.on('message', onMessage);
       this.sock.on('error', onError);
       // One sendmsg: the native socket sends an array of buffers as one iovec.
-      this.sock.socket.send(bufs, {}, (err) => err && done(err));
+      this.sock.send(bufs, {}, (err) => err && done(err));
     });
   }
+}
+
+const NLMSG_HDRLEN = 16;
+
+/** [sequence number, errno (0: ACK)] of each NLMSG_ERROR message of a datagram. */
+function replies(buf: Buffer): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  let at = 0;
+  while (at + NLMSG_HDRLEN <= buf.length) {
+    const len = buf.readUInt32LE(at);
+    if (len < NLMSG_HDRLEN || at + len > buf.length) break;
+    if (buf.readUInt16LE(at + 4) === NLMSG_ERROR && len >= NLMSG_HDRLEN + 4)
+      out.push([buf.readUInt32LE(at + 8), errnoOf(buf.subarray(at + NLMSG_HDRLEN, at + len))]);
+    at += (len + 3) & ~3;
+  }
+  return out;
 }
 
 function errnoName(errno: number): string {

@@ -93,7 +93,7 @@ export class Kernel {
   private queue: Promise<unknown> = Promise.resolve();
   constructor() {
     const raw = createRtNetlink();
-    this.batch = new NetlinkBatch(raw.socket);
+    this.batch = new NetlinkBatch(new RawSocket(Protocol.ROUTE));
     // The netlink package keeps one multipart buffer per socket: two dumps in flight corrupt
     // each other ("Multipart message not terminated properly"). Serialize the dumps.
     this.sock = new Proxy(raw, {
@@ -118,11 +118,12 @@ export class Kernel {
 
   close(): void {
     this.sock.socket.close();
+    this.batch.close();
   }
 
-  /** The netlink port the writes go out from: the kernel names it in their notifications. */
+  /** The netlink port of the batched writes (applyDiff): the kernel names it in their notifications. */
   get port(): number {
-    return this.sock.socket.address().port;
+    return this.batch.port;
   }
 
   async links(): Promise<LinkInfo[]> {
@@ -309,9 +310,24 @@ export class Kernel {
   }
 
   async linkIndex(name: string): Promise<number> {
-    const l = (await this.links()).find((x) => x.name === name);
-    if (!l) throw new KernelError(`interface ${name} not found`, 'EAGENT_NO_IFACE');
-    return l.index;
+    const index = await this.indexOf(name);
+    if (index === undefined)
+      throw new KernelError(`interface ${name} not found`, 'EAGENT_NO_IFACE');
+    return index;
+  }
+
+  /**
+   * A link's index by name, undefined when there is none: one RTM_GETLINK, not a dump of every
+   * link (a node has one per pod) parsed by the package.
+   */
+  private async indexOf(name: string): Promise<number | undefined> {
+    try {
+      const [m] = await this.sock.getLink({}, { ifname: name });
+      return m?.data.index;
+    } catch (e) {
+      if ((e as Error).message.endsWith('ENODEV')) return undefined;
+      throw e;
+    }
   }
 
   async deleteLink(name: string): Promise<void> {
@@ -358,7 +374,9 @@ export class Kernel {
       }
     }
     const index = await this.linkIndex(spec.name);
-    await this.sock.setLink({ index }, { mtu: spec.mtu, address: macBuf(spec.mac) });
+    // A device just created has them from newLink.
+    if (mode === 'update')
+      await this.sock.setLink({ index }, { mtu: spec.mtu, address: macBuf(spec.mac) });
     const [addr, len] = spec.address.split('/') as [string, string];
     await this.sock.newAddress(
       { family: familyOf(addr), prefixlen: Number(len), index },
@@ -416,31 +434,62 @@ export class Kernel {
    * (the rest still applies).
    */
   async applyDiff(d: Diff): Promise<Error[]> {
-    const index = new Map((await this.links()).map((l) => [l.name, l.index]));
+    const index = await this.indexes(devicesOf(d));
     const errors: Error[] = [];
-    /** A missing device fails the writes that need it, and lets deletes through as done. */
-    const on = (dev: string, make: (ifindex: number) => NlRequest, isDelete = false) => {
-      const ifindex = index.get(dev);
-      if (ifindex !== undefined) return make(ifindex);
-      if (!isDelete) errors.push(new KernelError(`interface ${dev} not found`, 'EAGENT_NO_IFACE'));
+    /** A missing device fails the writes that need it; deletes of what it held are done. */
+    const missing = (dev: string): undefined => {
+      errors.push(new KernelError(`interface ${dev} not found`, 'EAGENT_NO_IFACE'));
       return undefined;
     };
     // Encoded as the batch sends them, a chunk at a time, rather than all of a pass's thousands
-    // held at once (they outlived the young generation).
+    // held at once (they outlived the young generation). No closure per request: --jitless.
     function* requests(): Generator<NlRequest | undefined> {
       for (const r of d.removeRoutes) yield deleteRouteRequest(r);
-      for (const n of d.removeNeighbors) yield on(n.dev, (i) => deleteNeighborRequest(n, i), true);
-      for (const f of d.removeFdb) yield on(f.dev, (i) => deleteFdbRequest(f, i), true);
+      for (const n of d.removeNeighbors) {
+        const i = index.get(n.dev);
+        if (i !== undefined) yield deleteNeighborRequest(n, i);
+      }
+      for (const f of d.removeFdb) {
+        const i = index.get(f.dev);
+        if (i !== undefined) yield deleteFdbRequest(f, i);
+      }
       for (const list of [d.addNeighbors, d.replaceNeighbors])
-        for (const n of list) yield on(n.dev, (i) => replaceNeighborRequest(n, i));
+        for (const n of list) {
+          const i = index.get(n.dev);
+          yield i === undefined ? missing(n.dev) : replaceNeighborRequest(n, i);
+        }
       for (const list of [d.addFdb, d.replaceFdb])
-        for (const f of list) yield on(f.dev, (i) => replaceFdbRequest(f, i));
+        for (const f of list) {
+          const i = index.get(f.dev);
+          yield i === undefined ? missing(f.dev) : replaceFdbRequest(f, i);
+        }
       for (const list of [d.addRoutes, d.replaceRoutes])
-        for (const r of list) yield on(r.dev, (i) => replaceRouteRequest(r, i));
+        for (const r of list) {
+          const i = index.get(r.dev);
+          yield i === undefined ? missing(r.dev) : replaceRouteRequest(r, i);
+        }
     }
     errors.push(...(await this.batch.send(requests())));
     return errors;
   }
+
+  /** Indexes of the links among `names` that exist. */
+  private async indexes(names: Set<string>): Promise<Map<string, number>> {
+    const found = await Promise.all(
+      [...names].map(async (n) => [n, await this.indexOf(n)] as const),
+    );
+    return new Map(found.filter((f): f is [string, number] => f[1] !== undefined));
+  }
+}
+
+/** The devices a diff's neighbours, FDB entries and routes name (route deletes need none). */
+function devicesOf(d: Diff): Set<string> {
+  const names = new Set<string>();
+  for (const list of [d.removeNeighbors, d.addNeighbors, d.replaceNeighbors])
+    for (const n of list) names.add(n.dev);
+  for (const list of [d.removeFdb, d.addFdb, d.replaceFdb]) for (const f of list) names.add(f.dev);
+  for (const list of [d.addRoutes, d.replaceRoutes]) for (const r of list) names.add(r.dev);
+  return names;
 }
 
 const RTN_UNICAST = 1;

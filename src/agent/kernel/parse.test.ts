@@ -95,4 +95,19 @@ describe('eachMessage', () => {
     expect(seen[0]![1].equals(payload(route))).toBe(true);
     expect(readNeigh(seen[1]![1])?.mac).toBe('0a:00:00:00:00:01');
   });
+
+  it('passes over the messages `skip` selects by type and sender port', () => {
+    const n = { dev: 'x', ip: '10.244.1.0', mac: '0a:00:00:00:00:01' };
+    const own = Buffer.from(replaceNeighborRequest(n, 7).msg);
+    own.writeUInt32LE(4242, 12);
+    const other = Buffer.from(replaceNeighborRequest({ ...n, ip: '10.244.2.0' }, 7).msg);
+    other.writeUInt32LE(99, 12);
+    const seen: string[] = [];
+    eachMessage(
+      Buffer.concat([own, other]),
+      (_type, data) => seen.push(readNeigh(data)!.dst),
+      (type, port) => type === 28 && port === 4242,
+    );
+    expect(seen).toEqual(['10.244.2.0']);
+  });
 });
