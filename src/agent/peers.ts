@@ -1,5 +1,5 @@
 import { isGlobalUnicast } from '../ipam/special.js';
-import { tryParseIp } from '../ipam/cidr.js';
+import { formatIPv4, tryParseIp } from '../ipam/cidr.js';
 // group.js and wireguard-key.js, not index.js: the agent loads no schema library (zod).
 import { BACKEND_REJECTED } from '../api/group.js';
 import { ZERO_WIREGUARD_KEY, isWireguardKey } from '../api/wireguard-key.js';
@@ -70,6 +70,8 @@ function timeOf(t: string | Date | undefined): number | undefined {
 
 const MAC_RE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
 const MAC_RE_ANY_CASE = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i;
+/** Exactly the IPv4 text tryParseIp accepts: four decimal octets 0-255 without leading zeros. */
+const IPV4_RE = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
 
 /** Why a VTEP MAC cannot belong to a peer, or undefined when it can. */
 export function macProblem(mac: string): string | undefined {
@@ -83,10 +85,10 @@ export function macProblem(mac: string): string | undefined {
 
 /** Why an address cannot be a peer's publicIP(v6), or undefined when it can. */
 export function addressProblem(ip: string): string | undefined {
+  // One parse for the usual good address (every peer's, every full pass).
+  if (isGlobalUnicast(ip)) return undefined;
   if (!tryParseIp(ip)) return 'is not an IP address';
-  if (!isGlobalUnicast(ip))
-    return 'is not a unicast address (loopback, link-local, multicast, unspecified or broadcast)';
-  return undefined;
+  return 'is not a unicast address (loopback, link-local, multicast, unspecified or broadcast)';
 }
 
 /** Why a text cannot be a peer's WireGuard public key, or undefined when it can. */
@@ -101,8 +103,10 @@ function keyOf(value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
   // A MAC (six groups) is never an IPv6 address (eight, or a `::`): skip the address parser.
   if (MAC_RE_ANY_CASE.test(value)) return value.toLowerCase();
+  // Dotted-quad text the address parser accepts is already canonical: no parse, no bigint.
+  if (IPV4_RE.test(value)) return `4/${value}`;
   const ip = tryParseIp(value);
-  if (ip) return `${ip.family}/${ip.addr}`;
+  if (ip) return ip.family === 4 ? `4/${formatIPv4(Number(ip.addr))}` : `6/${ip.addr}`;
   // WireGuard keys are case-sensitive base64 (never an address: no '.', no ':'); MACs are not.
   if (isWireguardKey(value)) return `key/${value}`;
   return value.toLowerCase();
