@@ -5,12 +5,14 @@
  * - churn: on a full /16, release 512 random holders and reallocate lowest-first, 8 rounds;
  *   floor = owner map + a min-heap of freed indices + the never-used cursor (the least work that
  *   hands out the lowest free index; identical results, checked in the run).
- * Both sides format CIDR strings, so the ratio shows the cost of the pool's bookkeeping.
+ * Both sides format CIDR strings with the same formatter (SubnetLayout, index -> text, as the pool
+ * does), so the ratio shows the cost of the pool's bookkeeping and not two ways of writing text.
  * Times are CPU ms, best of several alternating runs, each after a full GC.
  */
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { SubnetPool } from '../src/ipam/pool.js';
+import { SubnetLayout } from '../src/ipam/layout.js';
 import { mulberry32 } from '../test-e2e/harness/random.js';
 import type { BenchResult } from './types.js';
 
@@ -65,11 +67,6 @@ function bestOf<T>(
   return [minA, minB];
 }
 
-const v4Text = (base: number, i: number) => {
-  const a = (base + i) >>> 0;
-  return `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}/32`;
-};
-
 function poolV4(): SubnetPool {
   return new SubnetPool({
     family: 4,
@@ -94,12 +91,12 @@ function floorFillV4(): { byOwner: Map<string, number>; out: string[] } {
   const byOwner = new Map<string, number>();
   const out: string[] = [];
   let cursor = 0;
-  const base = (10 << 24) >>> 0;
+  const layout = new SubnetLayout('10.0.0.0/16', 32);
   for (let i = 0; i < N; i++) {
     while (used.has(cursor)) cursor++;
     used.add(cursor);
     byOwner.set(`node-${i}`, cursor);
-    out.push(v4Text(base, cursor));
+    out.push(layout.format(cursor));
   }
   return { byOwner, out };
 }
@@ -118,32 +115,18 @@ function fillV6(): { pool: SubnetPool; out: string[] } {
   return { pool, out };
 }
 
-/** RFC 5952 text of eight 16-bit groups: the longest run (first on ties) of 2+ zero groups is "::". */
-function v6Text(groups: number[]): string {
-  let bestAt = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8;) {
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) [bestAt, bestLen] = [i, j - i];
-    i = j > i ? j : i + 1;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestAt < 0) return hex.join(':');
-  return `${hex.slice(0, bestAt).join(':')}::${hex.slice(bestAt + bestLen).join(':')}`;
-}
-
-/** fd00::/32 has 2^32 /64s: their indices are plain numbers, groups 2 and 3 of the address. */
+/** fd00::/32 has 2^32 /64s: their indices are plain numbers (subnet 0 is below subnetMin). */
 function floorFillV6(): { byOwner: Map<string, number>; out: string[] } {
   const used = new Set<number>();
   const byOwner = new Map<string, number>();
   const out: string[] = [];
+  const layout = new SubnetLayout('fd00::/32', 64);
   let cursor = 1;
   for (let i = 0; i < N; i++) {
     while (used.has(cursor)) cursor++;
     used.add(cursor);
     byOwner.set(`node-${i}`, cursor);
-    out.push(`${v6Text([0xfd00, 0, cursor >>> 16, cursor & 0xffff, 0, 0, 0, 0])}/64`);
+    out.push(layout.format(cursor));
   }
   return { byOwner, out };
 }
@@ -214,7 +197,7 @@ interface FloorState {
  * >= cursor, so the heap's minimum (else the cursor) is the lowest free index.
  */
 function churnFloor(st: FloorState, plan: number[][]): string[] {
-  const base = (10 << 24) >>> 0;
+  const layout = new SubnetLayout('10.0.0.0/16', 32);
   const out: string[] = [];
   for (const round of plan) {
     for (const k of round) {
@@ -225,7 +208,7 @@ function churnFloor(st: FloorState, plan: number[][]): string[] {
     for (const k of round) {
       const i = st.freed.pop() ?? st.cursor++;
       st.byOwner.set(`node-${k}`, i);
-      out.push(v4Text(base, i));
+      out.push(layout.format(i));
     }
   }
   return out;
@@ -300,7 +283,7 @@ export async function run(): Promise<BenchResult[]> {
       'ipam: allocate 65,536 IPv4 /32 from a /16',
       fill4,
       fill4Floor,
-      `${Math.round((N / fill4) * 1000)} allocations/s; floor = Set + next-fit cursor; identical subnets checked`,
+      `${Math.round((N / fill4) * 1000)} allocations/s; floor = Set + next-fit cursor, text by the same formatter as the pool; identical subnets checked`,
     ),
   );
 
@@ -316,7 +299,7 @@ export async function run(): Promise<BenchResult[]> {
       'ipam: allocate 65,536 IPv6 /64 from a /32 (2^32 subnets)',
       fill6,
       fill6Floor,
-      `${Math.round((N / fill6) * 1000)} allocations/s; floor = Set<number> + next-fit cursor, RFC 5952 text from number groups; identical subnets checked`,
+      `${Math.round((N / fill6) * 1000)} allocations/s; floor = Set<number> + next-fit cursor, text by the same formatter as the pool; identical subnets checked`,
     ),
     {
       name: 'ipam: heap growth holding 65,536 IPv6 subnets',
@@ -332,7 +315,7 @@ export async function run(): Promise<BenchResult[]> {
       `ipam: churn ${CHURN_ROUNDS}x(release ${CHURN_RELEASES} + reallocate lowest-first) on a full /16`,
       churn,
       churnF,
-      `steady state, per churn (best of ${CHURN_BLOCKS} blocks of ${CHURNS_PER_BLOCK}); floor = owner map + min-heap of freed indices + never-used cursor; identical allocations checked`,
+      `steady state, per churn (best of ${CHURN_BLOCKS} blocks of ${CHURNS_PER_BLOCK}); floor = owner map + min-heap of freed indices + never-used cursor, text by the same formatter; identical allocations checked`,
     ),
   );
   return results;
