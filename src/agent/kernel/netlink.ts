@@ -8,7 +8,7 @@ import type * as NetlinkRt from 'netlink/dist/rt/rt.js';
 import type * as NetlinkStructs from 'netlink/dist/structs.js';
 import type { RawNetlinkSocket, RtNetlinkSocket } from 'netlink';
 import type { KernelNote } from '../drift.js';
-import { eachMessage, readNeigh, readRoute, type RawRoute } from './parse.js';
+import { eachMessage, macText, readNeigh, readRoute, type RawRoute } from './parse.js';
 import {
   type ActualRoute,
   type ActualState,
@@ -65,8 +65,7 @@ export class KernelError extends FlannelOperatorError {
 const ip4 = ipBytes;
 const familyOf = (s: string): number => (s.includes(':') ? AF_INET6 : AF_INET);
 const macBuf = (s: string): Buffer => Buffer.from(s.replace(/:/g, ''), 'hex');
-const macStr = (b?: Buffer): string =>
-  b ? [...b].map((x) => x.toString(16).padStart(2, '0')).join(':') : '';
+const macStr = (b?: Buffer): string => (b ? macText(b) : '');
 const ipStr = ipText;
 
 export interface LinkInfo {
