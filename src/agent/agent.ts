@@ -19,6 +19,7 @@ import type { EventRecorder } from '../kube/events.js';
 import { leaseName } from '../api/names.js';
 import {
   diffCount,
+  deviceDiff,
   diffState,
   vxlanDeviceName,
   type ActualState,
@@ -554,29 +555,27 @@ export class Agent {
   /** Devices first (a recreated device loses its neighbors and FDB), then routes/neigh/FDB. */
   private async programKernel(state: NodeState, actual: ActualState): Promise<number> {
     const { desired, ownership: own } = state;
-    const read = (): Promise<ActualState> => this.kernel.readState(own.vxlanDev, own.vxlanDev6);
-    let diff = diffState(desired, actual, own);
     let changes = 0;
-    if (state.cfg.type === 'wireguard') {
-      changes += await this.programWireguardDevices(state);
-      // A device created now has none of its routes yet.
-      if (changes) diff = diffState(desired, (actual = await read()), own);
-    }
+    if (state.cfg.type === 'wireguard') changes += await this.programWireguardDevices(state);
+    const devices = deviceDiff(desired, actual);
     for (const [action, dev, spec] of [
-      [diff.vxlan, own.vxlanDev, desired.vxlan],
-      [diff.vxlan6 ?? 'ok', own.vxlanDev6!, desired.vxlan6],
+      [devices.vxlan, own.vxlanDev, desired.vxlan],
+      [devices.vxlan6 ?? 'ok', own.vxlanDev6!, desired.vxlan6],
     ] as const) {
       if (action === 'ok') continue;
       await this.programDevice(action, dev, spec, state.cfg);
       changes++;
-      diff = diffState(desired, (actual = await read()), own);
     }
-    if (changes > 0 && this.programmed) {
-      // A recreated device has a new index: the read after the last device change has it.
-      this.programmed.devices = this.deviceIndexes(actual);
-      this.programmed.index = undefined;
+    if (changes > 0) {
+      // A device made or changed now: its routes, neighbours and FDB entries (none, for a new one)
+      // and its index come from one read after the last change; diffed once, there.
+      actual = await this.kernel.readState(own.vxlanDev, own.vxlanDev6);
+      if (this.programmed) {
+        this.programmed.devices = this.deviceIndexes(actual);
+        this.programmed.index = undefined;
+      }
     }
-    return changes + (await this.applyKernelDiff(diff));
+    return changes + (await this.applyKernelDiff(diffState(desired, actual, own)));
   }
 
   /** Interface indexes of the devices desired objects sit on (vxlan devices, underlay). */

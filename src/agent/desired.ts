@@ -409,13 +409,22 @@ export function emptyDiff(): Diff {
  * What to change so `actual` matches `desired`, touching only state the agent owns.
  * Replacements (not delete+add) keep traffic flowing while a changed peer is re-programmed.
  */
-export function diffState(desired: DesiredState, actual: ActualState, o: Ownership): Diff {
-  const d = emptyDiff();
+/** What the vxlan devices need (create, update, delete or nothing): the device half of diffState. */
+export function deviceDiff(
+  desired: DesiredState,
+  actual: ActualState,
+): Pick<Diff, 'vxlan' | 'vxlan6'> {
+  const d: Pick<Diff, 'vxlan' | 'vxlan6'> = { vxlan: 'ok' };
   if (desired.vxlan) d.vxlan = actual.vxlan ? vxlanDiffers(desired.vxlan, actual.vxlan) : 'create';
   else if (actual.vxlan) d.vxlan = 'delete';
   if (desired.vxlan6)
     d.vxlan6 = actual.vxlan6 ? vxlanDiffers(desired.vxlan6, actual.vxlan6) : 'create';
   else if (actual.vxlan6) d.vxlan6 = 'delete';
+  return d;
+}
+
+export function diffState(desired: DesiredState, actual: ActualState, o: Ownership): Diff {
+  const d = { ...emptyDiff(), ...deviceDiff(desired, actual) };
 
   const haveRoutes = new Map<string, ActualRoute>();
   const allRoutes = new Map<string, ActualRoute>();
