@@ -342,7 +342,11 @@ export class Agent {
   private isDrift(note: KernelNote): boolean {
     const last = this.programmed;
     if (!last) return true;
-    last.index ??= indexDesired(last.state.planner.state(), last.devices);
+    last.index ??= indexDesired(
+      last.state.planner.state(),
+      last.devices,
+      tunnelDevices(last.state.cfg),
+    );
     return isDrift(note, last.index);
   }
 

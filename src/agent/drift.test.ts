@@ -18,6 +18,7 @@ const want = indexDesired(
     ['flannel.1', 5],
     ['eth0', 2],
   ]),
+  ['flannel.1', 'flannel-v6.1'],
 );
 const route = (over: Partial<Extract<KernelNote, { kind: 'route' }>> = {}): KernelNote => ({
   kind: 'route',
@@ -84,7 +85,18 @@ describe('isDrift', () => {
     ).toBe(false);
   });
 
-  it('deleting a wanted object, and any link change, is drift', () => {
+  it("a change of the agent's links is drift, of other links (a pod's veth) not", () => {
+    expect(isDrift({ kind: 'link', ifindex: 5, name: 'flannel.1' }, want)).toBe(true);
+    expect(isDrift({ kind: 'link', ifindex: 5, name: 'renamed' }, want)).toBe(true);
+    expect(isDrift({ kind: 'link', ifindex: 2, name: 'eth0' }, want)).toBe(true);
+    // A tunnel device that does not exist (yet): by name.
+    expect(isDrift({ kind: 'link', ifindex: 40, name: 'flannel-v6.1' }, want)).toBe(true);
+    expect(isDrift({ kind: 'link', ifindex: 41, name: 'veth1a2b3c4d' }, want)).toBe(false);
+    // A note that names no link (unreadable, an overrun) may be any of them.
+    expect(isDrift({ kind: 'link' }, want)).toBe(true);
+  });
+
+  it('deleting a wanted object, and a change of an unknown link, is drift', () => {
     expect(isDrift(route({ op: 'del' }), want)).toBe(true);
     expect(isDrift({ kind: 'neigh', op: 'del', ip: '10.244.2.0', mac: '', ifindex: 5 }, want)).toBe(
       true,

@@ -8,7 +8,8 @@ import { ROUTE_PROTOCOL } from './desired.js';
 
 /** The parts of one rtnetlink notification the decision needs. */
 export type KernelNote =
-  | { kind: 'link' }
+  /** A link added, changed or removed; without ifindex and name (unreadable, an overrun): any link. */
+  | { kind: 'link'; ifindex?: number; name?: string }
   | {
       kind: 'route';
       op: 'new' | 'del';
@@ -29,14 +30,22 @@ export interface DesiredIndex {
   fdb: Map<string, FdbSpec>;
   /** Interface name -> index (vxlan devices, underlay). */
   devices: Map<string, number>;
+  /** Names of the links whose changes are drift: the devices above and the tunnel devices, present or not. */
+  links: ReadonlySet<string>;
 }
 
-export function indexDesired(desired: DesiredState, devices: Map<string, number>): DesiredIndex {
+/** `tunnels`: the network's tunnel device names (vxlan or wireguard), whether they exist or not. */
+export function indexDesired(
+  desired: DesiredState,
+  devices: Map<string, number>,
+  tunnels: readonly string[] = [],
+): DesiredIndex {
   return {
     routes: new Map(desired.routes.map((r) => [r.dst, r])),
     neighbors: new Map(desired.neighbors.map((n) => [`${devices.get(n.dev)}|${n.ip}`, n])),
     fdb: new Map(desired.fdb.map((f) => [`${devices.get(f.dev)}|${f.mac}`, f])),
     devices,
+    links: new Set([...devices.keys(), ...tunnels]),
   };
 }
 
@@ -53,14 +62,19 @@ export function updateIndex(index: DesiredIndex, d: Diff): void {
 }
 
 /**
- * Drift: a link change; the deletion of something wanted; a new or changed object that is not
+ * Drift: a change of one of the agent's links (its tunnel devices, the underlay; any link when the
+ * note does not say which) but not of others, such as a pod's veth; the deletion of something wanted; a new or changed object that is not
  * exactly what is wanted. Not drift: the kernel reporting a wanted object as wanted (the agent's
  * own writes), or the deletion of something not wanted (its own removals).
  */
 export function isDrift(note: KernelNote, want: DesiredIndex): boolean {
   switch (note.kind) {
     case 'link':
-      return true;
+      if (note.ifindex === undefined && note.name === undefined) return true;
+      return (
+        (note.name !== undefined && want.links.has(note.name)) ||
+        (note.ifindex !== undefined && [...want.devices.values()].includes(note.ifindex))
+      );
     case 'route': {
       if (note.table !== 254) return false;
       const r = want.routes.get(note.dst);

@@ -8,7 +8,7 @@ import type * as NetlinkRt from 'netlink/dist/rt/rt.js';
 import type * as NetlinkStructs from 'netlink/dist/structs.js';
 import type { RawNetlinkSocket, RtNetlinkSocket } from 'netlink';
 import type { KernelNote } from '../drift.js';
-import { eachMessage, macText, readNeigh, readRoute, type RawRoute } from './parse.js';
+import { eachMessage, macText, readLink, readNeigh, readRoute, type RawRoute } from './parse.js';
 import {
   type ActualRoute,
   type ActualState,
@@ -523,7 +523,7 @@ const RTM_DELNEIGH = 29;
 
 /** What one notification says, or undefined when it cannot concern the agent. */
 export function noteOf(type: number, data: Buffer): KernelNote | undefined {
-  if (type === RTM_NEWLINK || type === RTM_DELLINK) return { kind: 'link' };
+  if (type === RTM_NEWLINK || type === RTM_DELLINK) return { kind: 'link', ...readLink(data) };
   const op = type === RTM_NEWROUTE || type === RTM_NEWNEIGH ? 'new' : 'del';
   if (type === RTM_NEWROUTE || type === RTM_DELROUTE) {
     const r = mainRoute(readRoute(data));

@@ -85,6 +85,24 @@ export function readRoute(data: Buffer): RawRoute | undefined {
   return r;
 }
 
+const IFLA_IFNAME = 3;
+
+/** An ifinfomsg payload (RTM_NEWLINK/DELLINK): index and name; undefined when too short. */
+export function readLink(data: Buffer): { ifindex: number; name?: string } | undefined {
+  if (data.length < 16) return undefined;
+  const link: { ifindex: number; name?: string } = { ifindex: data.readInt32LE(4) };
+  for (
+    let at = 16, len = attrLength(data, at);
+    len;
+    at += (len + 3) & ~3, len = attrLength(data, at)
+  ) {
+    if (attrType(data, at) !== IFLA_IFNAME) continue;
+    const end = data.indexOf(0, at + 4);
+    link.name = data.toString('utf8', at + 4, end < 0 || end > at + len ? at + len : end);
+  }
+  return link;
+}
+
 export interface RawNeigh {
   family: number;
   ifindex: number;
