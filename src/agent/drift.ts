@@ -38,7 +38,7 @@ export interface DesiredIndex {
 export function indexDesired(
   desired: DesiredState,
   devices: Map<string, number>,
-  tunnels: readonly string[] = [],
+  tunnels: readonly string[],
 ): DesiredIndex {
   return {
     routes: new Map(desired.routes.map((r) => [r.dst, r])),
