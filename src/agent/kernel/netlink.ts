@@ -40,18 +40,27 @@ import {
 // A CommonJS package loaded by require: an ESM import makes Node lex its source and every module
 // it re-exports (cjs-module-lexer), 6-11 MiB of agent RSS that stays (issue 13, measured). Only
 // the modules rtnetlink needs: the package's index also loads genl, nl80211 (240 kB of structs)
-// and wg, half of its load time (~30 -> ~16 ms CPU, measured).
+// and wg, half of its load time (~30 -> ~16 ms CPU, measured). Loaded on first use, not at import:
+// the agent's startup snapshot (snapshot.ts) holds every module it imports, and a native addon
+// cannot be in a snapshot.
 const requireCjs = createRequire(import.meta.url);
-const { AttrStream } = requireCjs('netlink/dist/structs') as typeof NetlinkStructs;
-const { FlagsGet, FlagsNew, Protocol } = requireCjs(
-  'netlink/dist/constants',
-) as typeof NetlinkConstants;
-const { RawNetlinkSocket: RawSocket } = requireCjs('netlink/dist/raw') as typeof NetlinkRaw;
-const { createRtNetlink } = requireCjs('netlink/dist/rt/rt') as typeof NetlinkRt;
-const ifla = requireCjs('netlink/dist/rt/ifla') as typeof NetlinkPackage.ifla;
-const rt = requireCjs('netlink/dist/rt/structs') as typeof NetlinkPackage.rt;
-
-const CREATE_OR_REPLACE = { flags: FlagsNew.CREATE | FlagsNew.REPLACE };
+function loadNetlink() {
+  const { FlagsGet, FlagsNew, Protocol } = requireCjs(
+    'netlink/dist/constants',
+  ) as typeof NetlinkConstants;
+  return {
+    FlagsGet,
+    FlagsNew,
+    Protocol,
+    AttrStream: (requireCjs('netlink/dist/structs') as typeof NetlinkStructs).AttrStream,
+    RawSocket: (requireCjs('netlink/dist/raw') as typeof NetlinkRaw).RawNetlinkSocket,
+    createRtNetlink: (requireCjs('netlink/dist/rt/rt') as typeof NetlinkRt).createRtNetlink,
+    ifla: requireCjs('netlink/dist/rt/ifla') as typeof NetlinkPackage.ifla,
+    rt: requireCjs('netlink/dist/rt/structs') as typeof NetlinkPackage.rt,
+  };
+}
+let netlinkPackage: ReturnType<typeof loadNetlink> | undefined;
+const nl = (): ReturnType<typeof loadNetlink> => (netlinkPackage ??= loadNetlink());
 
 export class KernelError extends FlannelOperatorError {
   readonly code: ErrorCode;
@@ -91,8 +100,8 @@ export class Kernel {
   private readonly batch: NetlinkBatch;
   private queue: Promise<unknown> = Promise.resolve();
   constructor() {
-    const raw = createRtNetlink();
-    this.batch = new NetlinkBatch(new RawSocket(Protocol.ROUTE));
+    const raw = nl().createRtNetlink();
+    this.batch = new NetlinkBatch(new (nl().RawSocket)(nl().Protocol.ROUTE));
     // The netlink package keeps one multipart buffer per socket: two dumps in flight corrupt
     // each other ("Multipart message not terminated properly"). Serialize the dumps.
     this.sock = new Proxy(raw, {
@@ -129,7 +138,7 @@ export class Kernel {
     const msgs = await this.sock.getLinks();
     return msgs.map((m) => {
       let kind: string | undefined;
-      if (m.attrs.linkinfo) kind = ifla.parseInfo(m.attrs.linkinfo).kind;
+      if (m.attrs.linkinfo) kind = nl().ifla.parseInfo(m.attrs.linkinfo).kind;
       return {
         index: m.data.index ?? 0,
         name: m.attrs.ifname ?? '',
@@ -231,9 +240,9 @@ export class Kernel {
       byIndex.set(m.data.index ?? 0, m.attrs.ifname ?? '');
       const name = m.attrs.ifname;
       if ((name !== dev && (!dev6 || name !== dev6)) || !m.attrs.linkinfo) continue;
-      const info = ifla.parseInfo(m.attrs.linkinfo);
+      const info = nl().ifla.parseInfo(m.attrs.linkinfo);
       if (info.kind !== 'vxlan' || !info.data) continue;
-      const v = ifla.parseVxlan(info.data);
+      const v = nl().ifla.parseVxlan(info.data);
       const found: NonNullable<ActualState['vxlan']> = {
         name,
         vni: v.id ?? 0,
@@ -303,7 +312,7 @@ export class Kernel {
     head[0] = family;
     if (type === RTM_GETNEIGH) head.writeInt32LE(ifindex, 4);
     return this.serial(async () => {
-      const [msgs] = await this.sock.socket.request(type, head, { flags: FlagsGet.DUMP });
+      const [msgs] = await this.sock.socket.request(type, head, { flags: nl().FlagsGet.DUMP });
       return msgs.map((m) => m.data);
     });
   }
@@ -338,10 +347,10 @@ export class Kernel {
   async ensureVxlan(spec: VxlanSpec, mode: 'create' | 'update'): Promise<void> {
     if (mode === 'create') {
       await this.deleteLink(spec.name);
-      const data = new AttrStream();
+      const data = new (nl().AttrStream)();
       const v6 = familyOf(spec.local) === AF_INET6;
       data.emit(
-        ifla.formatVxlan({
+        nl().ifla.formatVxlan({
           id: spec.vni,
           ...(v6 ? { local6: ip4(spec.local) } : { local: ip4(spec.local) }),
           link: spec.linkIndex,
@@ -349,8 +358,8 @@ export class Kernel {
           port: Buffer.from([spec.port >> 8, spec.port & 0xff]),
         }),
       );
-      const info = new AttrStream();
-      const encoded = ifla.formatInfo({ kind: 'vxlan', data: Buffer.concat(data.bufs) });
+      const info = new (nl().AttrStream)();
+      const encoded = nl().ifla.formatInfo({ kind: 'vxlan', data: Buffer.concat(data.bufs) });
       info.emit(encoded);
       await this.sock.newLink(
         {},
@@ -360,7 +369,7 @@ export class Kernel {
           address: macBuf(spec.mac),
           linkinfo: Buffer.concat(info.bufs),
         },
-        { flags: FlagsNew.CREATE | FlagsNew.EXCL },
+        { flags: nl().FlagsNew.CREATE | nl().FlagsNew.EXCL },
       );
       // IPv6 overlay only (an IPv4-only network writes no IPv6 sysctl): no router advertisements
       // before the device is up (no autoconf on the overlay), no duplicate address detection
@@ -380,7 +389,7 @@ export class Kernel {
     await this.sock.newAddress(
       { family: familyOf(addr), prefixlen: Number(len), index },
       { local: ip4(addr), address: ip4(addr) },
-      CREATE_OR_REPLACE,
+      { flags: nl().FlagsNew.CREATE | nl().FlagsNew.REPLACE },
     );
     await this.sock.setLink({ index, flags: { up: true }, change: { up: true } });
   }
@@ -398,12 +407,12 @@ export class Kernel {
 
   /** Creates a kernel WireGuard link; rejects (EOPNOTSUPP) on a kernel without WireGuard. */
   async createWireguardLink(name: string, mtu: number): Promise<void> {
-    const info = new AttrStream();
-    info.emit(ifla.formatInfo({ kind: 'wireguard' }));
+    const info = new (nl().AttrStream)();
+    info.emit(nl().ifla.formatInfo({ kind: 'wireguard' }));
     await this.sock.newLink(
       {},
       { ifname: name, mtu, linkinfo: Buffer.concat(info.bufs) },
-      { flags: FlagsNew.CREATE | FlagsNew.EXCL },
+      { flags: nl().FlagsNew.CREATE | nl().FlagsNew.EXCL },
     );
   }
 
@@ -420,7 +429,7 @@ export class Kernel {
       await this.sock.newAddress(
         { family: familyOf(addr), prefixlen: Number(len), index },
         { local: ip4(addr), address: ip4(addr) },
-        CREATE_OR_REPLACE,
+        { flags: nl().FlagsNew.CREATE | nl().FlagsNew.REPLACE },
       );
     }
     await this.sock.setLink({ index, flags: { up: true }, change: { up: true } });
@@ -559,10 +568,10 @@ export class KernelWatcher extends EventEmitter {
 
   start(): void {
     // The raw socket: notifications are read by noteOf, not the package's generic parser.
-    const s = new RawSocket(Protocol.ROUTE);
+    const s = new (nl().RawSocket)(nl().Protocol.ROUTE);
     s.setRecvBufferSize(WATCH_RCVBUF);
     for (const g of ['LINK', 'IPV4_ROUTE', 'IPV6_ROUTE', 'NEIGH'] as const)
-      s.addMembership(rt.MulticastGroups[g]);
+      s.addMembership(nl().rt.MulticastGroups[g]);
     s.on('message', (buf: Buffer) =>
       eachMessage(
         buf,
