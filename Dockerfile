@@ -42,6 +42,10 @@ RUN apt-get update \
 COPY hack/image/rootfs.sh /tmp/rootfs.sh
 RUN bash /tmp/rootfs.sh /rootfs
 COPY --from=build /app /rootfs/opt/flannel-operator
+# The agent's startup snapshot, with the runtime's own node at the runtime's paths (the DaemonSet
+# runs the agent from it: src/agent/launch.ts); the script fails the build unless it starts.
+COPY hack/image/snapshot.sh /tmp/snapshot.sh
+RUN bash /tmp/snapshot.sh /rootfs
 # Fail the build here when the tree misses a file or a library (no shell runs in the final image).
 RUN for cmd in 'flannel-operator version' 'kubectl-flannel --help' 'nft --version' \
       'iptables-nft -V' 'iptables-legacy -V' 'ip6tables-nft-restore -V' 'ip6tables-legacy-save -V' \

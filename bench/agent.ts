@@ -10,14 +10,14 @@
  * entry by entry (subnet, gateway MAC, VTEP destination). The programming pass (from the agent's
  * log, no process start) is compared with ip/bridge processes already started and waiting on
  * stdin, so neither side pays for a process start there.
- * The agent runs from the image's esbuild bundle, made from dist/ at the start of the run
- * (hack/image/bundle.js into dist-bundle/), with the DaemonSet's V8 flags (AGENT_NODE_OPTIONS):
- * what a node runs.
+ * The agent runs as the DaemonSet runs it: from the startup snapshot of the image's esbuild
+ * bundle, both made from dist/ at the start of the run (hack/image/bundle.js --snapshot into
+ * dist-bundle/), with the DaemonSet's V8 flags (agent/launch.ts).
  * RSS is VmRSS sampled at the moment the poller first sees all entries, for both sides; the
  * peak (VmHWM) and the RSS once the process is idle again are in the notes.
  * BENCH_AGENT_PEERS=5000 runs it at 5,000 peers; FLOP_AGENT_NODE_FLAGS="--cpu-prof
  * --cpu-prof-dir=DIR" profiles the agent process (node flags, test-e2e/lab/lab.ts);
- * FLOP_AGENT_CLI runs another build of the CLI (e.g. dist/cli/main.js); BENCH_AGENT_TIMELINE=1
+ * FLOP_AGENT_CLI runs another build of the CLI (e.g. dist/cli/main.js), not from a snapshot; BENCH_AGENT_TIMELINE=1
  * runs the agent at debug level and prints its start-up timeline (its milestones).
  */
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -45,7 +45,7 @@ import { leaseName } from '../src/api/names.js';
 import { collectionPath } from '../src/kube/resources.js';
 import { runLimited } from '../src/kube/limit.js';
 import { deriveVtepMAC } from '../src/agent/desired.js';
-import { AGENT_NODE_OPTIONS } from '../src/controller/dataplane/daemonset.js';
+import { AGENT_NODE_OPTIONS } from '../src/agent/launch.js';
 import type { BenchResult } from './types.js';
 
 const NET = 'bench';
@@ -278,18 +278,33 @@ async function setup(lab: Lab, peers: Peer[]): Promise<void> {
   });
 }
 
-/** The CLI the agent runs: the image's bundle of dist/ as it is now (or $FLOP_AGENT_CLI). */
-function agentCli(): string {
-  if (process.env.FLOP_AGENT_CLI) return process.env.FLOP_AGENT_CLI;
-  execFileSync(process.execPath, [join(REPO, 'hack/image/bundle.js')], { stdio: 'ignore' });
-  return join(REPO, 'dist-bundle/cli/main.js');
+/** How the agent starts: a CLI script, or a startup snapshot in place of one. */
+interface AgentLaunch {
+  cli?: string;
+  snapshotBlob?: string;
+  /** For the notes. */
+  what: string;
+}
+
+/**
+ * The image's way (agent/launch.ts): the snapshot of the bundle of dist/ as it is now, built by
+ * this node; or $FLOP_AGENT_CLI.
+ */
+function agentLaunch(): AgentLaunch {
+  const cli = process.env.FLOP_AGENT_CLI;
+  if (cli) return { cli, what: cli };
+  const blob = join(REPO, 'dist-bundle/agent.blob');
+  execFileSync(process.execPath, [join(REPO, 'hack/image/bundle.js'), '--snapshot', blob], {
+    stdio: 'ignore',
+  });
+  return { snapshotBlob: blob, what: "the image's bundle from its startup snapshot" };
 }
 
 /** Our agent: converge, RSS, CPU, its logged programming pass and a new node's route latency. */
 async function measureAgent(
   lab: Lab,
   peers: Peer[],
-  cli: string,
+  launch: AgentLaunch,
 ): Promise<
   Contender & { passMs?: number; newNodeMs: number; eventCpuMs: number; eventThreads: string[] }
 > {
@@ -298,7 +313,7 @@ async function measureAgent(
   const t0 = performance.now();
   const spawnedAt = Date.now();
   const debug = TIMELINE ? ['--log-level', 'debug'] : [];
-  const agent = lab.startAgent('b1', NET, ['--resync-period', '30s', ...debug], { cli });
+  const agent = lab.startAgent('b1', NET, ['--resync-period', '30s', ...debug], launch);
   const convergeMs = await converged(lab, 'b1', t0, 'agent convergence');
   const { rss, hwm, cpu } = usage(agent.pid);
   await checkKernel(lab, 'b1', peers);
@@ -535,7 +550,7 @@ function rows(
   ours: Awaited<ReturnType<typeof measureAgent>>,
   fl: Contender,
   floor: { convergeMs: number; programMs: number },
-  cli: string,
+  launch: AgentLaunch,
 ): BenchResult[] {
   const vs = (a: number, b: number): string => `${r3(a / b)}x flanneld`;
   return [
@@ -579,7 +594,7 @@ function rows(
       name: 'agent RSS',
       value: MiB(ours.rss),
       unit: 'MiB',
-      notes: `VmRSS at convergence (the poll that sees all entries, as for flanneld), ${PEERS} peers, ${cli.includes('dist-bundle') ? "the image's bundle" : cli} with NODE_OPTIONS=${AGENT_NODE_OPTIONS}; flanneld ${MiB(fl.rss)} MiB (${vs(ours.rss, fl.rss)}); peak (VmHWM) ${MiB(ours.hwm)} vs ${MiB(fl.hwm)}, once idle ${MiB(ours.idleRss)} vs ${MiB(fl.idleRss)} MiB`,
+      notes: `VmRSS at convergence (the poll that sees all entries, as for flanneld), ${PEERS} peers, ${launch.what} with NODE_OPTIONS=${AGENT_NODE_OPTIONS}; flanneld ${MiB(fl.rss)} MiB (${vs(ours.rss, fl.rss)}); peak (VmHWM) ${MiB(ours.hwm)} vs ${MiB(fl.hwm)}, once idle ${MiB(ours.idleRss)} vs ${MiB(fl.idleRss)} MiB`,
     },
     {
       name: 'flanneld RSS',
@@ -607,7 +622,7 @@ export async function run(): Promise<BenchResult[]> {
   if (why) throw new Error(`agent bench needs the netns lab: ${why}`);
   if (!existsSync(FLANNELD))
     throw new Error(`${FLANNELD} missing (run hack/tools/build-flanneld.sh, or make bench)`);
-  const cli = agentCli();
+  const launch = agentLaunch();
   const cp = await startControlPlane({ installCrds: false });
   let lab: Lab | undefined;
   try {
@@ -621,12 +636,12 @@ export async function run(): Promise<BenchResult[]> {
     await setup(lab, peers);
     progress(`${PEERS} leases and Nodes created`);
     // One at a time, so none competes with another for the CPU.
-    const ours = await measureAgent(lab, peers, cli);
+    const ours = await measureAgent(lab, peers, launch);
     progress(`agent converged in ${Math.round(ours.convergeMs)} ms`);
     const fl = await measureFlanneld(lab, peers);
     progress(`flanneld converged in ${Math.round(fl.convergeMs)} ms`);
     const floor = await measureFloor(lab, peers);
-    return rows(ours, fl, floor, cli);
+    return rows(ours, fl, floor, launch);
   } finally {
     await lab?.destroy().catch(() => undefined);
     await cp.stop();

@@ -3,6 +3,8 @@
  * One binary, several roles: `controller`, `agent`, `crds`, and the kubectl-flannel
  * subcommands (`status`, `doctor`, `migrate`). Each role's module is loaded only when used.
  */
+import { exitWhenSettled } from '../cmd/exit.js';
+
 const USAGE = `Usage: flannel-operator <command> [flags]
 
 Commands:
@@ -44,12 +46,4 @@ export async function run(argv: string[]): Promise<number> {
   return main(rest);
 }
 
-run(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exitCode = 1;
-  },
-);
+exitWhenSettled(run(process.argv.slice(2)));

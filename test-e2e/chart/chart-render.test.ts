@@ -11,6 +11,7 @@ import { skipUnlessIntegrationPrereqs } from '../harness/jest.js';
 import { desiredDaemonSet, parseDataplaneConfig } from '../../src/controller/dataplane/index.js';
 import { parseFlannelNetwork, type FlannelNetwork } from '../../src/api/index.js';
 import { parseFlags as parseAgentFlags } from '../../src/agent/main.js';
+import { AGENT_COMMAND } from '../../src/agent/launch.js';
 import { parseFlags as parseControllerFlags } from '../../src/controller/main.js';
 import { CHART, REPO, helm, kinds, pick, render, template, type K8sObject } from './helpers.js';
 
@@ -354,7 +355,7 @@ describe('helm chart charts/flannel-operator', () => {
       eventsNamespace: 'default',
     });
     const agent = daemonSetFor(objs).spec!.template.spec!.containers[0]!;
-    expect(agent.command).toEqual(['flannel-operator', 'agent']);
+    expect(agent.command).toEqual(AGENT_COMMAND);
     expect(parseAgentFlags(agent.args!, { NODE_NAME: 'n1' })).toMatchObject({
       nodeName: 'n1',
       network: 'default',

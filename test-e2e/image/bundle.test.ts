@@ -15,6 +15,7 @@ import { loadedModules } from '../harness/loaded-modules.js';
 import { skipUnlessIntegrationPrereqs } from '../harness/jest.js';
 import { runProcess } from '../harness/process.js';
 import { REPO } from '../harness/tools.js';
+import { AGENT_NODE_OPTIONS } from '../../src/agent/launch.js';
 
 jest.setTimeout(90_000);
 
@@ -29,7 +30,10 @@ beforeAll(async () => {
   scratch = mkdtempSync(join(tmpdir(), 'flop-bundle-'));
   const r = await runProcess(
     process.execPath,
-    [join(REPO, 'hack/image/bundle.js'), '--out', join(scratch, 'bundle'), '--app', app()],
+    [
+      join(REPO, 'hack/image/bundle.js'),
+      ...['--out', join(scratch, 'bundle'), '--app', app(), '--snapshot', app('agent.blob')],
+    ],
     { timeoutMs: 180_000 },
   );
   expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
@@ -38,6 +42,17 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 const node = (cli: string, args: string[]) =>
   runProcess(process.execPath, [cli, ...args], { timeoutMs: 60_000 });
+
+/** Node started from the agent's snapshot of the app tree, as the DaemonSet starts it. */
+const fromSnapshot = (args: string[], nodeOptions = AGENT_NODE_OPTIONS) =>
+  runProcess(process.execPath, ['--snapshot-blob', app('agent.blob'), ...args], {
+    timeoutMs: 60_000,
+    env: { ...process.env, NODE_OPTIONS: nodeOptions },
+  });
+
+/** V8 says so on stderr at every start under --jitless: not an error. */
+const withoutWasmWarning = (stderr: string): string =>
+  stderr.replace(/^Warning: disabling flag --expose_wasm due to conflicting flags\n/m, '');
 
 /** esbuild's map: output chunk file (relative to the bundle) -> the input modules it holds. */
 function chunkInputs(): Map<string, string[]> {
@@ -90,11 +105,12 @@ describe('the image bundle', () => {
     ]);
   });
 
-  it('the agent loads the netlink prebuild from the app tree and no @kubernetes/client-node code', async () => {
+  it('the agent loads no @kubernetes/client-node code, and the netlink prebuild loads from the app tree', async () => {
     const urls = await loadedModules(bundleCli(), ['agent', '--help']);
-    // The agent requires only netlink's rtnetlink modules (not its index); raw.js holds the binding.
-    expect(urls).toContain(pathToFileURL(app('node_modules/netlink/dist/raw.js')).href);
-    expect(urls).not.toContain(pathToFileURL(app('node_modules/netlink/dist/index.js')).href);
+    // netlink loads at the first socket, not at import: the agent's snapshot holds every module
+    // the agent imports, and cannot hold a native addon.
+    const netlinkDir = pathToFileURL(app('node_modules/netlink')).href;
+    expect(urls.filter((u) => u.startsWith(netlinkDir))).toEqual([]);
     const inputs = inputsLoaded(urls);
     expect(inputs).toContain('dist/agent/agent.js');
     expect(inputs.filter((i) => i.includes('@kubernetes/client-node'))).toEqual([]);
@@ -139,5 +155,53 @@ describe('the image bundle', () => {
       expect(r.code).toBe(1);
       expect(r.stdout).toContain('EKUBE_CONFIG_UNSUPPORTED');
     }
+  });
+});
+
+describe("the agent's startup snapshot (src/agent/snapshot.ts)", () => {
+  it('starts the agent as dist/ does', async () => {
+    const args = ['agent', '--help'];
+    const [want, got] = await Promise.all([node(DIST_CLI, args), fromSnapshot(args)]);
+    expect({ ...got, stderr: withoutWasmWarning(got.stderr) }).toEqual(want);
+    expect(got.stdout).toMatch(/^Usage: flannel-operator agent/);
+  });
+
+  it('loads the external yaml package from the app tree at run time', async () => {
+    const kubeconfig = join(scratch, 'snapshot-kubeconfig.yaml');
+    writeFileSync(
+      kubeconfig,
+      [
+        'apiVersion: v1',
+        'kind: Config',
+        'current-context: c',
+        'contexts: [{name: c, context: {cluster: k, user: u}}]',
+        'clusters: [{name: k, cluster: {server: "https://127.0.0.1:1"}}]',
+        'users: [{name: u, user: {exec: {command: x, apiVersion: client.authentication.k8s.io/v1}}}]',
+        '',
+      ].join('\n'),
+    );
+    const r = await fromSnapshot([
+      'agent',
+      '--network=d',
+      '--node-name=n1',
+      `--kubeconfig=${kubeconfig}`,
+    ]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('EKUBE_CONFIG_UNSUPPORTED');
+  });
+
+  it('runs no other role', async () => {
+    const r = await fromSnapshot(['controller']);
+    expect({ code: r.code, stderr: withoutWasmWarning(r.stderr) }).toEqual({
+      code: 2,
+      stderr:
+        'this snapshot runs the agent only: expected "agent" and its flags, got "controller"\n',
+    });
+  });
+
+  it('does not start under other V8 flags (why the DaemonSet and the build share them)', async () => {
+    const r = await fromSnapshot(['agent', '--help'], '--max-semi-space-size=1');
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('Failed to load the startup snapshot');
   });
 });

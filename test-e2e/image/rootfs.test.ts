@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { skipUnlessIntegrationPrereqs } from '../harness/jest.js';
 import { runProcess, type RunResult } from '../harness/process.js';
 import { REPO } from '../harness/tools.js';
+import { AGENT_COMMAND, AGENT_NODE_OPTIONS } from '../../src/agent/launch.js';
 
 jest.setTimeout(90_000);
 skipUnlessIntegrationPrereqs({
@@ -48,6 +49,14 @@ beforeAll(async () => {
   });
   expect({ code: fs.code, stderr: fs.stderr }).toEqual({ code: 0, stderr: '' });
   cpSync(app, root('opt/flannel-operator'), { recursive: true });
+  // The Dockerfile's next step: the agent's startup snapshot, built and started in the tree.
+  const snap = await runProcess('bash', [join(REPO, 'hack/image/snapshot.sh'), root()], {
+    timeoutMs: 120_000,
+  });
+  expect({ code: snap.code, stderr: snap.stderr }).toEqual({ code: 0, stderr: '' });
+  expect(snap.stdout).toMatch(
+    /^agent snapshot \/opt\/flannel-operator\/agent\.blob: \d+ bytes, starts/,
+  );
 }, 400_000);
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
@@ -94,6 +103,22 @@ describe('the image root filesystem (hack/image/rootfs.sh)', () => {
       code: 0,
       out: expect.stringContaining(want),
     });
+  });
+
+  it('the agent starts from its snapshot as the DaemonSet starts it, and not under other flags', async () => {
+    const run = (nodeOptions: string) =>
+      runProcess('chroot', ['--userspec=65532:65532', root(), ...AGENT_COMMAND, '--help'], {
+        timeoutMs: 60_000,
+        env: { PATH, NODE_OPTIONS: nodeOptions },
+      });
+    const ok = await run(AGENT_NODE_OPTIONS);
+    expect({ code: ok.code, stdout: ok.stdout.split('\n')[0] }).toEqual({
+      code: 0,
+      stdout: 'Usage: flannel-operator agent --network NAME [flags]',
+    });
+    const refused = await run('--jitless');
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('Failed to load the startup snapshot');
   });
 
   it('nft, both iptables flavours and ip write rules and links as root, in a netns of their own', async () => {

@@ -254,18 +254,20 @@ export class Lab {
    * (and the wireguard-go it starts) get the node's own /run/wireguard, where UAPI sockets live:
    * that directory is not per network namespace, and every lab node names its device flannel-wg.
    * `cli`: another build of the CLI (the bench runs the image's bundle); default CLI.
+   * `snapshotBlob`: run the agent from this startup snapshot instead, as the image does
+   * (agent/launch.ts); FLOP_AGENT_NODE_FLAGS must then hold the flags it was built with.
    */
   startAgent(
     nodeName: string,
     network: string,
     extra: string[] = [],
-    opts: { wireguardRunDir?: boolean; cli?: string } = {},
+    opts: { wireguardRunDir?: boolean; cli?: string; snapshotBlob?: string } = {},
   ): ManagedProcess {
     const n = this.node(nodeName);
     const argv = [
       // e.g. FLOP_AGENT_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the agent.
       ...(process.env.FLOP_AGENT_NODE_FLAGS?.split(' ').filter(Boolean) ?? []),
-      opts.cli ?? CLI,
+      ...(opts.snapshotBlob ? ['--snapshot-blob', opts.snapshotBlob] : [opts.cli ?? CLI]),
       'agent',
       '--node-name',
       nodeName,

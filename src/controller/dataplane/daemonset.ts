@@ -19,6 +19,7 @@ import {
   type FlannelNetwork,
   type LabelSelector,
 } from '../../api/index.js';
+import { AGENT_COMMAND, AGENT_NODE_OPTIONS } from '../../agent/launch.js';
 import { FlannelOperatorError } from '../../errors.js';
 
 /**
@@ -34,30 +35,6 @@ export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 export const AGENT_APP_NAME = 'flannel-agent';
 
 export const DEFAULT_CNI_PLUGIN_IMAGE = 'ghcr.io/flannel-io/flannel-cni-plugin:v1.9.1-flannel2';
-/**
- * V8 flags of the agent process (its DaemonSet's NODE_OPTIONS); the bench measures the same. Only
- * flags Node allows in NODE_OPTIONS (the unit test runs node with them). Measured in the netns lab
- * (make bench, issue 13), RSS at convergence:
- * - --max-semi-space-size=1: a 1 MiB young generation instead of 16, about 14 MiB less at 1,000
- *   peers; the agent allocates little per pass.
- * - --jitless: no optimizing compilers (their code pages, zones and compile threads' heaps), 8 MiB
- *   less at 1,000 peers (70 -> 62) and 10 at 5,000 (96 -> 86); CPU to converge the same or less
- *   (its passes are short), a periodic full resync ~20% more CPU. It turns WebAssembly off (V8
- *   says so on stderr at start); the agent runs none.
- * What they cost: any V8 flag that changes V8's flag hash (both of these do; --stack-size does
- * not) makes Node reject the code cache built into its binary, so every Node module the agent
- * loads is compiled from source: its module loading (agent --help) takes 876 M instructions with
- * them, 758 M without (callgrind, all threads), ~15-20 ms of CPU at start. Tried instead (1,000
- * peers, one run each on a loaded machine, so CPU only roughly): no flags, and the young
- * generation capped from main.ts after the modules are loaded (v8.setFlagsFromString of
- * --semi-space-growth-factor=1, which keeps the cache): CPU to converge 0.49 s, RSS 73 MiB (the
- * JIT's compile threads); the same plus --no-opt --no-sparkplug at run time: 0.47 s, 67 MiB; these
- * flags in the same runs 0.41-0.47 s, 59-61 MiB. A larger young generation means fewer
- * scavenges before converging (--trace-gc, main thread): 42 taking 40 ms at 1 MiB, 24 taking 29 ms
- * at 2, 14 (and one mark-compact) taking 30 ms at 4, for 59, 63 and 66 MiB: not taken, RSS is the
- * scarcer budget at 1,000 peers.
- */
-export const AGENT_NODE_OPTIONS = '--max-semi-space-size=1 --jitless';
 
 /** The version hack/tools builds; test-e2e/agent/netpol-sidecar.test.ts runs it with these args. */
 export const DEFAULT_NETPOL_IMAGE = 'registry.k8s.io/networking/kube-network-policies:v0.8.0';
@@ -293,7 +270,8 @@ export function desiredDaemonSet(network: FlannelNetwork, opts: DaemonSetOptions
     name: 'agent',
     image: opts.agentImage,
     ...pull,
-    command: ['flannel-operator', 'agent'],
+    // From the snapshot the image build makes (agent/launch.ts, agent/snapshot.ts).
+    command: AGENT_COMMAND,
     args: agentArgs,
     env: [
       nodeNameEnv('NODE_NAME'),
