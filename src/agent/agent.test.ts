@@ -55,7 +55,10 @@ function fakeClient(statuses: unknown[]): KubeClient {
         opts.signal?.addEventListener('abort', () => resolve()),
       );
     },
-    applyStatus: async (obj: unknown) => void statuses.push(obj),
+    // The version the write left: s1, s2, ...
+    applyStatus: async (obj: unknown) => ({
+      metadata: { resourceVersion: `s${statuses.push(obj)}` },
+    }),
   } as unknown as KubeClient;
 }
 
@@ -247,6 +250,21 @@ describe('Agent with injected kernel, watchers and netfilter', () => {
         d.removeFdb,
       ].flat(),
     ).toEqual([]);
+  });
+
+  it('the echo of its own status write starts no pass; any other change of its lease does', async () => {
+    await agent.settle();
+    const reads = kernel.reads;
+    const echo = lease('a', 1);
+    echo.metadata.resourceVersion = `s${statuses.length}`;
+    leaseWatch!({ type: 'MODIFIED', object: echo });
+    await new Promise((r) => setTimeout(r, 100));
+    await agent.settle();
+    expect(kernel.reads).toBe(reads);
+    const edited = lease('a', 1);
+    edited.metadata.resourceVersion = 'someone-else';
+    leaseWatch!({ type: 'MODIFIED', object: edited });
+    await until('a full pass', () => kernel.reads > reads);
   });
 
   it("another agent's condition churn on a peer lease starts no pass; a kernel event still reads the kernel", async () => {

@@ -33,6 +33,7 @@ import { tryCanonicalIp } from '../ipam/index.js';
 import { Kernel, KernelWatcher } from './kernel/netlink.js';
 import { Netfilter, type NetfilterMode, detectMode } from './netfilter/apply.js';
 import { NftWatcher } from './netfilter/watch.js';
+import { NftWriters } from './netfilter/writers.js';
 import { describeBlocker } from './netfilter/forward-check.js';
 import { desiredSysctls, ensureSysctl } from './sysctl.js';
 import { CNI_CONFLIST_NAME, renderConflist, renderSubnetEnv, writeFileAtomic } from './files.js';
@@ -152,6 +153,8 @@ export class Agent {
   private publicIPv6?: string;
   private v6VtepMAC?: string;
   private lastStatus = '';
+  /** resourceVersion of this node's lease as its last status write left it (leaseChanged). */
+  private ownStatusVersion?: string;
   private lastRejected = '[]';
   private ready = false;
   private stopped = false;
@@ -193,6 +196,7 @@ export class Agent {
         // may have changed more than peers: the next pass reads the kernel.
         if (reason !== PEER_TRIGGER) this.fullPassDue = true;
         deps.metrics.resyncs.inc({ trigger: reason });
+        deps.logger.debug({ trigger: reason }, 'pass triggered');
       },
       onError: (e) => this.passFailed(e as Error & { code?: string }),
     });
@@ -226,12 +230,15 @@ export class Agent {
       }),
       this.deps.netfilter ? undefined : detectMode(this.opts.netfilter),
     ]);
-    this.netfilter = this.deps.netfilter ?? new Netfilter(mode!);
+    const nftWriters = new NftWriters();
+    this.netfilter = this.deps.netfilter ?? new Netfilter(mode!, nftWriters);
     this.milestone('netfilter mode detected', { mode: this.netfilter.mode });
     this.watchers = this.deps.watchers ?? [
       // Told the port of the agent's writes, to pass over their echoes (not drift).
       new KernelWatcher(this.kernel instanceof Kernel ? this.kernel.port : undefined),
-      ...(this.netfilter.mode === 'nftables' ? [new NftWatcher({ logger: this.log })] : []),
+      ...(this.netfilter.mode === 'nftables'
+        ? [new NftWatcher({ logger: this.log, writers: nftWriters })]
+        : []),
     ];
     for (const w of this.watchers) {
       w.on('change', (what, note) => {
@@ -324,7 +331,12 @@ export class Agent {
    * nothing the peer plan reads changed (another agent's condition churn).
    */
   private leaseChanged(l: SubnetLease, old?: SubnetLease): void {
-    if (l.spec.nodeName === this.opts.nodeName) return this.trigger('api');
+    if (l.spec.nodeName === this.opts.nodeName) {
+      // The echo of its own status write: that version is the one the write returned, so
+      // nothing in it is news (a full pass used to follow every published status).
+      if (old && l.metadata.resourceVersion === this.ownStatusVersion) return;
+      return this.trigger('api');
+    }
     if (old && JSON.stringify(peerOfLease(l)) === JSON.stringify(peerOfLease(old))) return;
     this.changedPeers.add(l.spec.nodeName);
     // A lease naming another node now (nodeName is immutable, but an informer may miss a
@@ -834,7 +846,7 @@ export class Agent {
         message: blocked ? blocked.slice(0, 4000) : '',
       },
     ];
-    await this.deps.client.applyStatus(
+    const written = await this.deps.client.applyStatus<SubnetLease | undefined>(
       {
         apiVersion: API_VERSION,
         kind: SUBNET_LEASE.kind,
@@ -849,6 +861,7 @@ export class Agent {
       },
       { fieldManager: FIELD_MANAGER_AGENT, force: true },
     );
+    this.ownStatusVersion = written?.metadata?.resourceVersion;
     this.lastStatus = key;
     this.log.info(
       { lease: lease.metadata.name, publicIP: this.publicIP, vtepMAC: this.vtepMAC },

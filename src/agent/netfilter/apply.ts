@@ -18,6 +18,7 @@ import {
   renderNftDelete,
   type RuleInput,
 } from './render.js';
+import type { NftWriters } from './writers.js';
 import { FlannelOperatorError } from '../../errors.js';
 
 export class NetfilterError extends FlannelOperatorError {
@@ -32,9 +33,16 @@ interface RunResult {
   stderr: string;
 }
 
-export function run(cmd: string, args: string[], input?: string): Promise<RunResult> {
+/** Runs a command to its end; `onSpawn` learns its pid (NftWriters). */
+export function run(
+  cmd: string,
+  args: string[],
+  input?: string,
+  onSpawn?: (pid: number | undefined) => void,
+): Promise<RunResult> {
   return new Promise((resolve) => {
     const p = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    onSpawn?.(p.pid);
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (d) => (stdout += d));
@@ -62,11 +70,20 @@ export async function detectMode(preferred?: NetfilterMode): Promise<NetfilterMo
  * cannot override a drop in another base chain at the same hook (Docker's `-P FORWARD DROP`).
  */
 export class Netfilter {
-  constructor(readonly mode: NetfilterMode) {}
+  /** `writers`: where the pids of its nft writes go, for the NftWatcher to pass over their echo. */
+  constructor(
+    readonly mode: NetfilterMode,
+    private readonly writers?: NftWriters,
+  ) {}
+
+  /** `nft -f -` with a script of ours. */
+  private nftWrite(script: string): Promise<RunResult> {
+    return run('nft', ['-f', '-'], script, (pid) => this.writers?.add(pid));
+  }
 
   async apply(i: RuleInput): Promise<void> {
     if (this.mode === 'iptables') return new Xtables(i.family, 'default').apply(i);
-    const r = await run('nft', ['-f', '-'], renderNft(i).script);
+    const r = await this.nftWrite(renderNft(i).script);
     if (r.code !== 0) throw new NetfilterError(`nft -f failed: ${r.stderr.trim()}`);
     for (const xt of await forwardAcceptTables(i.family)) await xt.apply(forwardOnly(i));
   }
@@ -88,8 +105,7 @@ export class Netfilter {
     // One listing saves a process per absent piece (an agent removes the family it does not
     // serve at every start): our table, and iptables-nft's tables, live in nftables.
     const tables = await nftTables(family);
-    if (!tables || tables.has(nftTableName(family)))
-      await run('nft', ['-f', '-'], renderNftDelete(family));
+    if (!tables || tables.has(nftTableName(family))) await this.nftWrite(renderNftDelete(family));
     const flavours: Xtables[] = [new Xtables(family, 'default')];
     flavours.push(...(await forwardAcceptTables(family)));
     for (const xt of flavours) await xt.remove(tables);
