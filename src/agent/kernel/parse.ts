@@ -85,7 +85,27 @@ export function readRoute(data: Buffer): RawRoute | undefined {
   return r;
 }
 
+const IFLA_ADDRESS = 1;
 const IFLA_IFNAME = 3;
+const IFLA_MTU = 4;
+const IFLA_LINKINFO = 18;
+const IFLA_INFO_KIND = 1;
+const IFLA_INFO_DATA = 2;
+const IFLA_VXLAN_ID = 1;
+const IFLA_VXLAN_LINK = 3;
+const IFLA_VXLAN_LOCAL = 4;
+const IFLA_VXLAN_LEARNING = 7;
+const IFLA_VXLAN_PORT = 15;
+const IFLA_VXLAN_LOCAL6 = 17;
+const IFF_UP = 1;
+const IFA_ADDRESS = 1;
+const IFA_LOCAL = 2;
+
+/** A string attribute's payload as text, up to its NUL. */
+function stringAt(data: Buffer, at: number, len: number): string {
+  const end = data.indexOf(0, at + 4);
+  return data.toString('utf8', at + 4, end < 0 || end > at + len ? at + len : end);
+}
 
 /** An ifinfomsg payload (RTM_NEWLINK/DELLINK): index and name; undefined when too short. */
 export function readLink(data: Buffer): { ifindex: number; name?: string } | undefined {
@@ -96,11 +116,128 @@ export function readLink(data: Buffer): { ifindex: number; name?: string } | und
     len;
     at += (len + 3) & ~3, len = attrLength(data, at)
   ) {
-    if (attrType(data, at) !== IFLA_IFNAME) continue;
-    const end = data.indexOf(0, at + 4);
-    link.name = data.toString('utf8', at + 4, end < 0 || end > at + len ? at + len : end);
+    if (attrType(data, at) === IFLA_IFNAME) link.name = stringAt(data, at, len);
   }
   return link;
+}
+
+export interface RawVxlan {
+  vni: number;
+  /** UDP destination port (0 when absent). */
+  port: number;
+  /** LOCAL or LOCAL6 as text; '' when neither. */
+  local: string;
+  /** Index of the underlay link (0 when absent). */
+  linkIndex: number;
+  learning: boolean;
+}
+
+export interface RawLinkInfo {
+  index: number;
+  name: string;
+  mtu: number;
+  /** Lowercase colon-separated link-layer address; '' when absent. */
+  mac: string;
+  up: boolean;
+  kind?: string;
+  /** The vxlan attributes of a vxlan link. */
+  vxlan?: RawVxlan;
+}
+
+/**
+ * An ifinfomsg payload of a link dump or reply: what links() and readState use (undefined when
+ * too short). Vxlan attributes are read only for a vxlan link, the one kind the agent inspects.
+ */
+export function readLinkInfo(data: Buffer): RawLinkInfo | undefined {
+  if (data.length < 16) return undefined;
+  const link: RawLinkInfo = {
+    index: data.readInt32LE(4),
+    name: '',
+    mtu: 0,
+    mac: '',
+    up: (data.readUInt32LE(8) & IFF_UP) !== 0,
+  };
+  let info = -1;
+  let infoLen = 0;
+  for (
+    let at = 16, len = attrLength(data, at);
+    len;
+    at += (len + 3) & ~3, len = attrLength(data, at)
+  ) {
+    const type = attrType(data, at);
+    if (type === IFLA_IFNAME) link.name = stringAt(data, at, len);
+    else if (type === IFLA_MTU && len >= 8) link.mtu = u32At(data, at + 4);
+    else if (type === IFLA_ADDRESS) link.mac = macText(data.subarray(at + 4, at + len));
+    else if (type === IFLA_LINKINFO) [info, infoLen] = [at, len];
+  }
+  if (info >= 0) readLinkKind(data.subarray(info + 4, info + infoLen), link);
+  return link;
+}
+
+/** The nested IFLA_LINKINFO: kind, and the vxlan attributes of IFLA_INFO_DATA for a vxlan link. */
+function readLinkKind(nest: Buffer, link: RawLinkInfo): void {
+  let data: Buffer | undefined;
+  for (
+    let at = 0, len = attrLength(nest, at);
+    len;
+    at += (len + 3) & ~3, len = attrLength(nest, at)
+  ) {
+    const type = attrType(nest, at);
+    if (type === IFLA_INFO_KIND) link.kind = stringAt(nest, at, len);
+    else if (type === IFLA_INFO_DATA) data = nest.subarray(at + 4, at + len);
+  }
+  if (link.kind === 'vxlan' && data) link.vxlan = readVxlan(data);
+}
+
+function readVxlan(data: Buffer): RawVxlan {
+  const v: RawVxlan = { vni: 0, port: 0, local: '', linkIndex: 0, learning: false };
+  for (
+    let at = 0, len = attrLength(data, at);
+    len;
+    at += (len + 3) & ~3, len = attrLength(data, at)
+  ) {
+    const type = attrType(data, at);
+    if (type === IFLA_VXLAN_ID && len >= 8) v.vni = u32At(data, at + 4);
+    else if (type === IFLA_VXLAN_LINK && len >= 8) v.linkIndex = u32At(data, at + 4);
+    else if (type === IFLA_VXLAN_LEARNING && len >= 5) v.learning = data[at + 4] !== 0;
+    else if (type === IFLA_VXLAN_PORT && len >= 6) v.port = data.readUInt16BE(at + 4);
+    // The kernel sends one of them (the family of the local address); LOCAL wins should both come.
+    else if (type === IFLA_VXLAN_LOCAL) v.local = ipAt(data, at + 4, len - 4);
+    else if (type === IFLA_VXLAN_LOCAL6 && !v.local) v.local = ipAt(data, at + 4, len - 4);
+  }
+  return v;
+}
+
+export interface RawAddress {
+  family: number;
+  prefixLen: number;
+  index: number;
+  /** IFA_LOCAL as text; '' when absent. */
+  local: string;
+  /** IFA_ADDRESS as text (the peer's on a point-to-point link); '' when absent. */
+  address: string;
+}
+
+/** An ifaddrmsg payload of an address dump; undefined when too short. */
+export function readAddress(data: Buffer): RawAddress | undefined {
+  if (data.length < 8) return undefined;
+  const a: RawAddress = {
+    family: data[0]!,
+    prefixLen: data[1]!,
+    index: data.readUInt32LE(4),
+    local: '',
+    address: '',
+  };
+  for (
+    let at = 8, len = attrLength(data, at);
+    len;
+    at += (len + 3) & ~3, len = attrLength(data, at)
+  ) {
+    const type = attrType(data, at);
+    if (type === IFA_LOCAL) a.local = ipAt(data, at + 4, len - 4);
+    else if (type === IFA_ADDRESS) a.address = ipAt(data, at + 4, len - 4);
+  }
+  return a;
 }
 
 export interface RawNeigh {
