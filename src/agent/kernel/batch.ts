@@ -132,7 +132,8 @@ function replies(buf: Buffer): Array<[number, number]> {
   return out;
 }
 
-function errnoName(errno: number): string {
+/** The errno constant (ENOENT, EEXIST, ...) of a positive errno number. */
+export function errnoName(errno: number): string {
   try {
     return getSystemErrorName(-errno);
   } catch {
