@@ -1,14 +1,18 @@
 import { EventEmitter } from 'node:events';
 import { writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import type * as NetlinkPackage from 'netlink';
-import type * as NetlinkConstants from 'netlink/dist/constants.js';
 import type * as NetlinkRaw from 'netlink/dist/raw.js';
-import type * as NetlinkRt from 'netlink/dist/rt/rt.js';
-import type * as NetlinkStructs from 'netlink/dist/structs.js';
-import type { RawNetlinkSocket, RtNetlinkSocket } from 'netlink';
+import type { RawNetlinkSocket } from 'netlink';
 import type { KernelNote } from '../drift.js';
-import { eachMessage, macText, readLink, readNeigh, readRoute, type RawRoute } from './parse.js';
+import {
+  eachMessage,
+  readAddress,
+  readLink,
+  readLinkInfo,
+  readNeigh,
+  readRoute,
+  type RawRoute,
+} from './parse.js';
 import {
   type ActualRoute,
   type ActualState,
@@ -19,7 +23,7 @@ import {
 } from '../desired.js';
 import { canonicalCidr, cidrContainsIp, tryCanonicalIp } from '../../ipam/index.js';
 import { FlannelOperatorError, type ErrorCode } from '../../errors.js';
-import { NetlinkBatch } from './batch.js';
+import { NetlinkBatch, NetlinkRequestError } from './batch.js';
 import {
   AF_BRIDGE,
   AF_INET,
@@ -29,38 +33,43 @@ import {
   deleteFdbRequest,
   deleteNeighborRequest,
   deleteRouteRequest,
-  ipBytes,
-  ipText,
   replaceFdbRequest,
   replaceNeighborRequest,
   replaceRouteRequest,
   type NlRequest,
 } from './messages.js';
+import {
+  RTM_DELLINK,
+  RTM_NEWLINK,
+  createVxlanRequest,
+  createWireguardRequest,
+  deleteLinkRequest,
+  dumpAddressesRequest,
+  dumpLinksRequest,
+  dumpNeighborsRequest,
+  dumpRoutesRequest,
+  getLinkRequest,
+  replaceAddressRequest,
+  setLinkRequest,
+  setLinkUpRequest,
+} from './link-messages.js';
+import { NetlinkRequester } from './request.js';
 
-// A CommonJS package loaded by require: an ESM import makes Node lex its source and every module
-// it re-exports (cjs-module-lexer), 6-11 MiB of agent RSS that stays (issue 13, measured). Only
-// the modules rtnetlink needs: the package's index also loads genl, nl80211 (240 kB of structs)
-// and wg, half of its load time (~30 -> ~16 ms CPU, measured). Loaded on first use, not at import:
-// the agent's startup snapshot (snapshot.ts) holds every module it imports, and a native addon
-// cannot be in a snapshot.
+// Only the package's raw socket (the native binding): every message is encoded and read here
+// (messages.ts, link-messages.ts, parse.ts), not by its generic rtnetlink layer, whose modules
+// took ~8 ms more CPU to load and build objects for every attribute (measured, --jitless). A
+// CommonJS module loaded by require: an ESM import makes Node lex its source and every module it
+// re-exports (cjs-module-lexer), 6-11 MiB of agent RSS that stays (issue 13, measured). Loaded on
+// first use, not at import: the agent's startup snapshot (snapshot.ts) holds every module it
+// imports, and a native addon cannot be in a snapshot.
 const requireCjs = createRequire(import.meta.url);
-function loadNetlink() {
-  const { FlagsGet, FlagsNew, Protocol } = requireCjs(
-    'netlink/dist/constants',
-  ) as typeof NetlinkConstants;
-  return {
-    FlagsGet,
-    FlagsNew,
-    Protocol,
-    AttrStream: (requireCjs('netlink/dist/structs') as typeof NetlinkStructs).AttrStream,
-    RawSocket: (requireCjs('netlink/dist/raw') as typeof NetlinkRaw).RawNetlinkSocket,
-    createRtNetlink: (requireCjs('netlink/dist/rt/rt') as typeof NetlinkRt).createRtNetlink,
-    ifla: requireCjs('netlink/dist/rt/ifla') as typeof NetlinkPackage.ifla,
-    rt: requireCjs('netlink/dist/rt/structs') as typeof NetlinkPackage.rt,
-  };
+let rawSocketClass: typeof NetlinkRaw.RawNetlinkSocket | undefined;
+/** A new rtnetlink socket (NETLINK_ROUTE, protocol 0). */
+function routeSocket(): RawNetlinkSocket {
+  rawSocketClass ??= (requireCjs('netlink/dist/raw') as typeof NetlinkRaw).RawNetlinkSocket;
+  return new rawSocketClass(NETLINK_ROUTE);
 }
-let netlinkPackage: ReturnType<typeof loadNetlink> | undefined;
-const nl = (): ReturnType<typeof loadNetlink> => (netlinkPackage ??= loadNetlink());
+const NETLINK_ROUTE = 0;
 
 export class KernelError extends FlannelOperatorError {
   readonly code: ErrorCode;
@@ -69,13 +78,6 @@ export class KernelError extends FlannelOperatorError {
     this.code = code;
   }
 }
-
-/** Address bytes, 4 or 16 of them. */
-const ip4 = ipBytes;
-const familyOf = (s: string): number => (s.includes(':') ? AF_INET6 : AF_INET);
-const macBuf = (s: string): Buffer => Buffer.from(s.replace(/:/g, ''), 'hex');
-const macStr = (b?: Buffer): string => (b ? macText(b) : '');
-const ipStr = ipText;
 
 export interface LinkInfo {
   index: number;
@@ -96,36 +98,16 @@ export interface LinkState extends LinkInfo {
  * namespace the process runs in, over rtnetlink (npm `netlink`). Not a singleton: one per agent.
  */
 export class Kernel {
-  private sock: RtNetlinkSocket;
+  /** Dumps and the link and address writes, one at a time. */
+  private readonly requests: NetlinkRequester;
   private readonly batch: NetlinkBatch;
-  private queue: Promise<unknown> = Promise.resolve();
   constructor() {
-    const raw = nl().createRtNetlink();
-    this.batch = new NetlinkBatch(new (nl().RawSocket)(nl().Protocol.ROUTE));
-    // The netlink package keeps one multipart buffer per socket: two dumps in flight corrupt
-    // each other ("Multipart message not terminated properly"). Serialize the dumps.
-    this.sock = new Proxy(raw, {
-      get: (target, key, receiver) => {
-        const v = Reflect.get(target, key, receiver) as unknown;
-        if (typeof v !== 'function') return v;
-        const fn = v as (...a: unknown[]) => unknown;
-        if (typeof key === 'string' && /^get[A-Z]/.test(key)) {
-          return (...args: unknown[]) =>
-            this.serial(() => fn.apply(target, args) as Promise<unknown>);
-        }
-        return fn.bind(target);
-      },
-    });
-  }
-
-  private serial<T>(op: () => Promise<T>): Promise<T> {
-    const p = this.queue.then(op, op);
-    this.queue = p.catch(() => undefined);
-    return p;
+    this.requests = new NetlinkRequester(routeSocket());
+    this.batch = new NetlinkBatch(routeSocket());
   }
 
   close(): void {
-    this.sock.socket.close();
+    this.requests.close();
     this.batch.close();
   }
 
@@ -135,43 +117,44 @@ export class Kernel {
   }
 
   async links(): Promise<LinkInfo[]> {
-    const msgs = await this.sock.getLinks();
-    return msgs.map((m) => {
-      let kind: string | undefined;
-      if (m.attrs.linkinfo) kind = nl().ifla.parseInfo(m.attrs.linkinfo).kind;
-      return {
-        index: m.data.index ?? 0,
-        name: m.attrs.ifname ?? '',
-        mtu: m.attrs.mtu ?? 0,
-        mac: macStr(m.attrs.address),
-        up: !!m.data.flags?.up,
-        kind,
-      };
-    });
+    const links: LinkInfo[] = [];
+    for (const data of await this.requests.dump(dumpLinksRequest())) {
+      const l = readLinkInfo(data);
+      if (l)
+        links.push({
+          index: l.index,
+          name: l.name,
+          mtu: l.mtu,
+          mac: l.mac,
+          up: l.up,
+          kind: l.kind,
+        });
+    }
+    return links;
   }
 
   async ipv4Addresses(): Promise<Array<{ index: number; ip: string; prefixLen: number }>> {
-    const msgs = await this.sock.getAddresses({ family: AF_INET });
-    return msgs
-      .filter((m) => m.data.family === AF_INET)
-      .map((m) => ({
-        index: m.data.index ?? 0,
-        ip: ipStr(m.attrs.local ?? m.attrs.address),
-        prefixLen: m.data.prefixlen ?? 32,
-      }));
+    const out: Array<{ index: number; ip: string; prefixLen: number }> = [];
+    for (const data of await this.requests.dump(dumpAddressesRequest(AF_INET))) {
+      const a = readAddress(data);
+      // IFA_LOCAL is the interface's own address (IFA_ADDRESS the peer's on point-to-point).
+      if (a?.family === AF_INET)
+        out.push({ index: a.index, ip: a.local || a.address, prefixLen: a.prefixLen });
+    }
+    return out;
   }
 
   /** Global (not link-local) IPv6 addresses. */
   async ipv6Addresses(): Promise<Array<{ index: number; ip: string; prefixLen: number }>> {
-    const msgs = await this.sock.getAddresses({ family: AF_INET6 });
-    return msgs
-      .filter((m) => m.data.family === AF_INET6)
-      .map((m) => ({
-        index: m.data.index ?? 0,
-        ip: ipStr(m.attrs.address ?? m.attrs.local),
-        prefixLen: m.data.prefixlen ?? 128,
-      }))
-      .filter((a) => a.ip && !cidrContainsIp('fe80::/10', a.ip));
+    const out: Array<{ index: number; ip: string; prefixLen: number }> = [];
+    for (const data of await this.requests.dump(dumpAddressesRequest(AF_INET6))) {
+      const a = readAddress(data);
+      if (a?.family !== AF_INET6) continue;
+      const ip = a.address || a.local;
+      if (ip && !cidrContainsIp('fe80::/10', ip))
+        out.push({ index: a.index, ip, prefixLen: a.prefixLen });
+    }
+    return out;
   }
 
   /**
@@ -230,39 +213,36 @@ export class Kernel {
    * and the main IPv4 (and IPv6) routing table.
    */
   async readState(dev: string, dev6?: string): Promise<ActualState> {
-    const links = await this.sock.getLinks();
     const byIndex = new Map<number, string>();
     let vx: ActualState['vxlan'];
     let vx6: ActualState['vxlan6'];
     let vxIndex = -1;
     let vx6Index = -1;
-    for (const m of links) {
-      byIndex.set(m.data.index ?? 0, m.attrs.ifname ?? '');
-      const name = m.attrs.ifname;
-      if ((name !== dev && (!dev6 || name !== dev6)) || !m.attrs.linkinfo) continue;
-      const info = nl().ifla.parseInfo(m.attrs.linkinfo);
-      if (info.kind !== 'vxlan' || !info.data) continue;
-      const v = nl().ifla.parseVxlan(info.data);
+    for (const data of await this.requests.dump(dumpLinksRequest())) {
+      const l = readLinkInfo(data);
+      if (!l) continue;
+      byIndex.set(l.index, l.name);
+      if ((l.name !== dev && (!dev6 || l.name !== dev6)) || !l.vxlan) continue;
       const found: NonNullable<ActualState['vxlan']> = {
-        name,
-        vni: v.id ?? 0,
-        port: v.port ? v.port.readUInt16BE(0) : 0,
-        local: ipStr(v.local ?? v.local6),
-        linkIndex: v.link ?? 0,
-        mtu: m.attrs.mtu ?? 0,
-        mac: macStr(m.attrs.address),
+        name: l.name,
+        vni: l.vxlan.vni,
+        port: l.vxlan.port,
+        local: l.vxlan.local,
+        linkIndex: l.vxlan.linkIndex,
+        mtu: l.mtu,
+        mac: l.mac,
         address: '',
-        up: !!m.data.flags?.up,
-        learning: !!v.learning,
+        up: l.up,
+        learning: l.vxlan.learning,
         addresses: [],
-        index: m.data.index ?? 0,
+        index: l.index,
       };
-      if (name === dev) {
+      if (l.name === dev) {
         vx = found;
-        vxIndex = m.data.index ?? 0;
+        vxIndex = l.index;
       } else {
         vx6 = found;
-        vx6Index = m.data.index ?? 0;
+        vx6Index = l.index;
       }
     }
     if (vx) {
@@ -277,7 +257,7 @@ export class Kernel {
     }
     const routes: ActualRoute[] = [];
     for (const family of dev6 ? [AF_INET, AF_INET6] : [AF_INET]) {
-      for (const data of await this.dump(RTM_GETROUTE, family)) {
+      for (const data of await this.requests.dump(dumpRoutesRequest(family))) {
         const r = mainRoute(readRoute(data));
         if (r) routes.push({ ...r, dev: byIndex.get(r.oif) ?? '' });
       }
@@ -288,12 +268,12 @@ export class Kernel {
     if (dev6) devices.push([dev6, vx6Index, AF_INET6]);
     for (const [name, index, family] of devices) {
       if (index < 0) continue;
-      for (const data of await this.dump(RTM_GETNEIGH, family)) {
+      for (const data of await this.requests.dump(dumpNeighborsRequest(family))) {
         const n = readNeigh(data);
         if (!n || n.ifindex !== index || n.family !== family || !n.mac) continue;
         neighbors.push({ dev: name, ip: n.dst, mac: n.mac, permanent: n.permanent });
       }
-      for (const data of await this.dump(RTM_GETNEIGH, AF_BRIDGE, index)) {
+      for (const data of await this.requests.dump(dumpNeighborsRequest(AF_BRIDGE, index))) {
         const n = readNeigh(data);
         if (!n || n.ifindex !== index || !n.self || !n.dst || !n.mac) continue;
         if (n.mac === '00:00:00:00:00:00') continue;
@@ -301,20 +281,6 @@ export class Kernel {
       }
     }
     return { vxlan: vx, vxlan6: vx6, routes, neighbors, fdb };
-  }
-
-  /**
-   * Payloads of a route or neighbour dump (rtmsg/ndmsg with the family, and an interface for
-   * FDB dumps), read by parse.ts rather than the package's parser; serialized like every dump.
-   */
-  private dump(type: number, family: number, ifindex = 0): Promise<Buffer[]> {
-    const head = Buffer.alloc(12);
-    head[0] = family;
-    if (type === RTM_GETNEIGH) head.writeInt32LE(ifindex, 4);
-    return this.serial(async () => {
-      const [msgs] = await this.sock.socket.request(type, head, { flags: nl().FlagsGet.DUMP });
-      return msgs.map((m) => m.data);
-    });
   }
 
   async linkIndex(name: string): Promise<number> {
@@ -326,72 +292,41 @@ export class Kernel {
 
   /**
    * A link's index by name, undefined when there is none: one RTM_GETLINK, not a dump of every
-   * link (a node has one per pod) parsed by the package.
+   * link (a node has one per pod).
    */
   private async indexOf(name: string): Promise<number | undefined> {
     try {
-      const [m] = await this.sock.getLink({}, { ifname: name });
-      return m?.data.index;
+      const [reply] = await this.requests.request(getLinkRequest(name));
+      return reply && readLinkInfo(reply)?.index;
     } catch (e) {
-      if ((e as Error).message.endsWith('ENODEV')) return undefined;
+      if (isMissingLink(e)) return undefined;
       throw e;
     }
   }
 
+  /** Deletes a link; one that does not exist is already deleted. Any other refusal rejects. */
   async deleteLink(name: string): Promise<void> {
-    const index = await this.linkIndex(name).catch(() => -1);
-    if (index >= 0) await this.sock.delLink({ index });
+    await this.requests.request(deleteLinkRequest(name)).catch((e: unknown) => {
+      if (!isMissingLink(e)) throw e;
+    });
   }
 
   /** Creates flannel.<vni> (learning off, stable MAC), or fixes MTU/MAC/address/up on an existing one. */
   async ensureVxlan(spec: VxlanSpec, mode: 'create' | 'update'): Promise<void> {
     if (mode === 'create') {
       await this.deleteLink(spec.name);
-      const data = new (nl().AttrStream)();
-      const v6 = familyOf(spec.local) === AF_INET6;
-      data.emit(
-        nl().ifla.formatVxlan({
-          id: spec.vni,
-          ...(v6 ? { local6: ip4(spec.local) } : { local: ip4(spec.local) }),
-          link: spec.linkIndex,
-          learning: 0,
-          port: Buffer.from([spec.port >> 8, spec.port & 0xff]),
-        }),
-      );
-      const info = new (nl().AttrStream)();
-      const encoded = nl().ifla.formatInfo({ kind: 'vxlan', data: Buffer.concat(data.bufs) });
-      info.emit(encoded);
-      await this.sock.newLink(
-        {},
-        {
-          ifname: spec.name,
-          mtu: spec.mtu,
-          address: macBuf(spec.mac),
-          linkinfo: Buffer.concat(info.bufs),
-        },
-        { flags: nl().FlagsNew.CREATE | nl().FlagsNew.EXCL },
-      );
+      await this.requests.request(createVxlanRequest(spec));
       // IPv6 overlay only (an IPv4-only network writes no IPv6 sysctl): no router advertisements
       // before the device is up (no autoconf on the overlay), no duplicate address detection
       // (the /128 is usable at once).
-      if (v6) {
-        for (const key of ['accept_ra', 'accept_dad'])
-          await writeFile(`/proc/sys/net/ipv6/conf/${spec.name}/${key}`, '0').catch(
-            () => undefined,
-          );
-      }
+      if (spec.local.includes(':')) await quietIpv6(spec.name);
     }
     const index = await this.linkIndex(spec.name);
-    // A device just created has them from newLink.
+    // A device just created has them from its creation.
     if (mode === 'update')
-      await this.sock.setLink({ index }, { mtu: spec.mtu, address: macBuf(spec.mac) });
-    const [addr, len] = spec.address.split('/') as [string, string];
-    await this.sock.newAddress(
-      { family: familyOf(addr), prefixlen: Number(len), index },
-      { local: ip4(addr), address: ip4(addr) },
-      { flags: nl().FlagsNew.CREATE | nl().FlagsNew.REPLACE },
-    );
-    await this.sock.setLink({ index, flags: { up: true }, change: { up: true } });
+      await this.requests.request(setLinkRequest(index, { mtu: spec.mtu, mac: spec.mac }));
+    await this.requests.request(replaceAddressRequest(index, spec.address));
+    await this.requests.request(setLinkUpRequest(index));
   }
 
   /** A link's MTU, state and addresses (both families), or undefined when it does not exist. */
@@ -407,32 +342,17 @@ export class Kernel {
 
   /** Creates a kernel WireGuard link; rejects (EOPNOTSUPP) on a kernel without WireGuard. */
   async createWireguardLink(name: string, mtu: number): Promise<void> {
-    const info = new (nl().AttrStream)();
-    info.emit(nl().ifla.formatInfo({ kind: 'wireguard' }));
-    await this.sock.newLink(
-      {},
-      { ifname: name, mtu, linkinfo: Buffer.concat(info.bufs) },
-      { flags: nl().FlagsNew.CREATE | nl().FlagsNew.EXCL },
-    );
+    await this.requests.request(createWireguardRequest(name, mtu));
   }
 
   /** MTU, addresses and up on an existing link (a tunnel device the agent owns). */
   async configureLink(name: string, mtu: number, addresses: string[]): Promise<void> {
     const index = await this.linkIndex(name);
     // No router advertisements or DAD on the overlay: the /128 is usable at once.
-    if (addresses.some((a) => a.includes(':')))
-      for (const key of ['accept_ra', 'accept_dad'])
-        await writeFile(`/proc/sys/net/ipv6/conf/${name}/${key}`, '0').catch(() => undefined);
-    await this.sock.setLink({ index }, { mtu });
-    for (const a of addresses) {
-      const [addr, len] = a.split('/') as [string, string];
-      await this.sock.newAddress(
-        { family: familyOf(addr), prefixlen: Number(len), index },
-        { local: ip4(addr), address: ip4(addr) },
-        { flags: nl().FlagsNew.CREATE | nl().FlagsNew.REPLACE },
-      );
-    }
-    await this.sock.setLink({ index, flags: { up: true }, change: { up: true } });
+    if (addresses.some((a) => a.includes(':'))) await quietIpv6(name);
+    await this.requests.request(setLinkRequest(index, { mtu }));
+    for (const a of addresses) await this.requests.request(replaceAddressRequest(index, a));
+    await this.requests.request(setLinkUpRequest(index));
   }
 
   /**
@@ -490,6 +410,16 @@ export class Kernel {
   }
 }
 
+/** ENODEV: the kernel has no link of that name (a get or delete by name). */
+const isMissingLink = (e: unknown): boolean =>
+  e instanceof NetlinkRequestError && e.errno === 'ENODEV';
+
+/** Router advertisements and duplicate address detection off on an IPv6 overlay device. */
+async function quietIpv6(name: string): Promise<void> {
+  for (const key of ['accept_ra', 'accept_dad'])
+    await writeFile(`/proc/sys/net/ipv6/conf/${name}/${key}`, '0').catch(() => undefined);
+}
+
 /** The devices a diff's neighbours, FDB entries and routes name (route deletes need none). */
 function devicesOf(d: Diff): Set<string> {
   const names = new Set<string>();
@@ -521,10 +451,11 @@ function mainRoute(
 
 /** Asked for; the kernel caps it at net.core.rmem_max. */
 const WATCH_RCVBUF = 4 << 20;
-const RTM_GETROUTE = 26;
-const RTM_GETNEIGH = 30;
-const RTM_NEWLINK = 16;
-const RTM_DELLINK = 17;
+/** rtnetlink multicast groups (RTNLGRP_*) the watcher joins. */
+const RTNLGRP_LINK = 1;
+const RTNLGRP_NEIGH = 3;
+const RTNLGRP_IPV4_ROUTE = 7;
+const RTNLGRP_IPV6_ROUTE = 11;
 const RTM_NEWROUTE = 24;
 const RTM_DELROUTE = 25;
 const RTM_NEWNEIGH = 28;
@@ -568,10 +499,10 @@ export class KernelWatcher extends EventEmitter {
 
   start(): void {
     // The raw socket: notifications are read by noteOf, not the package's generic parser.
-    const s = new (nl().RawSocket)(nl().Protocol.ROUTE);
+    const s = routeSocket();
     s.setRecvBufferSize(WATCH_RCVBUF);
-    for (const g of ['LINK', 'IPV4_ROUTE', 'IPV6_ROUTE', 'NEIGH'] as const)
-      s.addMembership(nl().rt.MulticastGroups[g]);
+    for (const g of [RTNLGRP_LINK, RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE, RTNLGRP_NEIGH])
+      s.addMembership(g);
     s.on('message', (buf: Buffer) =>
       eachMessage(
         buf,
