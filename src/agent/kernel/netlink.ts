@@ -101,7 +101,8 @@ export interface LinkState extends LinkInfo {
 
 /**
  * Reads and writes the routes, neighbors, FDB entries and the vxlan device of the network
- * namespace the process runs in, over rtnetlink (npm `netlink`). Not a singleton: one per agent.
+ * namespace the process runs in, over rtnetlink (the npm `netlink` raw socket). Not a singleton:
+ * one per agent.
  */
 export class Kernel {
   /** Dumps and the link and address writes, one at a time. */
