@@ -15,11 +15,12 @@ async function loadedModules(args: string[]): Promise<string[]> {
 }
 
 describe('agent process modules', () => {
-  it('`flannel-operator agent` loads the agent and netlink, never @kubernetes/client-node', async () => {
+  it('`flannel-operator agent` loads the agent, never @kubernetes/client-node, and netlink only at its first socket', async () => {
     const urls = await loadedModules(['agent', '--help']);
     expect(urls.some((u) => u.endsWith('/dist/agent/agent.js'))).toBe(true);
     expect(urls.some((u) => u.endsWith('/dist/kube/kubeconfig.js'))).toBe(true);
-    expect(urls.some((u) => u.includes('/node_modules/netlink/'))).toBe(true);
+    // The native addon cannot be in the agent's startup snapshot, which holds what it imports.
+    expect(urls.filter((u) => u.includes('/node_modules/netlink/'))).toEqual([]);
     expect(urls.filter((u) => u.includes('@kubernetes/client-node'))).toEqual([]);
   }, 60_000);
 
