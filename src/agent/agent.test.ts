@@ -252,6 +252,21 @@ describe('Agent with injected kernel, watchers and netfilter', () => {
     ).toEqual([]);
   });
 
+  it('its vxlan device created down then up as wanted starts no pass; another state of it does', async () => {
+    await agent.settle();
+    const reads = kernel.reads;
+    const { name, mtu, mac } = kernel.state.vxlan!;
+    const link = { kind: 'link', op: 'new', ifindex: 9, name, mtu, mac };
+    rtnl.emit('change', 'link', { ...link, up: false });
+    rtnl.emit('change', 'link', { ...link, up: true });
+    rtnl.emit('change', 'link', { ...link, name: 'eth0', ifindex: 2, mtu: 1500, up: true });
+    await new Promise((r) => setTimeout(r, 100));
+    await agent.settle();
+    expect(kernel.reads).toBe(reads);
+    rtnl.emit('change', 'link', { ...link, up: true, mtu: 1400 });
+    await until('a full pass', () => kernel.reads > reads);
+  });
+
   it('the echo of its own status write starts no pass; any other change of its lease does', async () => {
     await agent.settle();
     const reads = kernel.reads;

@@ -56,13 +56,27 @@ import { programWireguard, readPsk, type WgSecrets } from './wireguard/program.j
 import { leaseOfNode, peerOfLease } from './peers.js';
 import { slimLease } from './slim-lease.js';
 import { logMilestone } from './milestone.js';
-import { indexDesired, isDrift, updateIndex, type DesiredIndex, type KernelNote } from './drift.js';
+import {
+  LinkNotes,
+  indexDesired,
+  isDrift,
+  linksAsWanted,
+  updateIndex,
+  type DesiredIndex,
+  type KernelNote,
+} from './drift.js';
 
 /** Leases per page of the initial list (and relists). */
 const LEASE_LIST_PAGE = 5000;
 
 /** The trigger of a peer's lease change: it alone never needs a full pass. */
 const PEER_TRIGGER = 'lease';
+/** A change of one of its links; a full pass unless the link ended as wanted (deferredDrift). */
+const LINK_TRIGGER = 'link';
+/** A change of its own lease; a full pass unless it is the echo of its status write. */
+const OWN_LEASE_TRIGGER = 'own-lease';
+/** Triggers that do not by themselves make the next pass a full one. */
+const DEFERRED_TRIGGERS = new Set([PEER_TRIGGER, LINK_TRIGGER, OWN_LEASE_TRIGGER]);
 
 export interface AgentOptions {
   nodeName: string;
@@ -153,8 +167,11 @@ export class Agent {
   private publicIPv6?: string;
   private v6VtepMAC?: string;
   private lastStatus = '';
-  /** resourceVersion of this node's lease as its last status write left it (leaseChanged). */
+  /** resourceVersion of this node's lease as its last status write left it (deferredDrift). */
   private ownStatusVersion?: string;
+  /** Its own lease changed since the last pass (deferredDrift). */
+  private ownLeaseChanged = false;
+  private readonly linkNotes = new LinkNotes();
   private lastRejected = '[]';
   private ready = false;
   private stopped = false;
@@ -192,9 +209,9 @@ export class Agent {
       debounceMs: opts.debounceMs ?? 50,
       resyncMs: opts.resyncMs,
       onTrigger: (reason) => {
-        // Anything but a peer's lease (start, periodic, kernel, nftables, network, own lease)
-        // may have changed more than peers: the next pass reads the kernel.
-        if (reason !== PEER_TRIGGER) this.fullPassDue = true;
+        // Anything but the deferred ones (a peer's lease, its links, its own lease: judged when
+        // the pass starts) may have changed more than peers: the next pass reads the kernel.
+        if (!DEFERRED_TRIGGERS.has(reason)) this.fullPassDue = true;
         deps.metrics.resyncs.inc({ trigger: reason });
         deps.logger.debug({ trigger: reason }, 'pass triggered');
       },
@@ -243,6 +260,11 @@ export class Agent {
     for (const w of this.watchers) {
       w.on('change', (what, note) => {
         if (note && !this.isDrift(note)) return;
+        // Judged by the latest state of the link when the pass starts (linksAsWanted).
+        if (note?.kind === 'link' && (note.name !== undefined || note.ifindex !== undefined)) {
+          this.linkNotes.add(note);
+          return this.trigger(LINK_TRIGGER);
+        }
         this.trigger(what === 'nftables' ? 'nftables' : 'kernel');
       });
       w.start();
@@ -332,10 +354,8 @@ export class Agent {
    */
   private leaseChanged(l: SubnetLease, old?: SubnetLease): void {
     if (l.spec.nodeName === this.opts.nodeName) {
-      // The echo of its own status write: that version is the one the write returned, so
-      // nothing in it is news (a full pass used to follow every published status).
-      if (old && l.metadata.resourceVersion === this.ownStatusVersion) return;
-      return this.trigger('api');
+      this.ownLeaseChanged = true;
+      return this.trigger(OWN_LEASE_TRIGGER);
     }
     if (old && JSON.stringify(peerOfLease(l)) === JSON.stringify(peerOfLease(old))) return;
     this.changedPeers.add(l.spec.nodeName);
@@ -353,13 +373,17 @@ export class Agent {
   /** Whether a kernel notification means drift, against what the last pass wanted (drift.ts). */
   private isDrift(note: KernelNote): boolean {
     const last = this.programmed;
-    if (!last) return true;
-    last.index ??= indexDesired(
+    return !last || isDrift(note, this.driftIndex(last));
+  }
+
+  /** What the last pass wanted, indexed for the drift decisions (built at the first one). */
+  private driftIndex(last: NonNullable<Agent['programmed']>): DesiredIndex {
+    return (last.index ??= indexDesired(
       last.state.planner.state(),
       last.devices,
       tunnelDevices(last.state.cfg),
-    );
-    return isDrift(note, last.index);
+      { name: this.underlay.name, mtu: this.underlay.mtu },
+    ));
   }
 
   /** Leaves the dataplane as it is: traffic keeps flowing while the agent restarts. */
@@ -411,11 +435,14 @@ export class Agent {
 
   /** A full pass when one is due, else a peer pass; a failed pass makes the next one full. */
   private async runPass(): Promise<void> {
-    const full = this.fullPassDue || !this.programmed?.state.planner.incremental;
+    const deferred = this.deferredDrift();
+    const full = this.fullPassDue || deferred || !this.programmed?.state.planner.incremental;
     this.fullPassDue = false;
     // A full pass reads every lease anyway; later changes are the next pass's.
     const changed = this.changedPeers;
     this.changedPeers = new Set();
+    // Only the echoes of its own writes: nothing to do (each first pass used to start a second).
+    if (!full && changed.size === 0) return this.passEnded();
     try {
       await (full ? this.reconcile() : this.peerPass(changed));
     } catch (e) {
@@ -424,6 +451,21 @@ export class Agent {
     } finally {
       this.passEnded();
     }
+  }
+
+  /**
+   * The deferred triggers, judged now that the writes behind them have settled: its own lease at
+   * a version other than the one its last status write returned (the echo can come before the
+   * write's response), link notes whose latest state is not as wanted (drift.ts).
+   */
+  private deferredDrift(): boolean {
+    const lease =
+      this.ownLeaseChanged && this.ownLease()?.metadata.resourceVersion !== this.ownStatusVersion;
+    this.ownLeaseChanged = false;
+    const notes = this.linkNotes.take();
+    const last = this.programmed;
+    const links = notes.length > 0 && (!last || !linksAsWanted(notes, this.driftIndex(last)));
+    return lease || links;
   }
 
   /** Resolves when the first pass is over, whatever its outcome. */

@@ -79,6 +79,14 @@ describe('link and address request encoders', () => {
     expect([r.type, r.flags]).toEqual([16, 0x600]); // NLM_F_CREATE | NLM_F_EXCL
   });
 
+  it('create vxlan up: IFF_UP in the flags and in the mask of flags to change', () => {
+    const r = createVxlanRequest(VXLAN, { up: true });
+    expect(r.msg.subarray(16, 32).toString('hex')).toBe(
+      hex('00 00 0000 00000000 01000000 01000000'),
+    );
+    expect(r.msg.subarray(32)).toEqual(createVxlanRequest(VXLAN).msg.subarray(32));
+  });
+
   it('create vxlan (IPv6): LOCAL6', () => {
     const r = createVxlanRequest({ ...VXLAN, name: 'flannel-v6.1', local: 'fd00:200::2' });
     expect(r.msg.toString('hex')).toContain(

@@ -145,22 +145,22 @@ function linkInfo(kind: string, data?: Buffer[]): Buffer {
   return attr(IFLA_LINKINFO, Buffer.concat(parts));
 }
 
-/** A new link that must not exist yet (EEXIST otherwise). */
-function newLink(name: string, mtu: number, extra: Buffer[], what: string): NlRequest {
+/** A new link that must not exist yet (EEXIST otherwise); `up`: created up, as `ip link add ... up`. */
+function newLink(name: string, mtu: number, extra: Buffer[], what: string, up = false): NlRequest {
   return message(
     RTM_NEWLINK,
     NLM_F_CREATE | NLM_F_EXCL,
-    ifinfomsg(),
+    up ? ifinfomsg(0, IFF_UP, IFF_UP) : ifinfomsg(),
     [stringAttr(IFLA_IFNAME, name), u32Attr(IFLA_MTU, mtu), ...extra],
     what,
   );
 }
 
 /**
- * `ip link add <name> mtu <mtu> address <mac> type vxlan id <vni> local <ip> dev <linkIndex>
+ * `ip link add <name> mtu <mtu> address <mac> [up] type vxlan id <vni> local <ip> dev <linkIndex>
  * nolearning dstport <port>`: the local address as LOCAL or LOCAL6 by its family.
  */
-export function createVxlanRequest(spec: VxlanSpec): NlRequest {
+export function createVxlanRequest(spec: VxlanSpec, opts: { up?: boolean } = {}): NlRequest {
   const local = ipBytes(spec.local);
   const port = Buffer.alloc(2);
   port.writeUInt16BE(spec.port, 0); // the one attribute in network byte order
@@ -172,7 +172,7 @@ export function createVxlanRequest(spec: VxlanSpec): NlRequest {
     attr(IFLA_VXLAN_PORT, port),
   ];
   const extra = [attr(IFLA_ADDRESS, macBytes(spec.mac)), linkInfo('vxlan', data)];
-  return newLink(spec.name, spec.mtu, extra, `create vxlan link ${spec.name}`);
+  return newLink(spec.name, spec.mtu, extra, `create vxlan link ${spec.name}`, opts.up);
 }
 
 /** `ip link add <name> mtu <mtu> type wireguard`. */

@@ -7,7 +7,6 @@ import type { KernelNote } from '../drift.js';
 import {
   eachMessage,
   readAddress,
-  readLink,
   readLinkInfo,
   readNeigh,
   readRoute,
@@ -322,11 +321,13 @@ export class Kernel {
   async ensureVxlan(spec: VxlanSpec, mode: 'create' | 'update'): Promise<void> {
     if (mode === 'create') {
       await this.deleteLink(spec.name);
-      await this.requests.request(createVxlanRequest(spec));
-      // IPv6 overlay only (an IPv4-only network writes no IPv6 sysctl): no router advertisements
-      // before the device is up (no autoconf on the overlay), no duplicate address detection
-      // (the /128 is usable at once).
-      if (spec.local.includes(':')) await quietIpv6(spec.name);
+      const v6 = spec.local.includes(':');
+      // Up from its creation, so its link notes show it as wanted (drift.ts), except for an
+      // IPv6 overlay: no router advertisements before the device is up (no autoconf on the
+      // overlay), no duplicate address detection (the /128 is usable at once). An IPv4-only
+      // network writes no IPv6 sysctl.
+      await this.requests.request(createVxlanRequest(spec, { up: !v6 }));
+      if (v6) await quietIpv6(spec.name);
     }
     const index = await this.linkIndex(spec.name);
     // A device just created has them from its creation.
@@ -470,7 +471,22 @@ const RTM_DELNEIGH = 29;
 
 /** What one notification says, or undefined when it cannot concern the agent. */
 export function noteOf(type: number, data: Buffer): KernelNote | undefined {
-  if (type === RTM_NEWLINK || type === RTM_DELLINK) return { kind: 'link', ...readLink(data) };
+  if (type === RTM_NEWLINK || type === RTM_DELLINK) {
+    const l = readLinkInfo(data);
+    if (!l) return { kind: 'link' };
+    const op = type === RTM_NEWLINK ? 'new' : 'del';
+    const { index: ifindex, up } = l;
+    // Empty fields: the note did not carry them.
+    return {
+      kind: 'link',
+      op,
+      ifindex,
+      name: l.name || undefined,
+      up,
+      mtu: l.mtu || undefined,
+      mac: l.mac || undefined,
+    };
+  }
   const op = type === RTM_NEWROUTE || type === RTM_NEWNEIGH ? 'new' : 'del';
   if (type === RTM_NEWROUTE || type === RTM_DELROUTE) {
     const r = mainRoute(readRoute(data));

@@ -4,15 +4,7 @@ import {
   replaceNeighborRequest,
   replaceRouteRequest,
 } from './messages.js';
-import {
-  eachMessage,
-  macText,
-  readAddress,
-  readLink,
-  readLinkInfo,
-  readNeigh,
-  readRoute,
-} from './parse.js';
+import { eachMessage, macText, readAddress, readLinkInfo, readNeigh, readRoute } from './parse.js';
 
 /** The payload (after the 16-byte nlmsghdr) of a request the agent encodes. */
 const payload = (r: { msg: Buffer }): Buffer => r.msg.subarray(16);
@@ -117,31 +109,6 @@ describe('eachMessage', () => {
       (type, port) => type === 28 && port === 4242,
     );
     expect(seen).toEqual(['10.244.2.0']);
-  });
-});
-
-describe('readLink', () => {
-  /** ifinfomsg (16 bytes) + IFLA_MTU + IFLA_IFNAME, as the kernel sends them. */
-  const link = (index: number, name: string): Buffer => {
-    const head = Buffer.alloc(16);
-    head.writeInt32LE(index, 4);
-    const mtu = Buffer.from([8, 0, 4, 0, 0xdc, 0x05, 0, 0]);
-    const text = Buffer.from(`${name}\0`);
-    const attr = Buffer.alloc(4 + ((text.length + 3) & ~3));
-    attr.writeUInt16LE(4 + text.length, 0);
-    attr.writeUInt16LE(3, 2);
-    text.copy(attr, 4);
-    return Buffer.concat([head, mtu, attr]);
-  };
-
-  it('reads the index and the name', () => {
-    expect(readLink(link(7, 'flannel.1'))).toEqual({ ifindex: 7, name: 'flannel.1' });
-    expect(readLink(link(12, 'veth1a2b3c4d'))).toEqual({ ifindex: 12, name: 'veth1a2b3c4d' });
-  });
-
-  it('a header without attributes has no name; a short one is unreadable', () => {
-    expect(readLink(link(7, 'x').subarray(0, 16))).toEqual({ ifindex: 7 });
-    expect(readLink(Buffer.alloc(8))).toBeUndefined();
   });
 });
 

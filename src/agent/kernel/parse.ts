@@ -107,20 +107,6 @@ function stringAt(data: Buffer, at: number, len: number): string {
   return data.toString('utf8', at + 4, end < 0 || end > at + len ? at + len : end);
 }
 
-/** An ifinfomsg payload (RTM_NEWLINK/DELLINK): index and name; undefined when too short. */
-export function readLink(data: Buffer): { ifindex: number; name?: string } | undefined {
-  if (data.length < 16) return undefined;
-  const link: { ifindex: number; name?: string } = { ifindex: data.readInt32LE(4) };
-  for (
-    let at = 16, len = attrLength(data, at);
-    len;
-    at += (len + 3) & ~3, len = attrLength(data, at)
-  ) {
-    if (attrType(data, at) === IFLA_IFNAME) link.name = stringAt(data, at, len);
-  }
-  return link;
-}
-
 export interface RawVxlan {
   vni: number;
   /** UDP destination port (0 when absent). */
