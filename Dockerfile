@@ -7,9 +7,10 @@
 #
 #   docker build -t flannel-operator:dev .
 #
-# Every node pulls this image, so the runtime is FROM scratch with only what runs (115 MB, 99 MB of
-# it the node binary): the esbuild bundle of the CLI instead of a node_modules tree, and node, nft,
-# iptables, ip and env with the shared libraries ldd names (hack/image/rootfs.sh). No shell.
+# Every node pulls this image, so the runtime is FROM scratch with only what runs (122 MB, 99 MB of
+# it the node binary, 5.7 MB the agent's startup snapshot): the esbuild bundle of the CLI instead
+# of a node_modules tree, and node, nft, iptables, ip and env with the shared libraries ldd names
+# (hack/image/rootfs.sh). No shell.
 #
 # Plain Dockerfile syntax (no `# syntax=` frontend to fetch): BuildKit and the classic builder both
 # build it. NODE_IMAGE is a Debian-based Node 20 image: the runtime's node and Debian's nftables,
