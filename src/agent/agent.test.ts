@@ -282,6 +282,17 @@ describe('Agent with injected kernel, watchers and netfilter', () => {
     await until('a full pass', () => kernel.reads > reads);
   });
 
+  it("its status write's version with a spec no pass has read yet starts a full pass", async () => {
+    await agent.settle();
+    const reads = kernel.reads;
+    // Someone changed the spec just before the write: the write's version holds that spec.
+    const moved = lease('a', 7);
+    moved.metadata.generation = 2;
+    moved.metadata.resourceVersion = `s${statuses.length}`;
+    leaseWatch!({ type: 'MODIFIED', object: moved });
+    await until('a full pass', () => kernel.reads > reads);
+  });
+
   it("another agent's condition churn on a peer lease starts no pass; a kernel event still reads the kernel", async () => {
     await agent.settle();
     const reads = kernel.reads;

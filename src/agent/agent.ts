@@ -459,13 +459,27 @@ export class Agent {
    * write's response), link notes whose latest state is not as wanted (drift.ts).
    */
   private deferredDrift(): boolean {
-    const lease =
-      this.ownLeaseChanged && this.ownLease()?.metadata.resourceVersion !== this.ownStatusVersion;
+    const lease = this.ownLeaseChanged && !this.ownLeaseIsEcho();
     this.ownLeaseChanged = false;
     const notes = this.linkNotes.take();
     const last = this.programmed;
     const links = notes.length > 0 && (!last || !linksAsWanted(notes, this.driftIndex(last)));
     return lease || links;
+  }
+
+  /**
+   * Its lease as its last status write left it, with what the last full pass read of it: that
+   * version may also hold a spec someone changed just before the write, seen by no pass yet.
+   */
+  private ownLeaseIsEcho(): boolean {
+    const now = this.ownLease();
+    const read = this.current?.lease;
+    if (!now || !read || now.metadata.resourceVersion !== this.ownStatusVersion) return false;
+    return (
+      now.metadata.generation === read.metadata.generation &&
+      now.metadata.deletionTimestamp === read.metadata.deletionTimestamp &&
+      JSON.stringify(now.spec) === JSON.stringify(read.spec)
+    );
   }
 
   /** Resolves when the first pass is over, whatever its outcome. */
