@@ -3,7 +3,8 @@
 #   hack/image/check.sh [IMAGE]          default flannel-operator:dev
 # - size <= 150 MB uncompressed
 # - each role's entry runs: `flannel-operator version`, `crds`, the agent's and the kubectl
-#   plugin's --help (the agent's loads netlink's prebuild through the bundle)
+#   plugin's --help (the agent's loads netlink's prebuild through the bundle); the agent also
+#   from its startup snapshot, as its DaemonSet starts it (src/agent/launch.ts)
 # - nft, iptables-nft, iptables-legacy (and ip6tables), ip answer; as root with NET_ADMIN in the
 #   container's own network namespace they also list and add rules
 # - the netlink prebuild loads by its path; uid:gid 65532:65532 by default; there is no shell
@@ -41,6 +42,15 @@ size_ok() {
   echo "$((bytes / 1000000)) MB ($bytes bytes, limit $limit_mb MB)"
   ((bytes <= limit_mb * 1000000))
 }
+# The blob's path and V8 flags from the argv that built it (hack/image/snapshot.sh).
+agent_from_snapshot() {
+  local argv=/opt/flannel-operator/dist/cli/agent-snapshot.argv flags blob
+  flags="$(in_image --entrypoint node "$image" -p \
+    "require('fs').readFileSync('$argv', 'utf8').split('--snapshot-blob')[0].trim().split('\\n').join(' ')")"
+  blob="$(in_image --entrypoint node "$image" -p \
+    "require('fs').readFileSync('$argv', 'utf8').split('--snapshot-blob\\n')[1].split('\\n')[0]")"
+  in_image -e NODE_OPTIONS="$flags" --entrypoint node "$image" --snapshot-blob "$blob" agent --help
+}
 no_shell() {
   if in_image --entrypoint /bin/sh "$image" -c true >/dev/null 2>&1; then
     echo "/bin/sh runs"
@@ -57,6 +67,7 @@ check "runs as" expect_output 65532:65532 \
 check "flannel-operator version" in_image "$image" version
 check "flannel-operator crds" in_image "$image" crds
 check "flannel-operator agent --help" in_image "$image" agent --help
+check "agent from its snapshot" agent_from_snapshot
 check "kubectl-flannel --help" in_image --entrypoint kubectl-flannel "$image" --help
 check "netlink prebuild loads" in_image --entrypoint node "$image" -e \
   "require('/opt/flannel-operator/node_modules/netlink'); console.log('netlink', process.arch, 'ok')"

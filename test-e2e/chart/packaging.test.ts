@@ -19,6 +19,7 @@ const SCRIPTS = [
     .filter((f) => f.endsWith('.sh'))
     .map((f) => `hack/kind/${f}`),
   'hack/image/rootfs.sh',
+  'hack/image/snapshot.sh',
   'hack/image/check.sh',
 ];
 
