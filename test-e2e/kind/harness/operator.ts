@@ -64,7 +64,7 @@ export async function leaderControllerPods(
   cluster: KindCluster,
   leader: string,
 ): Promise<string[]> {
-  const node = leader.slice(0, leader.lastIndexOf('_'));
+  const node = holderNode(leader);
   const out = await cluster.kubectl([
     '-n',
     OPERATOR_NAMESPACE,
@@ -79,6 +79,9 @@ export async function leaderControllerPods(
   ]);
   return out.trim().split(/\s+/).filter(Boolean);
 }
+
+/** The node of a leader Lease holder ("<node hostname>_<random>"). */
+export const holderNode = (holder: string): string => holder.slice(0, holder.lastIndexOf('_'));
 
 /** The controller's leader Lease holder ("<hostname>_<random>"). */
 export async function controllerLeader(cluster: KindCluster): Promise<string> {
