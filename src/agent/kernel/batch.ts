@@ -1,6 +1,7 @@
 import { getSystemErrorName } from 'node:util';
 import type { RawNetlinkSocket } from 'netlink';
-import { NLMSG_ERROR, NLM_F_ACK, errnoOf, frame, type NlRequest } from './messages.js';
+import { errnoOf, frame, type NlRequest } from './messages.js';
+import { NLMSG_ERROR, NLMSG_HDRLEN, NLM_F_ACK } from './constants.js';
 
 /**
  * Sends rtnetlink write requests the way `ip -batch` does: many messages per sendmsg, the replies
@@ -115,8 +116,6 @@ export class NetlinkBatch {
     });
   }
 }
-
-const NLMSG_HDRLEN = 16;
 
 /** [sequence number, errno (0: ACK)] of each NLMSG_ERROR message of a datagram. */
 function replies(buf: Buffer): Array<[number, number]> {

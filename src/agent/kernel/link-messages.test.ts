@@ -11,8 +11,9 @@ import {
   setLinkRequest,
   setLinkUpRequest,
 } from './link-messages.js';
-import { NLM_F_ACK, frame } from './messages.js';
+import { frame } from './messages.js';
 import { readAddress, readLinkInfo } from './parse.js';
+import { NLM_F_ACK } from './constants.js';
 
 /**
  * Expected bytes are written out field by field from the kernel's structs (nlmsghdr, ifinfomsg,

@@ -1,43 +1,45 @@
 import type { VxlanSpec } from '../desired.js';
-import { AF_INET, AF_INET6, AF_BRIDGE, NLM_F_CREATE, NLM_F_REPLACE, ipBytes } from './messages.js';
+import { ipBytes } from './messages.js';
 import type { NlRequest } from './messages.js';
+import {
+  AF_BRIDGE,
+  AF_INET,
+  AF_INET6,
+  IFA_ADDRESS,
+  IFA_LOCAL,
+  IFF_UP,
+  IFLA_ADDRESS,
+  IFLA_IFNAME,
+  IFLA_INFO_DATA,
+  IFLA_INFO_KIND,
+  IFLA_LINKINFO,
+  IFLA_MTU,
+  IFLA_VXLAN_ID,
+  IFLA_VXLAN_LEARNING,
+  IFLA_VXLAN_LINK,
+  IFLA_VXLAN_LOCAL,
+  IFLA_VXLAN_LOCAL6,
+  IFLA_VXLAN_PORT,
+  NLMSG_HDRLEN,
+  NLM_F_CREATE,
+  NLM_F_DUMP,
+  NLM_F_EXCL,
+  NLM_F_REPLACE,
+  RTM_DELLINK,
+  RTM_GETADDR,
+  RTM_GETLINK,
+  RTM_GETNEIGH,
+  RTM_GETROUTE,
+  RTM_NEWADDR,
+  RTM_NEWLINK,
+  RTM_SETLINK,
+} from './constants.js';
 
 /**
  * Pure encoders of the rtnetlink requests the agent sends one at a time (link and address
  * writes, and the dumps it reads): a handful per pass, so built for clarity from small attribute
  * buffers rather than by hand like the batched writes of messages.ts. Sent by request.ts.
  */
-
-export const RTM_NEWLINK = 16;
-export const RTM_DELLINK = 17;
-export const RTM_GETLINK = 18;
-export const RTM_SETLINK = 19;
-export const RTM_NEWADDR = 20;
-export const RTM_GETADDR = 22;
-export const RTM_GETROUTE = 26;
-export const RTM_GETNEIGH = 30;
-
-/** NLM_F_ROOT | NLM_F_MATCH: every object, in as many messages as it takes. */
-export const NLM_F_DUMP = 0x300;
-const NLM_F_EXCL = 0x200;
-
-const IFLA_ADDRESS = 1;
-const IFLA_IFNAME = 3;
-const IFLA_MTU = 4;
-const IFLA_LINKINFO = 18;
-const IFLA_INFO_KIND = 1;
-const IFLA_INFO_DATA = 2;
-const IFLA_VXLAN_ID = 1;
-const IFLA_VXLAN_LINK = 3;
-const IFLA_VXLAN_LOCAL = 4;
-const IFLA_VXLAN_LEARNING = 7;
-const IFLA_VXLAN_PORT = 15;
-const IFLA_VXLAN_LOCAL6 = 17;
-const IFA_ADDRESS = 1;
-const IFA_LOCAL = 2;
-const IFF_UP = 1;
-
-const NLMSG_HDRLEN = 16;
 
 /** One rtattr: 4-byte header, payload, zero padding to 4. */
 function attr(type: number, payload: Buffer): Buffer {

@@ -1,43 +1,38 @@
 import { canonicalCidr } from '../../ipam/index.js';
 import { formatIPv4, formatIp, tryParseIp } from '../../ipam/cidr.js';
 import { ROUTE_PROTOCOL, type FdbSpec, type NeighSpec, type RouteSpec } from '../desired.js';
+import {
+  AF_BRIDGE,
+  AF_INET,
+  AF_INET6,
+  NDA_DST,
+  NDA_LLADDR,
+  NLMSG_HDRLEN,
+  NLM_F_CREATE,
+  NLM_F_REPLACE,
+  NLM_F_REQUEST,
+  NTF_SELF,
+  NUD_PERMANENT,
+  RTA_DST,
+  RTA_GATEWAY,
+  RTA_OIF,
+  RTM_DELNEIGH,
+  RTM_DELROUTE,
+  RTM_NEWNEIGH,
+  RTM_NEWROUTE,
+  RTNH_F_ONLINK,
+  RTN_UNICAST,
+  RT_SCOPE_LINK,
+  RT_SCOPE_NOWHERE,
+  RT_SCOPE_UNIVERSE,
+  RT_TABLE_MAIN,
+} from './constants.js';
 
 /**
  * Pure encoders of the rtnetlink write requests the agent sends in batches (route, neighbour and
  * FDB entries): the bytes the npm `netlink` formatters produce, padded to 4 (messages.test.ts
  * checks), written directly because a pass encodes thousands of them.
  */
-
-export const AF_INET = 2;
-export const AF_INET6 = 10;
-export const AF_BRIDGE = 7;
-export const RT_TABLE_MAIN = 254;
-
-export const RTM_NEWROUTE = 24;
-export const RTM_DELROUTE = 25;
-export const RTM_NEWNEIGH = 28;
-export const RTM_DELNEIGH = 29;
-
-export const NLM_F_REQUEST = 0x1;
-export const NLM_F_ACK = 0x4;
-export const NLM_F_REPLACE = 0x100;
-export const NLM_F_CREATE = 0x400;
-export const NLMSG_ERROR = 2;
-const NLMSG_HDRLEN = 16;
-
-const RTA_DST = 1;
-const RTA_OIF = 4;
-const RTA_GATEWAY = 5;
-const NDA_DST = 1;
-const NDA_LLADDR = 2;
-const RTN_UNICAST = 1;
-const RT_SCOPE_UNIVERSE = 0;
-const RT_SCOPE_LINK = 253;
-const RT_SCOPE_NOWHERE = 255;
-/** RTNH_F_ONLINK in rtm_flags: the gateway is on the link even without a covering route. */
-export const RTNH_F_ONLINK = 4;
-const NUD_PERMANENT = 0x80;
-const NTF_SELF = 0x02;
 
 /**
  * One write request: a whole netlink message whose header still lacks the sequence number and

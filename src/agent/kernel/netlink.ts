@@ -24,11 +24,6 @@ import { canonicalCidr, cidrContainsIp, tryCanonicalIp } from '../../ipam/index.
 import { FlannelOperatorError, type ErrorCode } from '../../errors.js';
 import { NetlinkBatch, NetlinkRequestError } from './batch.js';
 import {
-  AF_BRIDGE,
-  AF_INET,
-  AF_INET6,
-  RTNH_F_ONLINK,
-  RT_TABLE_MAIN,
   deleteFdbRequest,
   deleteNeighborRequest,
   deleteRouteRequest,
@@ -38,8 +33,6 @@ import {
   type NlRequest,
 } from './messages.js';
 import {
-  RTM_DELLINK,
-  RTM_NEWLINK,
   createVxlanRequest,
   createWireguardRequest,
   deleteLinkRequest,
@@ -53,6 +46,25 @@ import {
   setLinkUpRequest,
 } from './link-messages.js';
 import { NetlinkRequester } from './request.js';
+import {
+  AF_BRIDGE,
+  AF_INET,
+  AF_INET6,
+  NETLINK_ROUTE,
+  RTM_DELLINK,
+  RTM_DELNEIGH,
+  RTM_DELROUTE,
+  RTM_NEWLINK,
+  RTM_NEWNEIGH,
+  RTM_NEWROUTE,
+  RTNH_F_ONLINK,
+  RTNLGRP_IPV4_ROUTE,
+  RTNLGRP_IPV6_ROUTE,
+  RTNLGRP_LINK,
+  RTNLGRP_NEIGH,
+  RTN_UNICAST,
+  RT_TABLE_MAIN,
+} from './constants.js';
 
 // Only the package's raw socket (the native binding): every message is encoded and read here
 // (messages.ts, link-messages.ts, parse.ts), not by its generic rtnetlink layer, whose modules
@@ -74,7 +86,6 @@ function routeSocket(): RawNetlinkSocket {
   rawSocketClass ??= (requireCjs('netlink/dist/raw') as typeof NetlinkRaw).RawNetlinkSocket;
   return new rawSocketClass(NETLINK_ROUTE);
 }
-const NETLINK_ROUTE = 0;
 
 export class KernelError extends FlannelOperatorError {
   readonly code: ErrorCode;
@@ -438,8 +449,6 @@ function devicesOf(d: Diff): Set<string> {
   return names;
 }
 
-const RTN_UNICAST = 1;
-
 /** A unicast route of the main table (no multipath): what readState and the watcher look at. */
 function mainRoute(
   r: RawRoute | undefined,
@@ -459,15 +468,6 @@ function mainRoute(
 
 /** Asked for; the kernel caps it at net.core.rmem_max. */
 const WATCH_RCVBUF = 4 << 20;
-/** rtnetlink multicast groups (RTNLGRP_*) the watcher joins. */
-const RTNLGRP_LINK = 1;
-const RTNLGRP_NEIGH = 3;
-const RTNLGRP_IPV4_ROUTE = 7;
-const RTNLGRP_IPV6_ROUTE = 11;
-const RTM_NEWROUTE = 24;
-const RTM_DELROUTE = 25;
-const RTM_NEWNEIGH = 28;
-const RTM_DELNEIGH = 29;
 
 /** What one notification says, or undefined when it cannot concern the agent. */
 export function noteOf(type: number, data: Buffer): KernelNote | undefined {

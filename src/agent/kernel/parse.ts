@@ -1,21 +1,37 @@
 import { ipText } from './messages.js';
+import {
+  IFA_ADDRESS,
+  IFA_LOCAL,
+  IFF_UP,
+  IFLA_ADDRESS,
+  IFLA_IFNAME,
+  IFLA_INFO_DATA,
+  IFLA_INFO_KIND,
+  IFLA_LINKINFO,
+  IFLA_MTU,
+  IFLA_VXLAN_ID,
+  IFLA_VXLAN_LEARNING,
+  IFLA_VXLAN_LINK,
+  IFLA_VXLAN_LOCAL,
+  IFLA_VXLAN_LOCAL6,
+  IFLA_VXLAN_PORT,
+  NDA_DST,
+  NDA_LLADDR,
+  NLMSG_HDRLEN,
+  NTF_SELF,
+  NUD_PERMANENT,
+  RTA_DST,
+  RTA_GATEWAY,
+  RTA_MULTIPATH,
+  RTA_OIF,
+  RTA_TABLE,
+} from './constants.js';
 
 /**
  * Pure readers of the rtnetlink route and neighbour messages the agent dumps and watches: only
  * the fields it uses, read straight from the payload (a full pass reads thousands; the generic
  * parser of the npm package builds objects for every attribute and flag).
  */
-
-const RTA_DST = 1;
-const RTA_OIF = 4;
-const RTA_GATEWAY = 5;
-const RTA_MULTIPATH = 9;
-const RTA_TABLE = 15;
-const NDA_DST = 1;
-const NDA_LLADDR = 2;
-const NUD_PERMANENT = 0x80;
-const NLMSG_HDRLEN = 16;
-const NTF_SELF = 0x02;
 
 /**
  * Attributes are walked inline (offset, length, type) rather than through a callback with a
@@ -84,22 +100,6 @@ export function readRoute(data: Buffer): RawRoute | undefined {
   }
   return r;
 }
-
-const IFLA_ADDRESS = 1;
-const IFLA_IFNAME = 3;
-const IFLA_MTU = 4;
-const IFLA_LINKINFO = 18;
-const IFLA_INFO_KIND = 1;
-const IFLA_INFO_DATA = 2;
-const IFLA_VXLAN_ID = 1;
-const IFLA_VXLAN_LINK = 3;
-const IFLA_VXLAN_LOCAL = 4;
-const IFLA_VXLAN_LEARNING = 7;
-const IFLA_VXLAN_PORT = 15;
-const IFLA_VXLAN_LOCAL6 = 17;
-const IFF_UP = 1;
-const IFA_ADDRESS = 1;
-const IFA_LOCAL = 2;
 
 /** A string attribute's payload as text, up to its NUL. */
 function stringAt(data: Buffer, at: number, len: number): string {

@@ -1,6 +1,7 @@
 import type { RawNetlinkSocket } from 'netlink';
 import { NetlinkRequestError, errnoName } from './batch.js';
-import { NLMSG_ERROR, NLM_F_ACK, errnoOf, frame, type NlRequest } from './messages.js';
+import { errnoOf, frame, type NlRequest } from './messages.js';
+import { NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN, NLM_F_ACK } from './constants.js';
 
 /**
  * One request at a time over a raw rtnetlink socket: a dump (its messages until NLMSG_DONE) or a
@@ -9,8 +10,6 @@ import { NLMSG_ERROR, NLM_F_ACK, errnoOf, frame, type NlRequest } from './messag
  * of the datagrams (collectReplies) is pure.
  */
 
-const NLMSG_DONE = 3;
-const NLMSG_HDRLEN = 16;
 const TIMEOUT_MS = 10_000;
 
 /**
