@@ -10,6 +10,7 @@ import {
   readLinkInfo,
   readNeigh,
   readRoute,
+  type RawLinkInfo,
   type RawRoute,
 } from './parse.js';
 import {
@@ -95,14 +96,8 @@ export class KernelError extends FlannelOperatorError {
   }
 }
 
-export interface LinkInfo {
-  index: number;
-  name: string;
-  mtu: number;
-  mac: string;
-  up: boolean;
-  kind?: string;
-}
+/** A link as links() reports it: what readLinkInfo reads, without the vxlan attributes. */
+export type LinkInfo = Omit<RawLinkInfo, 'vxlan'>;
 
 export interface LinkState extends LinkInfo {
   /** address/prefix of both families. */
@@ -137,15 +132,9 @@ export class Kernel {
     const links: LinkInfo[] = [];
     for (const data of await this.requests.dump(dumpLinksRequest())) {
       const l = readLinkInfo(data);
-      if (l)
-        links.push({
-          index: l.index,
-          name: l.name,
-          mtu: l.mtu,
-          mac: l.mac,
-          up: l.up,
-          kind: l.kind,
-        });
+      if (!l) continue;
+      const { vxlan: _vxlan, ...link } = l;
+      links.push(link);
     }
     return links;
   }
