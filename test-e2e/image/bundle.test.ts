@@ -54,6 +54,27 @@ const fromSnapshot = (args: string[], nodeOptions = AGENT_NODE_OPTIONS) =>
 const withoutWasmWarning = (stderr: string): string =>
   stderr.replace(/^Warning: disabling flag --expose_wasm due to conflicting flags\n/m, '');
 
+/**
+ * A YAML kubeconfig with an exec plugin, written to the scratch dir: the agent refuses the plugin
+ * after parsing, so exit 1 with EKUBE_CONFIG_UNSUPPORTED shows the external yaml package loaded.
+ */
+function execPluginKubeconfig(name: string): string {
+  const path = join(scratch, name);
+  writeFileSync(
+    path,
+    [
+      'apiVersion: v1',
+      'kind: Config',
+      'current-context: c',
+      'contexts: [{name: c, context: {cluster: k, user: u}}]',
+      'clusters: [{name: k, cluster: {server: "https://127.0.0.1:1"}}]',
+      'users: [{name: u, user: {exec: {command: x, apiVersion: client.authentication.k8s.io/v1}}}]',
+      '',
+    ].join('\n'),
+  );
+  return path;
+}
+
 /** esbuild's map: output chunk file (relative to the bundle) -> the input modules it holds. */
 function chunkInputs(): Map<string, string[]> {
   const meta = JSON.parse(readFileSync(join(scratch, 'bundle/meta.json'), 'utf8')) as {
@@ -135,20 +156,7 @@ describe('the image bundle', () => {
   });
 
   it('the agent parses a YAML kubeconfig with the external yaml package, as from dist/', async () => {
-    // An exec plugin is refused after parsing: the exit and error code show the YAML was read.
-    const kubeconfig = join(scratch, 'kubeconfig.yaml');
-    writeFileSync(
-      kubeconfig,
-      [
-        'apiVersion: v1',
-        'kind: Config',
-        'current-context: c',
-        'contexts: [{name: c, context: {cluster: k, user: u}}]',
-        'clusters: [{name: k, cluster: {server: "https://127.0.0.1:1"}}]',
-        'users: [{name: u, user: {exec: {command: x, apiVersion: client.authentication.k8s.io/v1}}}]',
-        '',
-      ].join('\n'),
-    );
+    const kubeconfig = execPluginKubeconfig('kubeconfig.yaml');
     const args = ['agent', '--network', 'default', '--node-name', 'n1', '--kubeconfig', kubeconfig];
     const [want, got] = await Promise.all([node(DIST_CLI, args), node(bundleCli(), args)]);
     for (const r of [want, got]) {
@@ -167,19 +175,7 @@ describe("the agent's startup snapshot (src/agent/snapshot.ts)", () => {
   });
 
   it('loads the external yaml package from the app tree at run time', async () => {
-    const kubeconfig = join(scratch, 'snapshot-kubeconfig.yaml');
-    writeFileSync(
-      kubeconfig,
-      [
-        'apiVersion: v1',
-        'kind: Config',
-        'current-context: c',
-        'contexts: [{name: c, context: {cluster: k, user: u}}]',
-        'clusters: [{name: k, cluster: {server: "https://127.0.0.1:1"}}]',
-        'users: [{name: u, user: {exec: {command: x, apiVersion: client.authentication.k8s.io/v1}}}]',
-        '',
-      ].join('\n'),
-    );
+    const kubeconfig = execPluginKubeconfig('snapshot-kubeconfig.yaml');
     const r = await fromSnapshot([
       'agent',
       '--network=d',
