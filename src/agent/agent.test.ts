@@ -128,6 +128,30 @@ class FakeWatcher extends EventEmitter {
   }
 }
 
+/** The rtnetlink watcher's deafen(): counts the deafen() calls not yet undone. */
+class FakeRtnlWatcher extends FakeWatcher {
+  deaf = 0;
+  deafen() {
+    this.deaf++;
+    return () => void this.deaf--;
+  }
+}
+
+/** A peer lease with its own VTEP MAC for any n < 256. */
+const peerLease = (node: string, n: number): SubnetLease => {
+  const l = lease(node, 1);
+  l.spec.subnet = `10.244.${n}.0/24`;
+  l.status = {
+    publicIP: `10.200.0.${n}`,
+    backend: {
+      type: 'vxlan',
+      vtepMAC: `0e:00:00:00:01:${n.toString(16).padStart(2, '0')}`,
+      vni: 1,
+    },
+  };
+  return l;
+};
+
 const until = async (what: string, ok: () => boolean, ms = 2000): Promise<void> => {
   const end = Date.now() + ms;
   while (!ok()) {
@@ -140,7 +164,7 @@ describe('Agent with injected kernel, watchers and netfilter', () => {
   let dir: string;
   let kernel: FakeKernel;
   let nf: FakeNetfilter;
-  let rtnl: FakeWatcher;
+  let rtnl: FakeRtnlWatcher;
   let nft: FakeWatcher;
   let statuses: unknown[];
   let agent: Agent;
@@ -155,7 +179,7 @@ describe('Agent with injected kernel, watchers and netfilter', () => {
     dir = mkdtempSync(join(tmpdir(), 'agent-test-'));
     kernel = new FakeKernel();
     nf = new FakeNetfilter();
-    rtnl = new FakeWatcher();
+    rtnl = new FakeRtnlWatcher();
     nft = new FakeWatcher();
     statuses = [];
     metrics = new DeferredMetrics();
@@ -250,6 +274,31 @@ describe('Agent with injected kernel, watchers and netfilter', () => {
         d.removeFdb,
       ].flat(),
     ).toEqual([]);
+  });
+
+  it('a bulk diff is written with the rtnetlink watcher deaf to it, a small one heard; hearing resumes after a failure', async () => {
+    await agent.settle();
+    const deafWhileWriting: number[] = [];
+    const apply = kernel.applyDiff;
+    kernel.applyDiff = (d) => {
+      deafWhileWriting.push(rtnl.deaf);
+      return apply(d);
+    };
+    leaseWatch!({ type: 'ADDED', object: lease('c', 3) });
+    await until('c routed', () => kernel.state.routes.some((r) => r.dst === '10.244.3.0/24'));
+    // 25 peers in one debounce: one peer pass of 75 writes.
+    for (let n = 10; n < 35; n++) leaseWatch!({ type: 'ADDED', object: peerLease(`p${n}`, n) });
+    await until('25 more routed', () => kernel.state.routes.length === 27);
+    await agent.settle();
+    expect(deafWhileWriting).toEqual([0, 1]);
+    expect(rtnl.deaf).toBe(0);
+
+    kernel.failing = true;
+    for (let n = 40; n < 65; n++) leaseWatch!({ type: 'ADDED', object: peerLease(`p${n}`, n) });
+    await until('failed', () => deafWhileWriting.length === 3);
+    expect(deafWhileWriting[2]).toBe(1);
+    expect(rtnl.deaf).toBe(0);
+    kernel.failing = false;
   });
 
   it('its vxlan device created down then up as wanted starts no pass; another state of it does', async () => {

@@ -77,6 +77,11 @@ const LINK_TRIGGER = 'link';
 const OWN_LEASE_TRIGGER = 'own-lease';
 /** Triggers that do not by themselves make the next pass a full one. */
 const DEFERRED_TRIGGERS = new Set([PEER_TRIGGER, LINK_TRIGGER, OWN_LEASE_TRIGGER]);
+/**
+ * Writes from which a diff is sent with the watchers deaf to them (ChangeSource.deafen): a first
+ * pass or a recovery. Below it, their echoes cost less than 0.4 ms and the watchers keep hearing.
+ */
+const BULK_WRITES = 64;
 
 export interface AgentOptions {
   nodeName: string;
@@ -118,6 +123,11 @@ export interface ChangeSource {
   on(event: 'change', listener: (what: string, note?: KernelNote) => void): unknown;
   start(): void;
   stop(): void;
+  /**
+   * Stops hearing the kernel objects the agent writes in bulk until the returned function is
+   * called (rtnetlink: KernelWatcher.deafen). What changes meanwhile, the periodic resync repairs.
+   */
+  deafen?(): () => void;
 }
 
 export type AgentNetfilter = Pick<
@@ -664,7 +674,13 @@ export class Agent {
     diff.vxlan6 = 'ok';
     const n = diffCount(diff);
     if (n === 0) return 0;
-    const errors = await this.kernel.applyDiff(diff);
+    const hearAgain = n >= BULK_WRITES ? this.watchers.map((w) => w.deafen?.()) : [];
+    let errors: Error[];
+    try {
+      errors = await this.kernel.applyDiff(diff);
+    } finally {
+      for (const hear of hearAgain) hear?.();
+    }
     const m = this.deps.metrics.kernelOps;
     m.inc({ op: 'add' }, diff.addRoutes.length + diff.addNeighbors.length + diff.addFdb.length);
     m.inc(

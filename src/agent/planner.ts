@@ -471,7 +471,8 @@ export class PeerPlanner {
   state(): DesiredState {
     if (this.cached) return this.cached;
     const state = deviceState(this.self, this.cfg);
-    const names = [...this.leases.keys()].sort(byName);
+    // Default sort: code-unit order, as byName, without a comparator call per comparison.
+    const names = [...this.leases.keys()].sort();
     state.pending.push(...this.rejectedPeers());
     if (!this.incremental) {
       const accepted = names.filter((n) => !this.rejected.has(n)).map((n) => this.leases.get(n)!);

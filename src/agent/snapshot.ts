@@ -17,6 +17,7 @@
 import { startupSnapshot } from 'node:v8';
 import { exitWhenSettled } from '../cmd/exit.js';
 import { main } from './main.js';
+import { warmUp } from './warm-up.js';
 
 /** What a process started from the blob runs: `agent` and the agent's flags. */
 export async function runFromSnapshot(argv: string[]): Promise<number> {
@@ -31,8 +32,11 @@ export async function runFromSnapshot(argv: string[]): Promise<number> {
 }
 
 // Only while the blob is built: imported anywhere else (tests), this module does nothing.
-if (startupSnapshot.isBuildingSnapshot())
+if (startupSnapshot.isBuildingSnapshot()) {
+  // The blob keeps the bytecode of the pass code this compiles (warm-up.ts).
+  warmUp();
   // Started from a blob, argv[1] is the first argument after the node flags: there is no script.
   startupSnapshot.setDeserializeMainFunction(() =>
     exitWhenSettled(runFromSnapshot(process.argv.slice(1))),
   );
+}

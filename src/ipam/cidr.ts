@@ -25,39 +25,36 @@ export function bitsOf(family: Family): number {
 
 /** ::ffff:0:0/96, IPv4-mapped addresses, refused like the CEL library does. */
 const V4_MAPPED = 0xffffn;
-const DOT = 46;
 const ZERO = 48;
 
+/** Four decimal octets, each "0" or 1-3 digits without a leading zero (255 at most, checked after). */
+const IPV4_TEXT = /^(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})$/;
+
 /**
- * Dotted quad as a number: four decimal octets 0-255, no leading zeros, nothing else. Hand-rolled
- * (no regex, no split): the agent parses every peer's addresses on every pass.
+ * Dotted quad as a number: four decimal octets 0-255, no leading zeros, nothing else. One regex
+ * match: the agent parses every peer's addresses on every pass and runs --jitless, where a
+ * regex (matched in C++) took half the time of a character loop in bytecode (0.38 against
+ * 0.81 µs per address; with the JIT, as the controller runs, 0.16 against 0.13).
  */
-function parseIpv4(text: string): number | undefined {
-  let n = 0;
-  let octet = 0;
-  let digits = 0;
-  let dots = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === DOT) {
-      if (digits === 0 || ++dots > 3) return undefined;
-      n = n * 256 + octet;
-      octet = 0;
-      digits = 0;
-      continue;
-    }
-    const d = c - ZERO;
-    if (d < 0 || d > 9 || (digits > 0 && octet === 0)) return undefined;
-    octet = octet * 10 + d;
-    digits++;
-    if (octet > 255) return undefined;
-  }
-  return digits === 0 || dots !== 3 ? undefined : n * 256 + octet;
+export function tryParseIpv4(text: string): number | undefined {
+  const m = IPV4_TEXT.exec(text);
+  if (!m) return undefined;
+  const a = +m[1]!;
+  const b = +m[2]!;
+  const c = +m[3]!;
+  const d = +m[4]!;
+  if (a > 255 || b > 255 || c > 255 || d > 255) return undefined;
+  return ((a * 256 + b) * 256 + c) * 256 + d;
+}
+
+/** An IPv4 address (a number, as tryParseIpv4's) with all but the first `prefix` bits cleared. */
+export function maskIpv4(n: number, prefix: number): number {
+  return prefix === 0 ? 0 : (n & (0xffffffff << (32 - prefix))) >>> 0;
 }
 
 export function tryParseIp(text: unknown): Ip | undefined {
   if (typeof text !== 'string' || text.length > 64) return undefined;
-  const v4 = parseIpv4(text);
+  const v4 = tryParseIpv4(text);
   if (v4 !== undefined) return { family: 4, addr: BigInt(v4) };
   const addr = parseIpv6(text);
   if (addr === undefined || addr >> 32n === V4_MAPPED) return undefined;
@@ -96,12 +93,20 @@ export function tryParseCidr(text: unknown): ParsedCidr | undefined {
   const slash = text.indexOf('/');
   if (slash < 0) return undefined;
   const ipText = text.slice(0, slash);
-  const ip = tryParseIp(ipText);
   const prefix = parsePrefix(text, slash + 1);
-  if (!ip || prefix === undefined || prefix > bitsOf(ip.family)) return undefined;
+  if (prefix === undefined) return undefined;
+  // IPv4 in numbers: most of what the agent reads, every peer on every pass.
+  const v4 = tryParseIpv4(ipText);
+  if (v4 !== undefined) {
+    if (prefix > 32) return undefined;
+    const net = maskIpv4(v4, prefix);
+    // A parsed IPv4 and the prefix are canonical text: only the host bits can differ.
+    return { family: 4, addr: BigInt(net), prefix, ip: BigInt(v4), canonical: net === v4 };
+  }
+  const ip = tryParseIp(ipText);
+  if (!ip || prefix > bitsOf(ip.family)) return undefined;
   const addr = maskAddr(ip.family, ip.addr, prefix);
-  // The prefix is canonical decimal and a parsed IPv4 is canonical text: only IPv6 text varies.
-  const canonical = addr === ip.addr && (ip.family === 4 || formatIp(6, addr) === ipText);
+  const canonical = addr === ip.addr && formatIp(6, addr) === ipText;
   return { family: ip.family, addr, prefix, ip: ip.addr, canonical };
 }
 

@@ -1,4 +1,13 @@
-import { overlaps, parseCidr, tryParseCidr, tryParseIp, type Cidr, type Family } from './cidr.js';
+import {
+  maskIpv4,
+  overlaps,
+  parseCidr,
+  tryParseCidr,
+  tryParseIp,
+  tryParseIpv4,
+  type Cidr,
+  type Family,
+} from './cidr.js';
 
 /**
  * Address ranges a pod network or a peer address must never use, and the widest network the
@@ -40,15 +49,17 @@ export function specialRangesOverlapped(text: unknown): SpecialRange[] {
   return RANGES[c.family].filter((r) => overlaps(r.c, c)).map(({ cidr, what }) => ({ cidr, what }));
 }
 
-const V4_BROADCAST = 0xffffffffn;
+const V4_BROADCAST = 0xffffffff;
 /** Ranges no peer address may be in (besides unspecified and broadcast), parsed once. */
 const NOT_UNICAST: Record<Family, readonly Cidr[]> = {
   4: ['127.0.0.0/8', '169.254.0.0/16', '224.0.0.0/4'].map((c) => parseCidr(c)),
   6: ['fe80::/10', 'ff00::/8'].map((c) => parseCidr(c)),
 };
-const inRange = (family: Family, addr: bigint, c: Cidr): boolean => {
-  const shift = BigInt((family === 4 ? 32 : 128) - c.prefix);
-  return c.family === family && addr >> shift === c.addr >> shift;
+/** The IPv4 ones as numbers: every peer's publicIP is checked on every pass. */
+const NOT_UNICAST_V4 = NOT_UNICAST[4].map((c) => ({ net: Number(c.addr), prefix: c.prefix }));
+const inRange6 = (addr: bigint, c: Cidr): boolean => {
+  const shift = BigInt(128 - c.prefix);
+  return c.family === 6 && addr >> shift === c.addr >> shift;
 };
 
 /**
@@ -57,11 +68,14 @@ const inRange = (family: Family, addr: bigint, c: Cidr): boolean => {
  * (Private ranges such as 10/8 count as global unicast.)
  */
 export function isGlobalUnicast(text: unknown): boolean {
+  const v4 = typeof text === 'string' ? tryParseIpv4(text) : undefined;
+  if (v4 !== undefined) {
+    if (v4 === 0 || v4 === V4_BROADCAST) return false;
+    for (const r of NOT_UNICAST_V4) if (maskIpv4(v4, r.prefix) === r.net) return false;
+    return true;
+  }
   const ip = tryParseIp(text);
   if (!ip) return false;
-  const { family, addr } = ip;
-  if (addr === 0n) return false;
-  if (family === 4 && addr === V4_BROADCAST) return false;
-  if (family === 6 && addr === 1n) return false;
-  return !NOT_UNICAST[family].some((c) => inRange(family, addr, c));
+  if (ip.addr === 0n || ip.addr === 1n) return false;
+  return !NOT_UNICAST[6].some((c) => inRange6(ip.addr, c));
 }

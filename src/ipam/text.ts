@@ -3,8 +3,10 @@ import {
   formatCidr,
   formatIp,
   maskAddr,
+  maskIpv4,
   tryParseCidr,
   tryParseIp,
+  tryParseIpv4,
   type Family,
   type ParsedCidr,
 } from './cidr.js';
@@ -74,6 +76,14 @@ export function tryCanonicalIp(text: unknown): string | undefined {
 export function cidrMatcher(cidrText: string | undefined): (ipText: string) => boolean {
   const c = tryParseCidr(cidrText);
   if (!c) return () => false;
+  if (c.family === 4) {
+    // In numbers: asked of every peer's publicIP on every pass.
+    const net = Number(c.addr);
+    return (ipText) => {
+      const n = tryParseIpv4(ipText);
+      return n !== undefined && maskIpv4(n, c.prefix) === net;
+    };
+  }
   return (ipText) => {
     const ip = tryParseIp(ipText);
     return !!ip && ip.family === c.family && maskAddr(c.family, ip.addr, c.prefix) === c.addr;

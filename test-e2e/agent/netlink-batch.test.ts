@@ -35,6 +35,39 @@ k.close();
 process.stdout.write(JSON.stringify(errors.map((e) => e.message)));
 `;
 
+/**
+ * Runs in the namespace: the watcher deafened (twice, undone one at a time) while routes are added
+ * with `ip` and the vxlan device's MTU changes; what it heard at each step.
+ */
+const DEAFEN_SCRIPT = `
+const { Kernel, KernelWatcher } = await import(${JSON.stringify(KERNEL)});
+const { execFileSync } = await import('node:child_process');
+const k = new Kernel();
+const w = new KernelWatcher(k.port);
+let heard = [];
+w.on('change', (what, n) => heard.push(n.kind === 'route' ? 'route ' + n.op + ' ' + n.dst : n.kind));
+w.start();
+const step = async (...ipArgs) => {
+  execFileSync('ip', ipArgs);
+  await new Promise((r) => setTimeout(r, 300));
+  const out = [...new Set(heard)];
+  heard = [];
+  return out;
+};
+const steps = {};
+const first = w.deafen();
+const second = w.deafen();
+steps.deaf = await step('route', 'add', '10.60.0.0/24', 'dev', 'flannel.1');
+steps.link = await step('link', 'set', 'flannel.1', 'mtu', '1400');
+first();
+steps.stillDeaf = await step('route', 'add', '10.61.0.0/24', 'dev', 'flannel.1');
+second();
+steps.hearing = await step('route', 'add', '10.62.0.0/24', 'dev', 'flannel.1');
+w.stop();
+k.close();
+process.stdout.write(JSON.stringify(steps));
+`;
+
 describeLab('batched rtnetlink writes (netns)', () => {
   beforeAll(async () => {
     for (const args of [
@@ -82,5 +115,16 @@ describeLab('batched rtnetlink writes (netns)', () => {
     // Routes and neighbours are the ones asked for (spot check of the last peer).
     const route = (await sh('ip', ['route', 'show', '10.128.200.0/24'], { ns: NS })).stdout;
     expect(route).toMatch(/via 10\.128\.200\.0 dev flannel\.1 proto 157 onlink/);
+  }, 30_000);
+
+  it('a deafened watcher hears no route change until every deafen is undone, and links all along', async () => {
+    const r = await sh(process.execPath, ['--input-type=module', '-e', DEAFEN_SCRIPT], { ns: NS });
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({
+      deaf: [],
+      link: ['link'],
+      stillDeaf: [],
+      hearing: ['route new 10.62.0.0/24'],
+    });
   }, 30_000);
 });

@@ -14,7 +14,9 @@ import { NLMSG_ERROR, NLMSG_HDRLEN, NLM_F_ACK } from './constants.js';
 /**
  * Messages per sendmsg. Small enough that the change notifications one chunk causes (about one
  * per message, ~1 KiB each in the receive queue) fit the watcher's buffer until it drains them
- * between chunks (it reads at most 32 per wake-up): at 128, 5,000 peers overran it. An overrun
+ * between chunks (it reads at most 32 per wake-up): at 128, 5,000 peers overran it. The agent now
+ * sends a bulk diff with the watcher deaf to it (KernelWatcher.deafen), but any other caller, and
+ * a smaller diff, still has the watcher listening. An overrun
  * kills the agent: the kernel flags the socket (EPOLLERR), libuv reports that as a poll error,
  * and netlink 0.3.0's native poll handler builds its error with a null syscall name, which
  * throws in C++ (std::terminate, "Error in native callback"; gdb backtrace, issue 13). Larger
