@@ -1,7 +1,7 @@
 import fc from 'fast-check';
-import { formatIPv4, tryParseCidr, tryParseIp } from './cidr.js';
+import { formatIPv4, maskAddr, maskIpv4, tryParseCidr, tryParseIp } from './cidr.js';
 
-describe('tryParseIp (hand-rolled IPv4)', () => {
+describe('tryParseIp (IPv4 by one regex)', () => {
   it('reads every dotted quad back as the number it was written from', () => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 0xffffffff }), (n) => {
@@ -23,9 +23,24 @@ describe('tryParseIp (hand-rolled IPv4)', () => {
     '+1.2.3.4',
     '1.2.3.-4',
     '1.2.3.1000',
+    '999.1.1.1',
+    '1.2.3.4\n',
+    ' 1.2.3.4',
+    '\u0661.2.3.4',
+    '1.2.3.\uff14',
     '',
   ])('refuses %j', (text) => {
     expect(tryParseIp(text)).toBeUndefined();
+  });
+});
+
+describe('maskIpv4', () => {
+  it('clears the host bits as maskAddr does, for every prefix length', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 0xffffffff }), fc.nat(32), (n, prefix) => {
+        expect(BigInt(maskIpv4(n, prefix))).toBe(maskAddr(4, BigInt(n), prefix));
+      }),
+    );
   });
 });
 

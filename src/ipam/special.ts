@@ -59,7 +59,7 @@ const NOT_UNICAST: Record<Family, readonly Cidr[]> = {
 const NOT_UNICAST_V4 = NOT_UNICAST[4].map((c) => ({ net: Number(c.addr), prefix: c.prefix }));
 const inRange6 = (addr: bigint, c: Cidr): boolean => {
   const shift = BigInt(128 - c.prefix);
-  return c.family === 6 && addr >> shift === c.addr >> shift;
+  return addr >> shift === c.addr >> shift;
 };
 
 /**
