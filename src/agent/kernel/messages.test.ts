@@ -119,6 +119,42 @@ describe('rtnetlink request encoders', () => {
     for (const [got, want] of cases) expect(got.toString('hex')).toBe(want.toString('hex'));
   });
 
+  it('IPv6 neighbour and FDB destination (dual-stack) = the package encoding', () => {
+    const m = '0e:11:22:33:44:55';
+    const gotNeigh = replaceNeighborRequest({ dev: 'x', ip: 'fd00:10:244:1::', mac: m }, 9);
+    const wantNeigh = neigh(
+      { family: 10, ifindex: 9, state: { permanent: true } },
+      { dst: ip('fd00:10:244:1::'), lladdr: mac(m) },
+    );
+    expect(gotNeigh.msg.subarray(16).toString('hex')).toBe(wantNeigh.toString('hex'));
+    const gotFdb = replaceFdbRequest({ dev: 'x', mac: m, dst: '2001:db8::5' }, 9);
+    const wantFdb = neigh(
+      { family: 7, ifindex: 9, state: { permanent: true }, flags: { self: true } },
+      { dst: ip('2001:db8::5'), lladdr: mac(m) },
+    );
+    expect(gotFdb.msg.subarray(16).toString('hex')).toBe(wantFdb.toString('hex'));
+  });
+
+  it.each([
+    ['10.244.1.7/24', '10.244.1.0/24'],
+    ['fd00:10:244:1::5/64', 'fd00:10:244:1::/64'],
+  ])('a route to %s is written to its network, %s', (dst, net) => {
+    const r = (d: string): string =>
+      replaceRouteRequest({ dst: d, gateway: '', dev: 'x', onlink: false }, 7).msg.toString('hex');
+    expect(r(dst)).toBe(r(net));
+  });
+
+  it('refuses what is not a CIDR, an address or its canonical text', () => {
+    const route = { dst: '10.244.1.0/24', gateway: '10.244.1.0', dev: 'x', onlink: true };
+    expect(() => replaceRouteRequest({ ...route, dst: '10.244.1/24' }, 7)).toThrow(/not a CIDR/);
+    expect(() => replaceRouteRequest({ ...route, gateway: '010.244.1.0' }, 7)).toThrow(
+      /not an IP address/,
+    );
+    expect(() =>
+      replaceNeighborRequest({ dev: 'x', ip: ' 10.244.1.0', mac: '0e:11:22:33:44:55' }, 9),
+    ).toThrow(/not an IP address/);
+  });
+
   it('frames a request: length, type, REQUEST plus its flags, sequence number', () => {
     const req = replaceNeighborRequest({ dev: 'd', ip: '10.0.0.1', mac: '0e:00:00:00:00:01' }, 3);
     const b = frame(req, 42, 0x4);

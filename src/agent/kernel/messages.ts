@@ -1,5 +1,4 @@
-import { canonicalCidr } from '../../ipam/index.js';
-import { formatIPv4, formatIp, tryParseIp } from '../../ipam/cidr.js';
+import { formatIPv4, formatIp, tryParseCidr, tryParseIp, tryParseIpv4 } from '../../ipam/cidr.js';
 import { ROUTE_PROTOCOL, type FdbSpec, type NeighSpec, type RouteSpec } from '../desired.js';
 import {
   AF_BRIDGE,
@@ -64,38 +63,45 @@ export function ipText(b?: Buffer): string {
   return formatIp(6, BigInt(`0x${b.toString('hex')}`));
 }
 
-const familyOf = (s: string): number => (s.includes(':') ? AF_INET6 : AF_INET);
+/** An address to encode: IPv4 as a number, IPv6 as a bigint (tryParseIpv4, tryParseIp). */
+type Addr = number | bigint;
+
+/** The address of `s`, parsed by the one IP parser (src/ipam); throws on anything else. */
+function addrOf(s: string): Addr {
+  const v4 = tryParseIpv4(s);
+  if (v4 !== undefined) return v4;
+  const ip = tryParseIp(s);
+  if (!ip) throw new Error(`not an IP address: ${JSON.stringify(s)}`);
+  return ip.addr;
+}
+
+const familyOf = (a: Addr): number => (typeof a === 'number' ? AF_INET : AF_INET6);
 
 /**
- * Writes the rtattr header and address bytes of `ip` at `at`; where the next attribute starts.
- * IPv4 (most of what a pass encodes) by hand, byte stores rather than Buffer write calls: the
- * agent runs --jitless, where every call and parse step is interpreted.
+ * Writes the rtattr header and address bytes of `a` at `at`; where the next attribute starts.
+ * IPv4 (most of what a pass encodes) by byte stores, no Buffer write calls: the agent runs
+ * --jitless, where every call is interpreted.
  */
-function putIp(b: Buffer, at: number, attr: number, ip: string): number {
+function putAddr(b: Buffer, at: number, attr: number, a: Addr): number {
   b[at + 2] = attr;
-  if (ip.includes(':')) {
+  if (typeof a === 'bigint') {
     b[at] = 20;
-    ipBytes(ip).copy(b, at + 4);
+    b.write(a.toString(16).padStart(32, '0'), at + 4, 16, 'hex');
     return at + 20;
   }
   b[at] = 8;
-  const parts = ip.split('.');
-  if (parts.length !== 4) throw new Error(`not an IP address: ${JSON.stringify(ip)}`);
-  for (let i = 0; i < 4; i++) b[at + 4 + i] = octet(parts[i]!, ip);
+  b[at + 4] = a >>> 24;
+  b[at + 5] = (a >>> 16) & 255;
+  b[at + 6] = (a >>> 8) & 255;
+  b[at + 7] = a & 255;
   return at + 8;
 }
 
-function octet(s: string, ip: string): number {
-  const n = Number(s);
-  if (!(n >= 0 && n <= 255 && (n | 0) === n) || s === '')
-    throw new Error(`not an IP address: ${JSON.stringify(ip)}`);
-  return n;
-}
-
+/** A validated MAC (lowercase hex pairs) as 6 bytes, by Node's hex decoder. */
 function putMac(b: Buffer, at: number, attr: number, mac: string): number {
   b[at] = 10;
   b[at + 2] = attr;
-  for (let i = 0; i < 6; i++) b[at + 4 + i] = parseInt(mac.slice(i * 3, i * 3 + 2), 16);
+  b.write(mac.replaceAll(':', ''), at + 4, 6, 'hex');
   return at + 12;
 }
 
@@ -107,7 +113,7 @@ function putU32(b: Buffer, at: number, attr: number, v: number): number {
 }
 
 /** Bytes an address attribute takes. */
-const ipAttrSize = (ip: string): number => (ip.includes(':') ? 20 : 8);
+const addrAttrSize = (a: Addr): number => (typeof a === 'number' ? 8 : 20);
 const MAC_ATTR_SIZE = 12;
 const U32_ATTR_SIZE = 8;
 
@@ -158,57 +164,49 @@ function ndmsg(b: Buffer, family: number, ifindex: number, state: number, flags:
 
 const CREATE_OR_REPLACE = NLM_F_CREATE | NLM_F_REPLACE;
 
-/**
- * Network address and prefix length of a route destination, host bits cleared (as
- * canonicalCidr): IPv4 by arithmetic, IPv6 through canonicalCidr.
- */
-function routeDst(cidr: string): [string, number] {
-  const slash = cidr.indexOf('/');
-  const len = Number(cidr.slice(slash + 1));
-  const addr = cidr.slice(0, slash);
-  if (slash < 0 || addr.includes(':') || !(len >= 0 && len <= 32)) {
-    const [a, l] = canonicalCidr(cidr).split('/') as [string, string];
-    return [a, Number(l)];
-  }
-  const parts = addr.split('.');
-  if (parts.length !== 4) throw new Error(`not a CIDR: ${JSON.stringify(cidr)}`);
-  let n = 0;
-  for (let i = 0; i < 4; i++) n = n * 256 + octet(parts[i]!, cidr);
-  const mask = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
-  const net = (n & mask) >>> 0;
-  return [net === n ? addr : formatIPv4(net), len];
+/** Network address (host bits cleared, as canonicalCidr) and prefix length of a route destination. */
+function routeDst(cidr: string): [Addr, number] {
+  const c = tryParseCidr(cidr);
+  if (!c) throw new Error(`not a CIDR: ${JSON.stringify(cidr)}`);
+  return [c.family === 4 ? Number(c.addr) : c.addr, c.prefix];
 }
 
 /** `ip route replace <dst> via <gw> dev <oif> [onlink] proto 157` in the main table. */
 export function replaceRouteRequest(r: RouteSpec, oif: number): NlRequest {
   const [dst, len] = routeDst(r.dst);
-  const size = HEAD + ipAttrSize(dst) + (r.gateway ? ipAttrSize(r.gateway) : 0) + U32_ATTR_SIZE;
+  const gw = r.gateway ? addrOf(r.gateway) : undefined;
+  const size = HEAD + addrAttrSize(dst) + (gw === undefined ? 0 : addrAttrSize(gw)) + U32_ATTR_SIZE;
   const b = message(size, RTM_NEWROUTE);
   // A route straight over a tunnel device (wireguard) has no gateway: scope link.
-  const scope = r.gateway ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK;
+  const scope = gw === undefined ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE;
   const flags = r.onlink ? RTNH_F_ONLINK : 0;
   rtmsg(b, familyOf(dst), len, ROUTE_PROTOCOL, scope, RTN_UNICAST, flags);
-  let at = putIp(b, HEAD, RTA_DST, dst);
-  if (r.gateway) at = putIp(b, at, RTA_GATEWAY, r.gateway);
+  let at = putAddr(b, HEAD, RTA_DST, dst);
+  if (gw !== undefined) at = putAddr(b, at, RTA_GATEWAY, gw);
   putU32(b, at, RTA_OIF, oif);
   return { type: RTM_NEWROUTE, flags: CREATE_OR_REPLACE, msg: b, what: `replace route ${r.dst}` };
 }
 
 export function deleteRouteRequest(r: RouteSpec): NlRequest {
   const [dst, len] = routeDst(r.dst);
-  const b = message(HEAD + ipAttrSize(dst) + (r.gateway ? ipAttrSize(r.gateway) : 0), RTM_DELROUTE);
+  const gw = r.gateway ? addrOf(r.gateway) : undefined;
+  const b = message(
+    HEAD + addrAttrSize(dst) + (gw === undefined ? 0 : addrAttrSize(gw)),
+    RTM_DELROUTE,
+  );
   // NOWHERE matches any scope (as `ip route del`): a device route is scope link.
   rtmsg(b, familyOf(dst), len, 0, RT_SCOPE_NOWHERE, 0, 0);
-  const at = putIp(b, HEAD, RTA_DST, dst);
-  if (r.gateway) putIp(b, at, RTA_GATEWAY, r.gateway);
+  const at = putAddr(b, HEAD, RTA_DST, dst);
+  if (gw !== undefined) putAddr(b, at, RTA_GATEWAY, gw);
   return { type: RTM_DELROUTE, flags: 0, msg: b, what: `delete route ${r.dst}`, missingOk: true };
 }
 
 /** `ip neigh replace <ip> lladdr <mac> dev <ifindex> nud permanent`. */
 export function replaceNeighborRequest(n: NeighSpec, ifindex: number): NlRequest {
-  const b = message(HEAD + ipAttrSize(n.ip) + MAC_ATTR_SIZE, RTM_NEWNEIGH);
-  ndmsg(b, familyOf(n.ip), ifindex, NUD_PERMANENT, 0);
-  putMac(b, putIp(b, HEAD, NDA_DST, n.ip), NDA_LLADDR, n.mac);
+  const ip = addrOf(n.ip);
+  const b = message(HEAD + addrAttrSize(ip) + MAC_ATTR_SIZE, RTM_NEWNEIGH);
+  ndmsg(b, familyOf(ip), ifindex, NUD_PERMANENT, 0);
+  putMac(b, putAddr(b, HEAD, NDA_DST, ip), NDA_LLADDR, n.mac);
   return {
     type: RTM_NEWNEIGH,
     flags: CREATE_OR_REPLACE,
@@ -218,9 +216,10 @@ export function replaceNeighborRequest(n: NeighSpec, ifindex: number): NlRequest
 }
 
 export function deleteNeighborRequest(n: NeighSpec, ifindex: number): NlRequest {
-  const b = message(HEAD + ipAttrSize(n.ip), RTM_DELNEIGH);
-  ndmsg(b, familyOf(n.ip), ifindex, 0, 0);
-  putIp(b, HEAD, NDA_DST, n.ip);
+  const ip = addrOf(n.ip);
+  const b = message(HEAD + addrAttrSize(ip), RTM_DELNEIGH);
+  ndmsg(b, familyOf(ip), ifindex, 0, 0);
+  putAddr(b, HEAD, NDA_DST, ip);
   return {
     type: RTM_DELNEIGH,
     flags: 0,
@@ -232,9 +231,10 @@ export function deleteNeighborRequest(n: NeighSpec, ifindex: number): NlRequest 
 
 /** An FDB entry's message: ndmsg (bridge family, self) + destination + MAC. */
 function fdbMessage(type: number, f: FdbSpec, ifindex: number, state: number): Buffer {
-  const b = message(HEAD + ipAttrSize(f.dst) + MAC_ATTR_SIZE, type);
+  const dst = addrOf(f.dst);
+  const b = message(HEAD + addrAttrSize(dst) + MAC_ATTR_SIZE, type);
   ndmsg(b, AF_BRIDGE, ifindex, state, NTF_SELF);
-  putMac(b, putIp(b, HEAD, NDA_DST, f.dst), NDA_LLADDR, f.mac);
+  putMac(b, putAddr(b, HEAD, NDA_DST, dst), NDA_LLADDR, f.mac);
   return b;
 }
 
