@@ -50,10 +50,10 @@ export interface NlRequest {
 
 /** Address bytes (4 or 16, network order) of address text; throws on anything else. */
 export function ipBytes(s: string): Buffer {
-  const ip = tryParseIp(s);
-  if (!ip) throw new Error(`not an IP address: ${JSON.stringify(s)}`);
-  const hex = ip.addr.toString(16).padStart(ip.family === 4 ? 8 : 32, '0');
-  return Buffer.from(hex, 'hex');
+  const a = addrOf(s);
+  const b = Buffer.alloc(typeof a === 'number' ? 4 : 16);
+  writeAddr(b, 0, a);
+  return b;
 }
 
 /** Address text (dotted quad, RFC 5952) of 4 or 16 address bytes; '' for none. */
@@ -78,23 +78,27 @@ function addrOf(s: string): Addr {
 const familyOf = (a: Addr): number => (typeof a === 'number' ? AF_INET : AF_INET6);
 
 /**
- * Writes the rtattr header and address bytes of `a` at `at`; where the next attribute starts.
- * IPv4 (most of what a pass encodes) by byte stores, no Buffer write calls: the agent runs
- * --jitless, where every call is interpreted.
+ * Writes the 4 or 16 address bytes of `a` at `at`. IPv4 (most of what a pass encodes) by byte
+ * stores, no Buffer write calls: the agent runs --jitless, where every call is interpreted.
  */
-function putAddr(b: Buffer, at: number, attr: number, a: Addr): number {
-  b[at + 2] = attr;
+function writeAddr(b: Buffer, at: number, a: Addr): void {
   if (typeof a === 'bigint') {
-    b[at] = 20;
-    b.write(a.toString(16).padStart(32, '0'), at + 4, 16, 'hex');
-    return at + 20;
+    b.write(a.toString(16).padStart(32, '0'), at, 16, 'hex');
+    return;
   }
-  b[at] = 8;
-  b[at + 4] = a >>> 24;
-  b[at + 5] = (a >>> 16) & 255;
-  b[at + 6] = (a >>> 8) & 255;
-  b[at + 7] = a & 255;
-  return at + 8;
+  b[at] = a >>> 24;
+  b[at + 1] = (a >>> 16) & 255;
+  b[at + 2] = (a >>> 8) & 255;
+  b[at + 3] = a & 255;
+}
+
+/** Writes the rtattr header and address bytes of `a` at `at`; where the next attribute starts. */
+function putAddr(b: Buffer, at: number, attr: number, a: Addr): number {
+  const size = addrAttrSize(a);
+  b[at] = size;
+  b[at + 2] = attr;
+  writeAddr(b, at + 4, a);
+  return at + size;
 }
 
 /** A validated MAC (lowercase hex pairs) as 6 bytes, by Node's hex decoder. */
